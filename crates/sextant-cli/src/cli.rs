@@ -1,0 +1,28 @@
+//! The command-line grammar and dispatch to each subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::localkube_cmd::{self, LocalkubeArgs};
+
+/// Sextant: GitOps continuous delivery for Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "sextant", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a local Kubernetes-API-compatible server (for tests and the demo).
+    Localkube(LocalkubeArgs),
+}
+
+/// Run the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Localkube(args) => localkube_cmd::run(args).await,
+    }
+}

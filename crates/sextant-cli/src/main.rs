@@ -1,0 +1,45 @@
+//! The `sextant` binary: parses the command line, sets up logging, runs the
+//! chosen subcommand and maps its outcome to an exit code (0 ok, 1
+//! differences found, 2 error).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod localkube_cmd;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEXTANT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sextant: could not start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sextant: {}", error_chain(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `outer: inner: root`, the way every error is printed.
+fn error_chain(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
