@@ -759,7 +759,7 @@ impl Cluster {
         let name = target.name.clone().unwrap_or_default();
         if target.subresource.as_deref() == Some("scale") {
             let current = self.get(target)?;
-            let patched = patch_value(&rt, "Scale", &current, kind, body)?;
+            let patched = patch_value("Scale", &current, kind, body)?;
             return self.update_scale(target, patched, opts);
         }
         if kind == PatchType::Apply {
@@ -774,7 +774,7 @@ impl Cluster {
         let old = s
             .get(&rt.storage_key(), &target.namespace, &name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
-        let mut new = patch_value(&rt, &rt.kind, &old, kind, body)?;
+        let mut new = patch_value(&rt.kind, &old, kind, body)?;
         if let Some(rv) = new
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -1277,7 +1277,6 @@ pub fn parse_body(body: &[u8]) -> ApiResult<Value> {
 }
 
 fn patch_value(
-    rt: &ResourceType,
     kind: &str,
     current: &Value,
     patch_type: PatchType,
@@ -1288,12 +1287,8 @@ fn patch_value(
             let patch: json_patch::Patch = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding JSON patch: {e}")))?;
             let mut doc = current.clone();
-            json_patch::patch(&mut doc, &patch).map_err(|e| {
-                let mut err = ApiError::invalid(&rt.group, &rt.kind, name_of(current), vec![]);
-                err.message =
-                    format!("the server rejected our request due to an error in our request: {e}");
-                err
-            })?;
+            json_patch::patch(&mut doc, &patch)
+                .map_err(|e| ApiError::patch_rejected(e.to_string()))?;
             Ok(doc)
         }
         PatchType::Merge => {

@@ -156,6 +156,21 @@ impl ApiError {
         e
     }
 
+    /// 422 for a patch that cannot be applied (e.g. a failed JSON-patch `test`).
+    pub fn patch_rejected(why: String) -> Self {
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        );
+        e.details.causes.push(Cause {
+            reason: "FieldValueInvalid".into(),
+            message: why,
+            field: String::new(),
+        });
+        e
+    }
+
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)

@@ -112,16 +112,32 @@ pub async fn handle(
             return ApiError::unauthorized().into_response();
         }
     }
-    // Bodies are JSON or YAML only. A 415 makes client-go fall back to JSON
-    // for the rest of its session, as it does against servers that lack a
-    // serializer.
+    // Typed clients (kubectl 1.32+ among them) send built-in kinds as
+    // Kubernetes protobuf; decode those to JSON here. CBOR is refused with
+    // 415, as servers without that serializer do.
     let ct = content_type(&headers);
-    if !body.is_empty() && (ct.contains("protobuf") || ct.contains("cbor")) {
+    let body = if !body.is_empty() && ct.contains("protobuf") {
+        match crate::protobuf::decode(&body) {
+            Ok(v) => Bytes::from(v.to_string()),
+            Err(e @ crate::protobuf::ProtobufError::UnsupportedKind { .. }) => {
+                return ApiError::unsupported_media_type(format!(
+                    "{e}; send this kind as application/json"
+                ))
+                .into_response();
+            }
+            Err(e) => {
+                return ApiError::bad_request(format!("could not decode the protobuf body: {e}"))
+                    .into_response();
+            }
+        }
+    } else if !body.is_empty() && ct.contains("cbor") {
         return ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct})"
         ))
         .into_response();
-    }
+    } else {
+        body
+    };
     match route(&app, &method, uri.path(), &query, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),

@@ -15,6 +15,7 @@ pub mod error;
 mod http;
 pub mod merge;
 mod openapi;
+mod protobuf;
 pub mod resources;
 mod scale;
 pub mod selectors;
