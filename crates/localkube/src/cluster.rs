@@ -104,6 +104,65 @@ pub struct ListOptions {
     pub continue_token: Option<String>,
 }
 
+/// The result of a list: shared objects plus list metadata.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The listed resource.
+    pub rt: Arc<ResourceType>,
+    /// `ListMeta` (resourceVersion, continue, remainingItemCount).
+    pub metadata: Value,
+    /// The objects, as stored.
+    pub items: Vec<Arc<Value>>,
+}
+
+impl Listed {
+    /// The objects as a client of the listed version sees them.
+    pub fn presented(&self) -> Vec<Value> {
+        self.items
+            .iter()
+            .map(|o| Cluster::present(&self.rt, o))
+            .collect()
+    }
+
+    /// The list object.
+    pub fn to_value(&self) -> Value {
+        json!({
+            "kind": self.rt.list_kind,
+            "apiVersion": self.rt.api_version(),
+            "metadata": self.metadata,
+            "items": self.presented(),
+        })
+    }
+
+    /// The list serialised straight to JSON, without copying each object
+    /// (this is the hot path of big lists).
+    pub fn to_json(&self) -> Vec<u8> {
+        let api_version = self.rt.api_version();
+        let mut out = Vec::with_capacity(64 + self.items.len() * 512);
+        let head = json!({"kind": self.rt.list_kind, "apiVersion": api_version, "metadata": self.metadata});
+        let head = head.to_string();
+        // `{..."metadata":{...}` + `,"items":[` ... `]}`
+        out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        out.extend_from_slice(b",\"items\":[");
+        for (i, obj) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let same_version =
+                obj.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str());
+            let written = if same_version {
+                serde_json::to_writer(&mut out, &**obj)
+            } else {
+                serde_json::to_writer(&mut out, &Cluster::present(&self.rt, obj))
+            };
+            // Writing a Value into a Vec cannot fail.
+            debug_assert!(written.is_ok());
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
 /// The whole simulated cluster.
 #[derive(Debug)]
 pub struct Cluster {
@@ -216,6 +275,15 @@ impl Cluster {
 
     fn registry_mut(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
         self.registry.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Like [`Cluster::present`], copying only when the version differs.
+    pub fn present_cow<'a>(rt: &ResourceType, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
+        if obj.get("apiVersion").and_then(Value::as_str) == Some(&rt.api_version()) {
+            std::borrow::Cow::Borrowed(obj)
+        } else {
+            std::borrow::Cow::Owned(Self::present(rt, obj))
+        }
     }
 
     /// The object as a client of `rt`'s version sees it.
@@ -590,6 +658,11 @@ impl Cluster {
 
     /// LIST a collection.
     pub fn list(&self, target: &Target, opts: &ListOptions) -> ApiResult<Value> {
+        self.list_items(target, opts).map(|l| l.to_value())
+    }
+
+    /// LIST a collection without copying the objects (they are shared).
+    pub fn list_items(&self, target: &Target, opts: &ListOptions) -> ApiResult<Listed> {
         let rt = &target.rt;
         let ns = (!target.namespace.is_empty()).then_some(target.namespace.as_str());
         let s = self.store.read();
@@ -619,7 +692,7 @@ impl Cluster {
                 more = true;
                 break;
             }
-            items.push(Self::present(rt, obj));
+            items.push(obj.clone());
             last_key = Some(key.clone());
         }
         let mut metadata = json!({"resourceVersion": list_rv.to_string()});
@@ -634,12 +707,11 @@ impl Cluster {
                 metadata["remainingItemCount"] = json!(total.saturating_sub(seen_before));
             }
         }
-        Ok(json!({
-            "kind": rt.list_kind,
-            "apiVersion": rt.api_version(),
-            "metadata": metadata,
-            "items": items,
-        }))
+        Ok(Listed {
+            rt: rt.clone(),
+            metadata,
+            items,
+        })
     }
 
     /// PUT an object (or its status/scale).

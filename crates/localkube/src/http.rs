@@ -475,20 +475,20 @@ async fn resource(
                 );
                 return Ok(resp);
             }
-            let out = cluster.list(&target, &list)?;
+            let out = cluster.list_items(&target, &list)?;
             if table {
-                let items = out["items"].as_array().cloned().unwrap_or_default();
+                let items = out.presented();
                 return Ok(json_response(
                     StatusCode::OK,
-                    &table::table(
-                        &rt,
-                        &items,
-                        Some(&out["metadata"]),
-                        query.get("includeObject"),
-                    ),
+                    &table::table(&rt, &items, Some(&out.metadata), query.get("includeObject")),
                 ));
             }
-            Ok(json_response(StatusCode::OK, &out))
+            let mut resp = (StatusCode::OK, out.to_json()).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok(resp)
         }
         (Method::POST, false) => {
             let opts = write_options(query, headers, method)?;

@@ -32,9 +32,15 @@ pub struct WatchOptions {
 }
 
 fn line(kind: &str, object: &Value) -> Bytes {
-    let mut s = json!({"type": kind, "object": object}).to_string();
-    s.push('\n');
-    Bytes::from(s)
+    // Written by hand to avoid copying the object into a wrapper value.
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    // Writing a Value into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, object);
+    out.extend_from_slice(b"}\n");
+    Bytes::from(out)
 }
 
 fn matches(target: &Target, opts: &ListOptions, ev: &StoreEvent, obj: &Value) -> bool {
@@ -55,13 +61,25 @@ fn translate(target: &Target, opts: &ListOptions, ev: &StoreEvent) -> Option<Byt
         .previous
         .as_ref()
         .is_some_and(|p| matches(target, opts, ev, p));
-    let present = |o: &Value| Cluster::present(&target.rt, o);
     match ev.kind {
-        EventType::Added if now_in => Some(line("ADDED", &present(&ev.object))),
-        EventType::Modified if now_in && was_in => Some(line("MODIFIED", &present(&ev.object))),
-        EventType::Modified if now_in => Some(line("ADDED", &present(&ev.object))),
-        EventType::Modified if was_in => Some(line("DELETED", &present(&ev.object))),
-        EventType::Deleted if was_in || now_in => Some(line("DELETED", &present(&ev.object))),
+        EventType::Added if now_in => {
+            Some(line("ADDED", &Cluster::present_cow(&target.rt, &ev.object)))
+        }
+        EventType::Modified if now_in && was_in => Some(line(
+            "MODIFIED",
+            &Cluster::present_cow(&target.rt, &ev.object),
+        )),
+        EventType::Modified if now_in => {
+            Some(line("ADDED", &Cluster::present_cow(&target.rt, &ev.object)))
+        }
+        EventType::Modified if was_in => Some(line(
+            "DELETED",
+            &Cluster::present_cow(&target.rt, &ev.object),
+        )),
+        EventType::Deleted if was_in || now_in => Some(line(
+            "DELETED",
+            &Cluster::present_cow(&target.rt, &ev.object),
+        )),
         _ => None,
     }
 }
