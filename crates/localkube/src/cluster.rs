@@ -169,6 +169,7 @@ pub struct Cluster {
     /// Objects and events.
     pub store: Store,
     registry: RwLock<Registry>,
+    allocators: crate::defaults::Allocators,
 }
 
 /// Current time in the API server's format.
@@ -238,6 +239,7 @@ impl Cluster {
         let c = Cluster {
             store: Store::new(200_000),
             registry: RwLock::new(Registry::with_builtins()),
+            allocators: Default::default(),
         };
         c.bootstrap();
         c
@@ -456,7 +458,7 @@ impl Cluster {
                 }
             }
         }
-        crate::defaults::apply(rt, &mut new);
+        crate::defaults::apply(rt, &mut new, old, &self.allocators);
         // Typed validation for built-in types.
         if let Some(validate) = rt.validator {
             let (normalised, unknown) = validate(&new).map_err(|e| {

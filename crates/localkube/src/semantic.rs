@@ -49,6 +49,22 @@ fn pod_spec_causes(spec: &Value, prefix: &str, out: &mut Vec<Cause>) {
     }
 }
 
+fn job_restart_policy(spec: &Value, field: &str, out: &mut Vec<Cause>) {
+    let policy = spec
+        .get("restartPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("Always");
+    if policy != "OnFailure" && policy != "Never" {
+        out.push(Cause {
+            reason: "FieldValueNotSupported".into(),
+            message: format!(
+                "Unsupported value: \"{policy}\": supported values: \"OnFailure\", \"Never\""
+            ),
+            field: field.into(),
+        });
+    }
+}
+
 fn selector_matches_template(sel: &Value, labels: &Value) -> bool {
     sel.get("matchLabels")
         .and_then(Value::as_object)
@@ -92,11 +108,33 @@ pub fn causes(rt: &ResourceType, old: Option<&Value>, new: &Value) -> Vec<Cause>
         ("batch", "Job") => {
             if let Some(spec) = new.pointer("/spec/template/spec") {
                 pod_spec_causes(spec, "spec.template.spec", &mut out);
+                job_restart_policy(spec, "spec.template.spec.restartPolicy", &mut out);
+            }
+            if let Some(old_t) = old.and_then(|o| o.pointer("/spec/template"))
+                && Some(old_t) != new.pointer("/spec/template")
+            {
+                out.push(invalid(
+                    "spec.template",
+                    &Value::String("...".into()),
+                    "field is immutable",
+                ));
             }
         }
         ("batch", "CronJob") => {
             if let Some(spec) = new.pointer("/spec/jobTemplate/spec/template/spec") {
                 pod_spec_causes(spec, "spec.jobTemplate.spec.template.spec", &mut out);
+                job_restart_policy(
+                    spec,
+                    "spec.jobTemplate.spec.template.spec.restartPolicy",
+                    &mut out,
+                );
+            }
+            if new
+                .pointer("/spec/schedule")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                out.push(required("spec.schedule"));
             }
         }
         ("", "Pod") => {
