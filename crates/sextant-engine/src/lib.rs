@@ -1,0 +1,7 @@
+//! Sextant's engine: pure GitOps logic, functions from objects and options to
+//! outcomes, with no file, network or cluster IO.
+//!
+//! Today it holds [`health`]: how healthy a Kubernetes object is, from its
+//! kind's built-in rule, the generic condition rules, or a team's Lua script.
+
+pub mod health;
