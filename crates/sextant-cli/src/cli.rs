@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::health_cmd::{self, HealthArgs};
 use crate::localkube_cmd::{self, LocalkubeArgs};
 
 /// Sextant: GitOps continuous delivery for Kubernetes.
@@ -18,11 +19,14 @@ pub struct Cli {
 enum Command {
     /// Run a local Kubernetes-API-compatible server (for tests and the demo).
     Localkube(LocalkubeArgs),
+    /// Assess the health of objects in YAML or JSON files, one JSON line each.
+    Health(HealthArgs),
 }
 
 /// Run the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Localkube(args) => localkube_cmd::run(args).await,
+        Command::Health(args) => health_cmd::run(args),
     }
 }
