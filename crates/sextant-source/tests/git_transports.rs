@@ -1,0 +1,232 @@
+//! The Git layer against real servers: a local path and `file://`,
+//! `git daemon` (git://) and `git http-backend` (smart HTTP) with and
+//! without a token; every kind of revision; snapshots; concurrency.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+mod support;
+
+use sextant_source::{Credentials, GitCache, GitOptions, RepoUrl, Secret, SourceError};
+use support::{Fixture, GitDaemon, HttpGitServer, git};
+
+fn cache() -> (tempfile::TempDir, GitCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = GitCache::open(dir.path(), GitOptions::default()).unwrap();
+    (dir, cache)
+}
+
+fn read_cm(cache: &GitCache, repo: &RepoUrl, rev: &str) -> (String, String) {
+    let commit = cache.resolve(repo, rev, None).unwrap();
+    let snapshot = cache.snapshot(repo, &commit, None).unwrap();
+    let text = std::fs::read_to_string(snapshot.dir().join("app/cm.yaml")).unwrap();
+    (commit.to_string(), text)
+}
+
+/// Every revision form resolves to the commit git itself reports.
+fn check_revisions(url: &str, fx: &Fixture) {
+    let (_dir, cache) = cache();
+    let repo = RepoUrl::parse(url).unwrap();
+    let cases = [
+        ("HEAD", &fx.second, "two"),
+        ("", &fx.second, "two"),
+        ("main", &fx.second, "two"),
+        ("refs/heads/main", &fx.second, "two"),
+        ("v1", &fx.first, "one"),
+        ("feature", &fx.first, "one"),
+        (fx.first.as_str(), &fx.first, "one"),
+        (&fx.second[..7], &fx.second, "two"),
+    ];
+    for (rev, want, value) in cases {
+        let (commit, text) = read_cm(&cache, &repo, rev);
+        assert_eq!(&commit, want, "{url} at {rev:?}");
+        assert!(text.contains(&format!("value: {value}")), "{rev}: {text}");
+    }
+    let missing = cache.resolve(&repo, "no-such-branch", None).unwrap_err();
+    assert!(matches!(missing, SourceError::NotFound { .. }), "{missing}");
+}
+
+#[test]
+fn every_revision_form_resolves_over_a_local_path_and_file_url() {
+    let fx = Fixture::new();
+    check_revisions(fx.work().to_str().unwrap(), &fx);
+    check_revisions(
+        &format!("file://{}", fx.served().join("repo.git").display()),
+        &fx,
+    );
+}
+
+#[test]
+fn every_revision_form_resolves_over_git_daemon() {
+    let fx = Fixture::new();
+    let daemon = GitDaemon::start(&fx.served());
+    check_revisions(&daemon.url("repo.git"), &fx);
+}
+
+#[test]
+fn every_revision_form_resolves_over_smart_http_without_a_token() {
+    let fx = Fixture::new();
+    let server = HttpGitServer::start(&fx.served(), None);
+    check_revisions(&server.url("repo.git"), &fx);
+}
+
+#[test]
+fn smart_http_with_a_token_accepts_the_right_one_and_names_the_repo_not_the_token_on_a_wrong_one() {
+    let fx = Fixture::new();
+    let server = HttpGitServer::start(&fx.served(), Some("right-token-123"));
+    let repo = RepoUrl::parse(&server.url("repo.git")).unwrap();
+    let (_dir, cache) = cache();
+
+    let good = Credentials::Token(Secret::new("right-token-123"));
+    let commit = cache.resolve(&repo, "main", Some(&good)).unwrap();
+    assert_eq!(commit.to_string(), fx.second);
+    let snapshot = cache.snapshot(&repo, &commit, Some(&good)).unwrap();
+    assert!(snapshot.dir().join("app/cm.yaml").is_file());
+
+    let bad = Credentials::Token(Secret::new("wrong-token-456"));
+    let err = cache.resolve(&repo, "feature", Some(&bad)).unwrap_err();
+    let chain = error_chain(&err);
+    assert!(
+        matches!(
+            err,
+            SourceError::Fetch(sextant_source::FetchError::Auth { .. })
+        ),
+        "{chain}"
+    );
+    assert!(chain.contains(&server.url("repo.git")), "{chain}");
+    assert!(!chain.contains("wrong-token-456"), "{chain}");
+    assert!(!format!("{err:?}").contains("wrong-token-456"));
+
+    let none = cache.resolve(&repo, "feature", None).unwrap_err();
+    assert!(
+        matches!(
+            none,
+            SourceError::Fetch(sextant_source::FetchError::AuthRequired { .. })
+        ),
+        "{none}"
+    );
+
+    // A token embedded in the URL is used, and never shown.
+    let embedded = RepoUrl::parse(&format!(
+        "http://x-access-token:right-token-123@127.0.0.1:{}/repo.git",
+        server.port
+    ))
+    .unwrap();
+    assert!(!embedded.as_str().contains("right-token-123"));
+    assert_eq!(
+        cache.resolve(&embedded, "v1", None).unwrap().to_string(),
+        fx.first
+    );
+}
+
+#[test]
+fn credentials_are_not_sent_over_plain_http_to_another_host() {
+    let (_dir, cache) = cache();
+    let repo = RepoUrl::parse("http://git.example.invalid/repo.git").unwrap();
+    let creds = Credentials::Token(Secret::new("tok"));
+    let err = cache.resolve(&repo, "main", Some(&creds)).unwrap_err();
+    assert!(error_chain(&err).contains("plain HTTP"), "{err}");
+}
+
+#[test]
+fn a_mirrored_full_commit_is_resolved_without_the_remote() {
+    let fx = Fixture::new();
+    let (_dir, cache) = cache();
+    let served = fx.served().join("repo.git");
+    let repo = RepoUrl::parse(served.to_str().unwrap()).unwrap();
+    let commit = cache.resolve(&repo, "main", None).unwrap();
+    std::fs::rename(&served, fx.dir.path().join("gone.git")).unwrap();
+    assert_eq!(cache.resolve(&repo, &fx.second, None).unwrap(), commit);
+    assert!(
+        cache.resolve(&repo, "main", None).is_err(),
+        "a branch still asks the remote"
+    );
+}
+
+#[test]
+fn a_new_commit_on_a_branch_is_fetched_into_the_same_mirror() {
+    let fx = Fixture::new();
+    let (dir, cache) = cache();
+    let repo = RepoUrl::parse(fx.work().to_str().unwrap()).unwrap();
+    assert_eq!(
+        cache.resolve(&repo, "main", None).unwrap().to_string(),
+        fx.second
+    );
+    support::write_files(
+        &fx.work(),
+        &[("app/cm.yaml", &support::config_map("three"))],
+    );
+    git(&fx.work(), &["commit", "-q", "-am", "three"]);
+    let third = git(&fx.work(), &["rev-parse", "HEAD"]);
+    let (commit, text) = read_cm(&cache, &repo, "main");
+    assert_eq!(commit, third);
+    assert!(text.contains("three"));
+    let mirrors = std::fs::read_dir(dir.path().join("repos"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "git")
+        })
+        .count();
+    assert_eq!(mirrors, 1);
+}
+
+#[test]
+fn concurrent_requests_for_one_repository_share_a_mirror_without_corrupting_it() {
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().unwrap();
+    let url = fx.work().to_str().unwrap().to_owned();
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let root = dir.path().to_owned();
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let cache = GitCache::open(&root, GitOptions::default()).unwrap();
+                let repo = RepoUrl::parse(&url).unwrap();
+                let rev = if i % 2 == 0 { "main" } else { "v1" };
+                let commit = cache.resolve(&repo, rev, None).unwrap();
+                let snapshot = cache.snapshot(&repo, &commit, None).unwrap();
+                std::fs::read_to_string(snapshot.dir().join("app/cm.yaml")).unwrap()
+            })
+        })
+        .collect();
+    for (i, t) in threads.into_iter().enumerate() {
+        let text = t.join().unwrap();
+        let want = if i % 2 == 0 { "two" } else { "one" };
+        assert!(text.contains(want), "{i}: {text}");
+    }
+}
+
+#[test]
+fn snapshots_beyond_the_limit_are_evicted_least_recently_used_first() {
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().unwrap();
+    let options = GitOptions {
+        max_snapshots: 1,
+        ..GitOptions::default()
+    };
+    let cache = GitCache::open(dir.path(), options).unwrap();
+    let repo = RepoUrl::parse(fx.work().to_str().unwrap()).unwrap();
+    let first = cache.resolve(&repo, "v1", None).unwrap();
+    drop(cache.snapshot(&repo, &first, None).unwrap());
+    let second = cache.resolve(&repo, "main", None).unwrap();
+    let held = cache.snapshot(&repo, &second, None).unwrap();
+    assert!(cache.existing_snapshot(&first).unwrap().is_none());
+    assert!(held.dir().join("app/cm.yaml").is_file());
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(s) = next {
+        parts.push(s.to_string());
+        next = s.source();
+    }
+    parts.join(": ")
+}
