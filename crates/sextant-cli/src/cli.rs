@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::health_cmd::{self, HealthArgs};
 use crate::localkube_cmd::{self, LocalkubeArgs};
+use crate::render_cmd::{self, RenderArgs};
 
 /// Sextant: GitOps continuous delivery for Kubernetes.
 #[derive(Debug, Parser)]
@@ -21,6 +22,8 @@ enum Command {
     Localkube(LocalkubeArgs),
     /// Assess the health of objects in YAML or JSON files, one JSON line each.
     Health(HealthArgs),
+    /// Render a path of a repository at a revision into Kubernetes objects.
+    Render(Box<RenderArgs>),
 }
 
 /// Run the parsed command.
@@ -28,5 +31,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Localkube(args) => localkube_cmd::run(args).await,
         Command::Health(args) => health_cmd::run(args),
+        Command::Render(args) => render_cmd::run(*args).await,
     }
 }

@@ -9,6 +9,7 @@ use clap::Parser;
 mod cli;
 mod health_cmd;
 mod localkube_cmd;
+mod render_cmd;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

@@ -63,7 +63,7 @@ pub fn template(
         if file.contains("://") {
             return Err(HelmError::RemoteValueFile(file.clone()));
         }
-        let rel = paths::existing_inside(root, chart, file, "helm value file")?;
+        let rel = paths::existing_inside(root, chart, file, "helm valueFiles")?;
         value_files.push(root.join(rel));
     }
     let release = match &options.release_name {

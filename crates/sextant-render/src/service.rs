@@ -132,34 +132,39 @@ impl Renderer {
                 cache_hit: false,
             });
         }
-        let repo = RepoUrl::parse(request.repo)?;
-        // A full commit names its content: look in the cache before Git.
-        let commit = match CommitId::from_hex(request.revision.trim()) {
-            Some(commit) => commit,
-            None => self
-                .git
-                .resolve(&repo, request.revision, request.credentials)?,
+        let key = |commit: &CommitId| {
+            CacheKey::new(
+                &commit.to_string(),
+                request.path,
+                request.options,
+                self.tools.fingerprint(),
+            )
         };
-        let key = CacheKey::new(
-            &commit.to_string(),
-            request.path,
-            request.options,
-            self.tools.fingerprint(),
-        );
-        if let Some(rendered) = self.cache.get(&key) {
+        // A full commit names its content: look in the cache before Git.
+        let full = CommitId::from_hex(request.revision.trim());
+        if let Some(commit) = &full
+            && let Some(rendered) = self.cache.get(&key(commit))
+        {
+            return Ok(Outcome {
+                commit: Some(commit.clone()),
+                rendered,
+                cache_hit: true,
+            });
+        }
+        let repo = RepoUrl::parse(request.repo)?;
+        let commit = self
+            .git
+            .resolve(&repo, request.revision, request.credentials)?;
+        let key = key(&commit);
+        if full.is_none()
+            && let Some(rendered) = self.cache.get(&key)
+        {
             return Ok(Outcome {
                 commit: Some(commit),
                 rendered,
                 cache_hit: true,
             });
         }
-        let commit = if request.revision.trim().len() == 40 {
-            // Make sure it is a commit of this repository.
-            self.git
-                .resolve(&repo, request.revision, request.credentials)?
-        } else {
-            commit
-        };
         let snapshot = self.git.snapshot(&repo, &commit, request.credentials)?;
         let rendered =
             render::render_path(snapshot.dir(), request.path, request.options, &self.tools)

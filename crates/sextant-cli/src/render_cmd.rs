@@ -1,0 +1,288 @@
+//! `sextant render`: render a path of a repository at a revision and print
+//! the objects (sorted stably) on stdout; the resolved commit, the kind of
+//! source and skipped files go to stderr.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use sextant_render::{
+    HelmParameter, Outcome, RenderOptions, Renderer, RendererConfig, Request, SourceKind,
+    ToolConfig, runner::Limits,
+};
+use sextant_source::{Credentials, GitOptions, Secret};
+
+/// Options of `sextant render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Repository: a URL (file://, git://, http(s)://) or a local folder (a
+    /// Git repository, or a plain folder rendered as it is).
+    #[arg(long)]
+    repo: String,
+    /// Branch, tag, full or short commit, or HEAD.
+    #[arg(long, default_value = "HEAD")]
+    revision: String,
+    /// Folder inside the repository.
+    #[arg(long, default_value = ".")]
+    path: String,
+    /// Force the kind of source instead of detecting it.
+    #[arg(long, value_name = "directory|kustomize|helm")]
+    source_type: Option<SourceKind>,
+    /// Destination namespace, given to namespaced objects without one.
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// An extra cluster-scoped kind (`Kind` or `Kind.group`); repeatable.
+    #[arg(long, value_name = "KIND")]
+    cluster_scoped_kind: Vec<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "yaml")]
+    output: Format,
+
+    /// Plain folders: descend into sub-folders.
+    #[arg(long)]
+    recurse: bool,
+    /// Plain folders: only files matching this glob.
+    #[arg(long, value_name = "GLOB")]
+    include: Option<String>,
+    /// Plain folders: skip files matching this glob.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Option<String>,
+
+    /// Helm: a value file, relative to the chart, inside the repository;
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
+    helm_values: Vec<String>,
+    /// Helm: `--set KEY=VALUE`; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    helm_set: Vec<String>,
+    /// Helm: `--set-string KEY=VALUE`; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    helm_set_string: Vec<String>,
+    /// Helm: release name (default: the chart folder's name).
+    #[arg(long)]
+    release_name: Option<String>,
+    /// Helm: leave out the chart's CRDs.
+    #[arg(long)]
+    skip_crds: bool,
+    /// Helm: an API version for `.Capabilities.APIVersions`; repeatable.
+    #[arg(long, value_name = "VERSION")]
+    api_versions: Vec<String>,
+    /// Helm: the Kubernetes version for `.Capabilities.KubeVersion`.
+    #[arg(long)]
+    kube_version: Option<String>,
+
+    /// Kustomize: name prefix.
+    #[arg(long)]
+    name_prefix: Option<String>,
+    /// Kustomize: name suffix.
+    #[arg(long)]
+    name_suffix: Option<String>,
+    /// Kustomize: image override `[old=]new[:tag|@digest]`; repeatable.
+    #[arg(long, value_name = "IMAGE")]
+    kustomize_image: Vec<String>,
+    /// Kustomize: common label `KEY=VALUE`; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    common_label: Vec<String>,
+    /// Kustomize: common annotation `KEY=VALUE`; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    common_annotation: Vec<String>,
+    /// Kustomize: namespace set by Kustomize.
+    #[arg(long)]
+    kustomize_namespace: Option<String>,
+    /// Kustomize: allow remote bases (URLs in `resources`).
+    #[arg(long)]
+    allow_remote_bases: bool,
+
+    /// The helm binary (default: `helm` on PATH).
+    #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]
+    helm_bin: Option<PathBuf>,
+    /// The kustomize binary (default: `kustomize` on PATH, else `kubectl
+    /// kustomize`).
+    #[arg(long, env = "SEXTANT_KUSTOMIZE_BIN", value_name = "PATH")]
+    kustomize_bin: Option<PathBuf>,
+    /// Seconds helm or kustomize may run.
+    #[arg(long, default_value_t = 90)]
+    tool_timeout: u64,
+    /// Let helm and kustomize reach the network.
+    #[arg(long)]
+    allow_network: bool,
+    /// Where mirrors, snapshots and rendered output are cached (default:
+    /// $XDG_CACHE_HOME/sextant or ~/.cache/sextant).
+    #[arg(long, env = "SEXTANT_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// HTTP(S) token (prefer the environment variable).
+    #[arg(long, env = "SEXTANT_GIT_TOKEN", hide_env_values = true)]
+    git_token: Option<String>,
+    /// HTTP(S) user name, used with --git-password.
+    #[arg(long, env = "SEXTANT_GIT_USERNAME")]
+    git_username: Option<String>,
+    /// HTTP(S) password (prefer the environment variable).
+    #[arg(long, env = "SEXTANT_GIT_PASSWORD", hide_env_values = true)]
+    git_password: Option<String>,
+    /// Allow credentials over plain http:// to hosts other than loopback.
+    #[arg(long)]
+    insecure_http_credentials: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+/// Render and print.
+pub async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
+    tokio::task::spawn_blocking(move || run_blocking(&args))
+        .await
+        .context("the render task stopped unexpectedly")?
+}
+
+fn run_blocking(args: &RenderArgs) -> anyhow::Result<ExitCode> {
+    let options = render_options(args)?;
+    let credentials = credentials(args);
+    let config = RendererConfig {
+        cache_dir: cache_dir(args)?,
+        git: GitOptions {
+            insecure_http_credentials: args.insecure_http_credentials,
+            ..GitOptions::default()
+        },
+        tools: ToolConfig {
+            helm: args.helm_bin.clone(),
+            kustomize: args.kustomize_bin.clone(),
+            kubectl: None,
+            limits: Limits {
+                timeout: Duration::from_secs(args.tool_timeout.max(1)),
+                ..Limits::default()
+            },
+            allow_network: args.allow_network,
+        },
+        disk_cache: true,
+        ..RendererConfig::default()
+    };
+    let renderer = Renderer::new(config).context("could not set up rendering")?;
+    let outcome = renderer.render(&Request {
+        repo: &args.repo,
+        revision: &args.revision,
+        path: &args.path,
+        options: &options,
+        credentials: credentials.as_ref(),
+    })?;
+    report(&outcome);
+    print!("{}", format(&outcome, args.output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(outcome: &Outcome) {
+    match &outcome.commit {
+        Some(commit) => eprintln!("commit: {commit}"),
+        None => eprintln!("commit: none (a plain folder, not a Git repository)"),
+    }
+    let cached = if outcome.cache_hit { " (cached)" } else { "" };
+    eprintln!("source: {}{cached}", outcome.rendered.kind.as_str());
+    eprintln!("objects: {}", outcome.rendered.objects.len());
+    for s in &outcome.rendered.skipped {
+        eprintln!("skipped: {} ({})", s.path, s.reason);
+    }
+    for w in &outcome.rendered.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+fn format(outcome: &Outcome, format: Format) -> anyhow::Result<String> {
+    let objects = &outcome.rendered.objects;
+    match format {
+        Format::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+            let mut text = serde_json::to_string_pretty(&list).context("could not print JSON")?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Yaml => {
+            let mut text = String::new();
+            for obj in objects {
+                text.push_str("---\n");
+                text.push_str(&serde_yaml_ng::to_string(obj).context("could not print YAML")?);
+            }
+            Ok(text)
+        }
+    }
+}
+
+fn render_options(args: &RenderArgs) -> anyhow::Result<RenderOptions> {
+    let mut options = RenderOptions {
+        kind: args.source_type,
+        namespace: args.namespace.clone(),
+        cluster_scoped_kinds: args.cluster_scoped_kind.clone(),
+        ..RenderOptions::default()
+    };
+    options.directory.recurse = args.recurse;
+    options.directory.include = args.include.clone();
+    options.directory.exclude = args.exclude.clone();
+    let helm = &mut options.helm;
+    helm.value_files = args.helm_values.clone();
+    helm.release_name = args.release_name.clone();
+    helm.skip_crds = args.skip_crds;
+    helm.api_versions = args.api_versions.clone();
+    helm.kube_version = args.kube_version.clone();
+    for (list, force_string) in [(&args.helm_set, false), (&args.helm_set_string, true)] {
+        for item in list {
+            let (name, value) = pair(item, "--helm-set")?;
+            helm.parameters.push(HelmParameter {
+                name,
+                value,
+                force_string,
+            });
+        }
+    }
+    let k = &mut options.kustomize;
+    k.name_prefix = args.name_prefix.clone();
+    k.name_suffix = args.name_suffix.clone();
+    k.images = args.kustomize_image.clone();
+    k.namespace = args.kustomize_namespace.clone();
+    k.allow_remote_bases = args.allow_remote_bases;
+    k.common_labels = pairs(&args.common_label, "--common-label")?;
+    k.common_annotations = pairs(&args.common_annotation, "--common-annotation")?;
+    Ok(options)
+}
+
+fn pair(item: &str, flag: &str) -> anyhow::Result<(String, String)> {
+    match item.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => anyhow::bail!("{flag} expects KEY=VALUE, got `{item}`"),
+    }
+}
+
+fn pairs(items: &[String], flag: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    items.iter().map(|i| pair(i, flag)).collect()
+}
+
+fn credentials(args: &RenderArgs) -> Option<Credentials> {
+    match (&args.git_username, &args.git_password, &args.git_token) {
+        (Some(username), Some(password), _) => Some(Credentials::Basic {
+            username: username.clone(),
+            password: Secret::new(password.clone()),
+        }),
+        (Some(username), None, Some(token)) => Some(Credentials::Basic {
+            username: username.clone(),
+            password: Secret::new(token.clone()),
+        }),
+        (_, _, Some(token)) => Some(Credentials::Token(Secret::new(token.clone()))),
+        _ => None,
+    }
+}
+
+fn cache_dir(args: &RenderArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &args.cache_dir {
+        return Ok(dir.clone());
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("sextant"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("sextant")),
+        None => anyhow::bail!("no cache folder: set --cache-dir or SEXTANT_CACHE_DIR"),
+    }
+}

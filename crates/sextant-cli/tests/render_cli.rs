@@ -1,0 +1,237 @@
+//! The real `sextant render`: objects on stdout (sorted, YAML or JSON),
+//! the commit and source kind on stderr, `sextant: <chain>` and exit 2 on
+//! errors, and a second run of the same commit answered from the cache.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    commit: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        write(
+            &repo,
+            "apps/plain/b.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n",
+        );
+        write(
+            &repo,
+            "apps/plain/a.json",
+            "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\"}}",
+        );
+        write(&repo, "apps/plain/notes.txt", "hello");
+        std::fs::create_dir_all(repo.join("charts")).unwrap();
+        let helm = helm_bin();
+        let out = Command::new(&helm)
+            .args(["create", "web"])
+            .current_dir(repo.join("charts"))
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        write(&repo, "charts/web/values-prod.yaml", "replicaCount: 3\n");
+        git(&repo, &["init", "-q", "-b", "main"]);
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "fixture"]);
+        let commit = git(&repo, &["rev-parse", "HEAD"]);
+        Self { dir, commit }
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    fn render(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .arg("render")
+            .arg("--repo")
+            .arg(self.repo())
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("SEXTANT_HELM_BIN", helm_bin())
+            .output()
+            .unwrap()
+    }
+}
+
+fn helm_bin() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("helm"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("helm is required by these tests: run ./scripts/install-tools.sh and put .tools/bin on PATH")
+        })
+}
+
+fn write(root: &Path, path: &str, content: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn render_prints_sorted_objects_and_reports_the_commit_and_source_kind() {
+    let fx = Fixture::new();
+    let out = fx.render(&["--path", "apps/plain", "--namespace", "team"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("commit: {}", fx.commit)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("source: directory"), "{stderr}");
+    assert!(
+        stderr.contains("skipped: apps/plain/notes.txt (not a .yaml, .yml or .json file)"),
+        "{stderr}"
+    );
+    let a = stdout.find("name: a").unwrap();
+    let b = stdout.find("name: b").unwrap();
+    let ns = stdout.find("kind: Namespace").unwrap();
+    assert!(a < b && b < ns, "sorted by kind then name: {stdout}");
+    assert_eq!(stdout.matches("namespace: team").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("---\n").count(), 3);
+}
+
+#[test]
+fn render_a_helm_chart_with_value_files_sets_and_a_release_name_as_json() {
+    let fx = Fixture::new();
+    let args = [
+        "--revision",
+        "main",
+        "--path",
+        "charts/web",
+        "--helm-values",
+        "values-prod.yaml",
+        "--helm-set",
+        "image.tag=9.9.9",
+        "--release-name",
+        "shop",
+        "--namespace",
+        "prod",
+        "-o",
+        "json",
+    ];
+    let out = fx.render(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("source: helm"));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    let deploy = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .unwrap();
+    assert_eq!(deploy["metadata"]["name"], "shop-web");
+    assert_eq!(deploy["metadata"]["namespace"], "prod");
+    assert_eq!(deploy["spec"]["replicas"], 3);
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:9.9.9"
+    );
+
+    let again = fx.render(&args);
+    assert!(
+        text(&again.stderr).contains("source: helm (cached)"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(again.stdout, out.stdout);
+}
+
+#[test]
+fn render_errors_exit_2_with_the_chain_naming_the_file() {
+    let fx = Fixture::new();
+    let out = fx.render(&[
+        "--path",
+        "charts/web",
+        "--helm-values",
+        "../../../../etc/passwd",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("sextant: could not render `charts/web` at commit"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`../../../../etc/passwd`, which is outside the repository"),
+        "{stderr}"
+    );
+
+    let out = fx.render(&["--revision", "no-such-branch", "--path", "apps/plain"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("revision `no-such-branch` was not found"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn render_without_helm_says_how_to_provide_it() {
+    let fx = Fixture::new();
+    // Only git on PATH (gix runs `git upload-pack` for local repositories).
+    let bin = fx.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git_path = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join("git"))
+        .find(|p| p.is_file())
+        .unwrap();
+    std::os::unix::fs::symlink(git_path, bin.join("git")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args(["render", "--path", "charts/web", "--repo"])
+        .arg(fx.repo())
+        .arg("--cache-dir")
+        .arg(fx.dir.path().join("cache"))
+        .env("PATH", &bin)
+        .env_remove("SEXTANT_HELM_BIN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("`helm` is needed to render this source but was not found on PATH (set --helm-bin or SEXTANT_HELM_BIN)"), "{stderr}");
+}
