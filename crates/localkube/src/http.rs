@@ -30,6 +30,8 @@ pub struct AppState {
     pub token: Option<String>,
     /// Interval between watch bookmarks.
     pub bookmark_interval: Duration,
+    /// Fault injection (off unless a test or flag switches it on).
+    pub faults: Arc<crate::faults::Faults>,
 }
 
 impl IntoResponse for ApiError {
@@ -111,6 +113,14 @@ pub async fn handle(
         if !ok && !matches!(uri.path(), "/healthz" | "/readyz" | "/livez") {
             return ApiError::unauthorized().into_response();
         }
+    }
+    // After authentication, so the admin endpoint needs the token too.
+    if let Some(resp) = app
+        .faults
+        .intercept(&method, uri.path(), raw.as_deref(), &body)
+        .await
+    {
+        return resp;
     }
     // Typed clients (kubectl 1.32+ among them) send built-in kinds as
     // Kubernetes protobuf; decode those to JSON here. CBOR is refused with
@@ -462,12 +472,16 @@ async fn resource(
                     send_initial_events: query.flag("sendInitialEvents"),
                     bookmark_interval: app.bookmark_interval,
                 };
+                let namespace = target.namespace.clone();
                 let stream = watch::start(cluster.clone(), target, opts)?;
                 let stream = if table {
                     futures::future::Either::Left(table::watch_as_table(rt.clone(), stream))
                 } else {
                     futures::future::Either::Right(stream)
                 };
+                let stream = app
+                    .faults
+                    .guard_watch(&rt.group, &rt.plural, &namespace, stream);
                 let mut resp = Response::new(Body::from_stream(stream));
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,

@@ -8,10 +8,12 @@
 //! localkube` command.
 
 pub mod cluster;
+pub mod controllers;
 mod crd;
 mod defaults;
 mod discovery;
 pub mod error;
+pub mod faults;
 mod http;
 pub mod merge;
 mod openapi;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::cluster::Cluster;
+use crate::faults::Faults;
 use crate::http::{AppState, handle};
 use crate::tls;
 
@@ -29,6 +30,8 @@ pub struct Config {
     pub tls: bool,
     /// Interval between watch bookmarks.
     pub bookmark_interval: Duration,
+    /// The simulated controllers (nodes, workloads, kubelet, ...).
+    pub simulation: crate::controllers::SimulationConfig,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             kubeconfig: None,
             tls: false,
             bookmark_interval: Duration::from_secs(5),
+            simulation: crate::controllers::SimulationConfig::default(),
         }
     }
 }
@@ -85,8 +89,10 @@ pub struct LocalKube {
     url: String,
     kubeconfig: PathBuf,
     cluster: Arc<Cluster>,
+    faults: Arc<Faults>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    controllers: Option<JoinHandle<()>>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -191,23 +197,31 @@ impl LocalKube {
             path: kubeconfig.clone(),
             source,
         })?;
+        let faults = Arc::new(Faults::new(cluster.clone()));
         let state = Arc::new(AppState {
             cluster: cluster.clone(),
             address: format!("{host}:{}", addr.port()),
             token,
             bookmark_interval: config.bookmark_interval,
+            faults: faults.clone(),
         });
         let router = Router::new().fallback(handle).with_state(state);
         let (stop, stop_rx) = watch::channel(false);
         let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
         let task = tokio::spawn(serve(listener, router, acceptor, stop_rx));
+        let controllers = config
+            .simulation
+            .enabled
+            .then(|| crate::controllers::spawn(cluster.clone(), config.simulation.clone()));
         Ok(LocalKube {
             addr,
             url,
             kubeconfig,
             cluster,
+            faults,
             stop,
             task,
+            controllers,
             _tempdir: tempdir,
         })
     }
@@ -232,6 +246,13 @@ impl LocalKube {
         &self.cluster
     }
 
+    /// Fault injection: latency, 429s, 500/503s, dropped watches and
+    /// expired resourceVersions, for reliability tests. Off until switched on
+    /// here, over `/localkube/v1/faults`, or by `sextant localkube --fault-*`.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// A kube-rs client configured from the written kubeconfig.
     pub async fn client(&self) -> Result<kube::Client, ClientError> {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
@@ -244,9 +265,23 @@ impl LocalKube {
     }
 
     /// Stop accepting and close every open connection (watches included).
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
+        if let Some(c) = &self.controllers {
+            c.abort();
+        }
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for LocalKube {
+    fn drop(&mut self) {
+        // A handle dropped without `shutdown` still stops everything it
+        // started, so tests cannot leak servers into each other.
+        if let Some(c) = &self.controllers {
+            c.abort();
+        }
+        let _ = self.stop.send(true);
     }
 }
 

@@ -435,6 +435,103 @@ fn columns_and_cells(rt: &ResourceType, obj: &Value) -> (Vec<Value>, Vec<Value>)
                 ],
             )
         }
+        ("", "Event") => {
+            let last = match s(obj, "/lastTimestamp") {
+                "" => s(obj, "/metadata/creationTimestamp"),
+                t => t,
+            };
+            let object = format!(
+                "{}/{}",
+                s(obj, "/involvedObject/kind").to_lowercase(),
+                s(obj, "/involvedObject/name")
+            );
+            (
+                vec![
+                    col("Last Seen", "string", 0),
+                    col("Type", "string", 0),
+                    col("Reason", "string", 0),
+                    col("Object", "string", 0),
+                    col("Message", "string", 0),
+                    col("Source", "string", 1),
+                    col("First Seen", "string", 1),
+                    col("Count", "string", 1),
+                    col("Name", "string", 1),
+                ],
+                vec![
+                    json!(human_age(last)),
+                    json!(s(obj, "/type")),
+                    json!(s(obj, "/reason")),
+                    json!(object),
+                    json!(s(obj, "/message")),
+                    json!(s(obj, "/source/component")),
+                    json!(human_age(s(obj, "/firstTimestamp"))),
+                    json!(n(obj, "/count").to_string()),
+                    name,
+                ],
+            )
+        }
+        ("", "Node") => {
+            let ready = obj
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Ready"))
+                .map(|c| {
+                    if s(c, "/status") == "True" {
+                        "Ready"
+                    } else {
+                        "NotReady"
+                    }
+                })
+                .unwrap_or("Unknown");
+            (
+                vec![
+                    col("Name", "string", 0),
+                    col("Status", "string", 0),
+                    col("Roles", "string", 0),
+                    col("Age", "string", 0),
+                    col("Version", "string", 0),
+                    col("Internal-IP", "string", 1),
+                ],
+                vec![
+                    name,
+                    json!(ready),
+                    json!("<none>"),
+                    age,
+                    json!(s(obj, "/status/nodeInfo/kubeletVersion")),
+                    json!(s(obj, "/status/addresses/0/address")),
+                ],
+            )
+        }
+        ("", "PersistentVolumeClaim") => (
+            vec![
+                col("Name", "string", 0),
+                col("Status", "string", 0),
+                col("Volume", "string", 0),
+                col("Capacity", "string", 0),
+                col("Access Modes", "string", 0),
+                col("StorageClass", "string", 0),
+                col("Age", "string", 0),
+            ],
+            vec![
+                name,
+                json!(s(obj, "/status/phase")),
+                json!(s(obj, "/spec/volumeName")),
+                json!(s(obj, "/status/capacity/storage")),
+                json!(
+                    obj.pointer("/status/accessModes/0")
+                        .and_then(Value::as_str)
+                        .map(|m| match m {
+                            "ReadWriteOnce" => "RWO",
+                            "ReadOnlyMany" => "ROX",
+                            "ReadWriteMany" => "RWX",
+                            other => other,
+                        })
+                        .unwrap_or("")
+                ),
+                json!(s(obj, "/spec/storageClassName")),
+                age,
+            ],
+        ),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => (
             vec![col("Name", "string", 0), col("Created At", "date", 0)],
             vec![name, json!(s(obj, "/metadata/creationTimestamp"))],

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+mod faults;
+
 /// Options of `sextant localkube`.
 #[derive(Debug, Args)]
 pub struct LocalkubeArgs {
@@ -24,6 +26,23 @@ pub struct LocalkubeArgs {
     /// Seconds between watch bookmarks.
     #[arg(long, default_value_t = 5)]
     bookmark_interval: u64,
+    /// Number of simulated Nodes.
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Milliseconds from a Pod's creation to its containers running.
+    #[arg(long, default_value_t = 1000)]
+    pod_start_ms: u64,
+    /// Milliseconds from running to Ready.
+    #[arg(long, default_value_t = 1000)]
+    pod_ready_ms: u64,
+    /// Milliseconds a Job's Pod runs before it completes.
+    #[arg(long, default_value_t = 2000)]
+    job_run_ms: u64,
+    /// Turn the simulated controllers off (a bare API server).
+    #[arg(long)]
+    no_simulation: bool,
+    #[command(flatten)]
+    faults: faults::FaultArgs,
 }
 
 /// Start the server and wait for Ctrl-C.
@@ -33,10 +52,32 @@ pub async fn run(args: LocalkubeArgs) -> anyhow::Result<ExitCode> {
         kubeconfig: Some(args.kubeconfig.clone()),
         tls: args.tls,
         bookmark_interval: Duration::from_secs(args.bookmark_interval.max(1)),
+        simulation: localkube::controllers::SimulationConfig {
+            enabled: !args.no_simulation,
+            nodes: args.nodes,
+            pod_start_delay: Duration::from_millis(args.pod_start_ms),
+            pod_ready_delay: Duration::from_millis(args.pod_ready_ms),
+            job_run_time: Duration::from_millis(args.job_run_ms),
+            ..Default::default()
+        },
     };
+    let fault_rules = args.faults.rules();
+    fault_rules.validate().context("invalid --fault-* flags")?;
     let server = localkube::LocalKube::start(config)
         .await
         .context("could not start localkube")?;
+    if !fault_rules.is_empty() {
+        // Before the address is printed, so no client sees the server
+        // without its faults.
+        server
+            .faults()
+            .set(fault_rules)
+            .context("invalid --fault-* flags")?;
+        eprintln!(
+            "localkube: fault injection is on (GET {}/localkube/v1/faults shows the rules)",
+            server.url()
+        );
+    }
     println!("localkube listening on {}", server.url());
     println!(
         "kubeconfig written to {}",
