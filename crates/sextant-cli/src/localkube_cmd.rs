@@ -41,8 +41,10 @@ pub struct LocalkubeArgs {
     /// Turn the simulated controllers off (a bare API server).
     #[arg(long)]
     no_simulation: bool,
+    // Boxed: the fault flags would make this the one large variant of the
+    // subcommand enum (clippy::large_enum_variant).
     #[command(flatten)]
-    faults: faults::FaultArgs,
+    faults: Box<faults::FaultArgs>,
 }
 
 /// Start the server and wait for Ctrl-C.
@@ -78,19 +80,26 @@ pub async fn run(args: LocalkubeArgs) -> anyhow::Result<ExitCode> {
             server.url()
         );
     }
-    println!("localkube listening on {}", server.url());
-    println!(
-        "kubeconfig written to {}",
-        server.kubeconfig_path().display()
+    // Written without println!: a closed stdout (the reader went away) must
+    // not bring the server down.
+    let banner = format!(
+        "localkube listening on {url}\nkubeconfig written to {kc}\ntry: kubectl --kubeconfig {kc} get namespaces\n",
+        url = server.url(),
+        kc = server.kubeconfig_path().display()
     );
-    println!(
-        "try: kubectl --kubeconfig {} get namespaces",
-        server.kubeconfig_path().display()
-    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
+    }
     tokio::signal::ctrl_c()
         .await
         .context("could not wait for Ctrl-C")?;
-    eprintln!("localkube: shutting down");
+    {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "localkube: shutting down");
+    }
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
