@@ -445,9 +445,13 @@ async fn resource(
     };
     let cluster = &app.cluster;
     let table = accepts(headers, "as=Table");
+    let metadata_only = accepts(headers, "as=PartialObjectMetadata");
     match (method.clone(), name.is_some()) {
         (Method::GET, true) => {
             let obj = cluster.get(&target)?;
+            if metadata_only && sub.is_none() {
+                return Ok(json_response(StatusCode::OK, &crate::partial::object(&obj)));
+            }
             if table && sub.is_none() {
                 return Ok(json_response(
                     StatusCode::OK,
@@ -476,8 +480,12 @@ async fn resource(
                 let stream = watch::start(cluster.clone(), target, opts)?;
                 let stream = if table {
                     futures::future::Either::Left(table::watch_as_table(rt.clone(), stream))
+                } else if metadata_only {
+                    futures::future::Either::Right(futures::future::Either::Left(
+                        crate::partial::watch(stream),
+                    ))
                 } else {
-                    futures::future::Either::Right(stream)
+                    futures::future::Either::Right(futures::future::Either::Right(stream))
                 };
                 let stream = app
                     .faults
@@ -490,6 +498,12 @@ async fn resource(
                 return Ok(resp);
             }
             let out = cluster.list_items(&target, &list)?;
+            if metadata_only {
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &crate::partial::list(&out.presented(), &out.metadata),
+                ));
+            }
             if table {
                 let items = out.presented();
                 return Ok(json_response(

@@ -17,6 +17,7 @@ pub mod faults;
 mod http;
 pub mod merge;
 mod openapi;
+mod partial;
 mod protobuf;
 pub mod resources;
 mod scale;

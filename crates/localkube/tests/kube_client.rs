@@ -500,3 +500,39 @@ async fn custom_resources_are_served_after_their_crd() {
         .unwrap();
     assert!(api.get("g").await.is_err());
 }
+
+#[tokio::test]
+async fn metadata_only_requests_return_partial_object_metadata() {
+    let (_s, client) = server().await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &configmap("meta", "secret-ish"))
+        .await
+        .unwrap();
+    let list = api.list_metadata(&ListParams::default()).await.unwrap();
+    let item = list
+        .items
+        .iter()
+        .find(|m| m.metadata.name.as_deref() == Some("meta"))
+        .unwrap();
+    assert_eq!(item.metadata.labels.as_ref().unwrap()["suite"], "kube");
+    let one = api.get_metadata("meta").await.unwrap();
+    assert_eq!(one.metadata.name.as_deref(), Some("meta"));
+    // The metadata watcher of kube-runtime sees changes.
+    let meta_api: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::namespaced(client, "default");
+    let mut stream = watcher(meta_api, watcher::Config::default()).boxed();
+    let mut seen = false;
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        if let watcher::Event::InitApply(m) | watcher::Event::Apply(m) = ev
+            && m.metadata.name.as_deref() == Some("meta")
+        {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen);
+}
