@@ -40,14 +40,16 @@ impl Default for CacheLimits {
 pub struct CacheKey(String);
 
 impl CacheKey {
-    /// The key for rendering `path` of `commit` with `options` and tools
-    /// identified by `tools`.
-    pub fn new(commit: &str, path: &str, options: &RenderOptions, tools: &str) -> Self {
+    /// The key for rendering `path` of `commit` of `repo` with `options`
+    /// and tools identified by `tools`. The repository is part of the key
+    /// so that naming a commit never reveals another repository's content.
+    pub fn new(repo: &str, commit: &str, path: &str, options: &RenderOptions, tools: &str) -> Self {
         let path = path.trim().trim_matches('/');
         let path = if path == "." { "" } else { path };
         let material = json!({
             "format": FORMAT,
             "sextant": env!("CARGO_PKG_VERSION"),
+            "repo": repo,
             "commit": commit,
             "path": path,
             "options": options,
@@ -232,14 +234,15 @@ mod tests {
     #[test]
     fn keys_differ_by_commit_path_options_and_tools() {
         let o = RenderOptions::default();
-        let base = CacheKey::new("c1", "app", &o, "t");
-        assert_eq!(base, CacheKey::new("c1", "app/", &o, "t"));
-        assert_ne!(base, CacheKey::new("c2", "app", &o, "t"));
-        assert_ne!(base, CacheKey::new("c1", "other", &o, "t"));
-        assert_ne!(base, CacheKey::new("c1", "app", &o, "t2"));
+        let base = CacheKey::new("r", "c1", "app", &o, "t");
+        assert_eq!(base, CacheKey::new("r", "c1", "app/", &o, "t"));
+        assert_ne!(base, CacheKey::new("r", "c2", "app", &o, "t"));
+        assert_ne!(base, CacheKey::new("other-repo", "c1", "app", &o, "t"));
+        assert_ne!(base, CacheKey::new("r", "c1", "other", &o, "t"));
+        assert_ne!(base, CacheKey::new("r", "c1", "app", &o, "t2"));
         let mut o2 = o.clone();
         o2.namespace = "x".into();
-        assert_ne!(base, CacheKey::new("c1", "app", &o2, "t"));
+        assert_ne!(base, CacheKey::new("r", "c1", "app", &o2, "t"));
     }
 
     #[test]
@@ -252,7 +255,7 @@ mod tests {
                 max_disk_entries: 1,
             },
         );
-        let key = |s: &str| CacheKey::new(s, "", &RenderOptions::default(), "");
+        let key = |s: &str| CacheKey::new("r", s, "", &RenderOptions::default(), "");
         cache.put(&key("a"), rendered(1));
         cache.put(&key("b"), rendered(1));
         assert!(cache.get(&key("a")).is_some());
@@ -269,7 +272,7 @@ mod tests {
             max_memory_bytes: 1 << 20,
             max_disk_entries: 2,
         };
-        let key = |s: &str| CacheKey::new(s, "", &RenderOptions::default(), "");
+        let key = |s: &str| CacheKey::new("r", s, "", &RenderOptions::default(), "");
         let first = RenderCache::new(Some(dir.path().to_owned()), limits);
         for k in ["a", "b", "c"] {
             first.put(&key(k), rendered(2));

@@ -104,6 +104,17 @@ pub fn render_path(
     tools: &Tools,
 ) -> Result<Rendered, RenderError> {
     paths::check_symlinks(root)?;
+    render_checked(root, path, options, tools)
+}
+
+/// [`render_path`] for a tree already known to pass
+/// [`paths::check_symlinks`] (an immutable snapshot scanned once).
+pub(crate) fn render_checked(
+    root: &Path,
+    path: &str,
+    options: &RenderOptions,
+    tools: &Tools,
+) -> Result<Rendered, RenderError> {
     let folder = source_folder(root, path)?;
     let kind = options.kind.unwrap_or_else(|| detect(&root.join(&folder)));
     let mut skipped = Vec::new();

@@ -3,13 +3,15 @@
 //! is cached costs no Git and no tool work; a branch costs one ref
 //! listing, then the cache answers.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use sextant_source::{CommitId, Credentials, GitCache, GitOptions, RepoUrl, SourceError, UrlError};
 
 use crate::cache::{CacheKey, CacheLimits, RenderCache};
 use crate::options::RenderOptions;
+use crate::paths;
 use crate::render::{self, RenderError, Rendered};
 use crate::tools::{ToolConfig, ToolError, Tools};
 
@@ -89,6 +91,12 @@ pub struct Renderer {
     git: GitCache,
     cache: RenderCache,
     tools: Tools,
+    /// Commits whose snapshot passed the symlink scan (snapshots are
+    /// immutable, so once is enough).
+    scanned: Mutex<HashSet<CommitId>>,
+    /// (repository, commit) pairs known to belong together, so a snapshot
+    /// on disk can be used without opening the mirror again.
+    verified: Mutex<HashSet<(String, CommitId)>>,
 }
 
 impl Renderer {
@@ -100,6 +108,8 @@ impl Renderer {
             git,
             cache: RenderCache::new(disk, config.cache),
             tools: Tools::new(config.tools)?,
+            scanned: Mutex::new(HashSet::new()),
+            verified: Mutex::new(HashSet::new()),
         })
     }
 
@@ -132,8 +142,10 @@ impl Renderer {
                 cache_hit: false,
             });
         }
+        let repo_id = repo_identity(request.repo);
         let key = |commit: &CommitId| {
             CacheKey::new(
+                &repo_id,
                 &commit.to_string(),
                 request.path,
                 request.options,
@@ -151,28 +163,56 @@ impl Renderer {
                 cache_hit: true,
             });
         }
-        let repo = RepoUrl::parse(request.repo)?;
-        let commit = self
-            .git
-            .resolve(&repo, request.revision, request.credentials)?;
-        let key = key(&commit);
-        if full.is_none()
-            && let Some(rendered) = self.cache.get(&key)
-        {
-            return Ok(Outcome {
-                commit: Some(commit),
-                rendered,
-                cache_hit: true,
-            });
+        // A snapshot on disk of a full commit already verified to belong
+        // to this repository: no Git work.
+        let verified = |commit: &CommitId| {
+            self.verified
+                .lock()
+                .is_ok_and(|v| v.contains(&(repo_id.clone(), commit.clone())))
+        };
+        let existing = match &full {
+            Some(commit) if verified(commit) => self.git.existing_snapshot(commit)?,
+            _ => None,
+        };
+        let snapshot = match existing {
+            Some(snapshot) => snapshot,
+            None => {
+                let repo = RepoUrl::parse(request.repo)?;
+                let commit = self
+                    .git
+                    .resolve(&repo, request.revision, request.credentials)?;
+                if let Ok(mut v) = self.verified.lock() {
+                    v.insert((repo_id.clone(), commit.clone()));
+                }
+                if full.is_none()
+                    && let Some(rendered) = self.cache.get(&key(&commit))
+                {
+                    return Ok(Outcome {
+                        commit: Some(commit),
+                        rendered,
+                        cache_hit: true,
+                    });
+                }
+                self.git.snapshot(&repo, &commit, request.credentials)?
+            }
+        };
+        let commit = snapshot.commit().clone();
+        let render_err = |source| ServiceError::Render {
+            path: request.path.to_owned(),
+            at: format!("commit {commit}"),
+            source: Box::new(source),
+        };
+        let known_safe = self.scanned.lock().is_ok_and(|s| s.contains(&commit));
+        if !known_safe {
+            paths::check_symlinks(snapshot.dir()).map_err(|e| render_err(e.into()))?;
+            if let Ok(mut scanned) = self.scanned.lock() {
+                scanned.insert(commit.clone());
+            }
         }
-        let snapshot = self.git.snapshot(&repo, &commit, request.credentials)?;
         let rendered =
-            render::render_path(snapshot.dir(), request.path, request.options, &self.tools)
-                .map_err(|source| ServiceError::Render {
-                    path: request.path.to_owned(),
-                    at: format!("commit {commit}"),
-                    source: Box::new(source),
-                })?;
+            render::render_checked(snapshot.dir(), request.path, request.options, &self.tools)
+                .map_err(render_err)?;
+        let key = key(&commit);
         let rendered = Arc::new(rendered);
         self.cache.put(&key, rendered.clone());
         Ok(Outcome {
@@ -180,6 +220,15 @@ impl Renderer {
             rendered,
             cache_hit: false,
         })
+    }
+}
+
+/// The repository as it goes into cache keys: its redacted URL.
+fn repo_identity(repo: &str) -> String {
+    match RepoUrl::parse(repo) {
+        Ok(url) => url.as_str().to_owned(),
+        Err(_) if !repo.contains("://") => format!("file://{}", repo.trim_end_matches('/')),
+        Err(_) => repo.to_owned(),
     }
 }
 

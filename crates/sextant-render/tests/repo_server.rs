@@ -269,6 +269,47 @@ fn a_plain_folder_that_is_not_a_git_repository_is_rendered_as_it_is() {
     assert!(err.to_string().contains("is not a Git repository"), "{err}");
 }
 
+#[test]
+fn a_commit_of_one_repository_is_never_served_for_another() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    write_files(
+        a.path(),
+        &[(
+            "app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: secret-a\n",
+        )],
+    );
+    write_files(
+        b.path(),
+        &[(
+            "app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+        )],
+    );
+    let commit_a = commit_all(a.path());
+    commit_all(b.path());
+    let cache = tempfile::tempdir().unwrap();
+    let renderer = Renderer::new(RendererConfig {
+        cache_dir: cache.path().to_owned(),
+        ..RendererConfig::default()
+    })
+    .unwrap();
+    let options = RenderOptions::default();
+    let (dir_a, dir_b) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let request = |repo| Request {
+        repo,
+        revision: &commit_a,
+        path: "app",
+        options: &options,
+        credentials: None,
+    };
+    let from_a = renderer.render(&request(dir_a)).unwrap();
+    assert_eq!(names(&from_a.rendered.objects), ["ConfigMap/secret-a"]);
+    let err = renderer.render(&request(dir_b)).unwrap_err();
+    assert!(err.to_string().contains("was not found"), "{err}");
+}
+
 trait TapMkdir {
     fn tap_mkdir(self) -> Self;
 }
