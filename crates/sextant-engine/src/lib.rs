@@ -2,6 +2,9 @@
 //! outcomes, with no file, network or cluster IO.
 //!
 //! Today it holds [`health`]: how healthy a Kubernetes object is, from its
-//! kind's built-in rule, the generic condition rules, or a team's Lua script.
+//! kind's built-in rule, the generic condition rules, or a team's Lua script;
+//! and [`diff`]: how a desired object differs from the live one, after
+//! normalisation, ownership and `ignoreDifferences`, with Secrets masked.
 
+pub mod diff;
 pub mod health;
