@@ -24,6 +24,8 @@ enum Command {
     Health(HealthArgs),
     /// Render a path of a repository at a revision into Kubernetes objects.
     Render(Box<RenderArgs>),
+    /// Print the CustomResourceDefinitions of Sextant's resources.
+    Crds,
 }
 
 /// Run the parsed command.
@@ -32,5 +34,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Localkube(args) => localkube_cmd::run(args).await,
         Command::Health(args) => health_cmd::run(args),
         Command::Render(args) => render_cmd::run(*args).await,
+        Command::Crds => crate::crds_cmd::run(),
     }
 }

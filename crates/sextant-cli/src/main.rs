@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod crds_cmd;
 mod health_cmd;
 mod localkube_cmd;
 mod render_cmd;

@@ -1,0 +1,59 @@
+//! Annotation and label names Sextant reads and writes on managed objects.
+//! Each `sextant.dev/*` annotation is also honoured in its
+//! `argocd.argoproj.io/*` spelling, so Argo CD manifests work unchanged.
+
+/// `<app>:<group>/<kind>:<namespace>/<name>`: marks an object as managed by an app.
+pub const TRACKING_ID: &str = "sextant.dev/tracking-id";
+/// Sync wave (integer; lower first).
+pub const SYNC_WAVE: &str = "sextant.dev/sync-wave";
+/// Hook phase: PreSync, Sync, PostSync, SyncFail, PostDelete.
+pub const HOOK: &str = "sextant.dev/hook";
+/// When hooks are deleted: HookSucceeded, HookFailed, BeforeHookCreation.
+pub const HOOK_DELETE_POLICY: &str = "sextant.dev/hook-delete-policy";
+/// Per-object sync options (`Prune=false`, `ServerSideApply=true`, ...).
+pub const SYNC_OPTIONS: &str = "sextant.dev/sync-options";
+/// Per-object compare options (`IgnoreExtraneous`, ...).
+pub const COMPARE_OPTIONS: &str = "sextant.dev/compare-options";
+/// Set on an Application to make the controller re-read Git now
+/// (`normal` or `hard`).
+pub const REFRESH: &str = "sextant.dev/refresh";
+
+/// The Argo CD spelling of a Sextant annotation, if it has one.
+pub fn argocd_alias(annotation: &str) -> Option<&'static str> {
+    match annotation {
+        SYNC_WAVE => Some("argocd.argoproj.io/sync-wave"),
+        HOOK => Some("argocd.argoproj.io/hook"),
+        HOOK_DELETE_POLICY => Some("argocd.argoproj.io/hook-delete-policy"),
+        SYNC_OPTIONS => Some("argocd.argoproj.io/sync-options"),
+        COMPARE_OPTIONS => Some("argocd.argoproj.io/compare-options"),
+        REFRESH => Some("argocd.argoproj.io/refresh"),
+        TRACKING_ID => Some("argocd.argoproj.io/tracking-id"),
+        _ => None,
+    }
+}
+
+/// Read an annotation from object metadata in either spelling (Sextant's wins).
+pub fn get<'a>(
+    annotations: Option<&'a std::collections::BTreeMap<String, String>>,
+    name: &str,
+) -> Option<&'a str> {
+    let a = annotations?;
+    a.get(name)
+        .or_else(|| argocd_alias(name).and_then(|alias| a.get(alias)))
+        .map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argocd_spellings_are_honoured_and_ours_win() {
+        let mut a = std::collections::BTreeMap::new();
+        a.insert("argocd.argoproj.io/sync-wave".to_string(), "2".to_string());
+        assert_eq!(get(Some(&a), SYNC_WAVE), Some("2"));
+        a.insert(SYNC_WAVE.to_string(), "5".to_string());
+        assert_eq!(get(Some(&a), SYNC_WAVE), Some("5"));
+        assert_eq!(get(None, SYNC_WAVE), None);
+    }
+}

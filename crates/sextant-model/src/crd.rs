@@ -1,0 +1,162 @@
+//! CustomResourceDefinitions of Sextant's resources, generated from the Rust
+//! types (structural OpenAPI v3 schemas). `deploy/crds.yaml` holds the
+//! committed output; a test fails if regenerating it changes anything.
+
+use schemars::JsonSchema;
+use serde_json::{Value, json};
+
+use crate::application::{ApplicationSpec, ApplicationStatus, Operation};
+use crate::project::AppProjectSpec;
+
+fn schema_of<T: JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+        })
+        .with_transform(kube_core::schema::StructuralSchemaRewriter)
+        .into_generator();
+    let mut v = generator.into_root_schema_for::<T>().to_value();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("title");
+        m.remove("$schema");
+    }
+    v
+}
+
+fn crd(
+    kind: &str,
+    plural: &str,
+    short: &[&str],
+    properties: Value,
+    columns: Value,
+    status: bool,
+) -> Value {
+    let mut version = json!({
+        "name": crate::VERSION,
+        "served": true,
+        "storage": true,
+        "schema": {"openAPIV3Schema": {
+            "type": "object",
+            "required": ["metadata", "spec"],
+            "properties": properties,
+        }},
+        "additionalPrinterColumns": columns,
+    });
+    if status {
+        version["subresources"] = json!({"status": {}});
+    }
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{}", crate::GROUP)},
+        "spec": {
+            "group": crate::GROUP,
+            "names": {
+                "kind": kind,
+                "listKind": format!("{kind}List"),
+                "plural": plural,
+                "singular": kind.to_lowercase(),
+                "shortNames": short,
+                "categories": ["sextant"],
+            },
+            "scope": "Namespaced",
+            "versions": [version],
+        }
+    })
+}
+
+fn common() -> serde_json::Map<String, Value> {
+    let mut p = serde_json::Map::new();
+    p.insert("apiVersion".into(), json!({"type": "string"}));
+    p.insert("kind".into(), json!({"type": "string"}));
+    p.insert("metadata".into(), json!({"type": "object"}));
+    p
+}
+
+/// The Application CRD.
+pub fn application() -> Value {
+    let mut p = common();
+    p.insert("spec".into(), schema_of::<ApplicationSpec>());
+    p.insert("status".into(), schema_of::<ApplicationStatus>());
+    p.insert("operation".into(), schema_of::<Operation>());
+    crd(
+        "Application",
+        "applications",
+        &["app", "apps"],
+        Value::Object(p),
+        json!([
+            {"name": "Sync Status", "type": "string", "jsonPath": ".status.sync.status"},
+            {"name": "Health Status", "type": "string", "jsonPath": ".status.health.status"},
+            {"name": "Revision", "type": "string", "jsonPath": ".status.sync.revision", "priority": 10},
+            {"name": "Project", "type": "string", "jsonPath": ".spec.project", "priority": 10},
+        ]),
+        true,
+    )
+}
+
+/// The AppProject CRD.
+pub fn app_project() -> Value {
+    let mut p = common();
+    p.insert("spec".into(), schema_of::<AppProjectSpec>());
+    p.insert(
+        "status".into(),
+        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+    );
+    crd(
+        "AppProject",
+        "appprojects",
+        &["appproj", "appprojs"],
+        Value::Object(p),
+        json!([]),
+        true,
+    )
+}
+
+/// The ApplicationSet CRD. Generators and the template are kept as free-form
+/// objects until the ApplicationSet controller defines their types.
+pub fn application_set() -> Value {
+    let mut p = common();
+    p.insert(
+        "spec".into(),
+        json!({
+            "type": "object",
+            "required": ["generators", "template"],
+            "properties": {
+                "generators": {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "template": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "goTemplate": {"type": "boolean"},
+                "goTemplateOptions": {"type": "array", "items": {"type": "string"}},
+                "syncPolicy": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            },
+        }),
+    );
+    p.insert(
+        "status".into(),
+        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+    );
+    crd(
+        "ApplicationSet",
+        "applicationsets",
+        &["appset", "appsets"],
+        Value::Object(p),
+        json!([]),
+        true,
+    )
+}
+
+/// All CRDs, Application first.
+pub fn all() -> Vec<Value> {
+    vec![application(), application_set(), app_project()]
+}
+
+/// All CRDs as one multi-document YAML text.
+pub fn all_yaml() -> Result<String, serde_yaml_ng::Error> {
+    let mut out =
+        String::from("# Generated by `sextant crds` from crates/sextant-model; do not edit.\n");
+    for c in all() {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml_ng::to_string(&c)?);
+    }
+    Ok(out)
+}
