@@ -230,3 +230,27 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     parts.join(": ")
 }
+
+#[test]
+fn a_hostile_tree_entry_that_would_escape_the_snapshot_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("evil");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let blob = support::git_stdin(&repo, &["hash-object", "-w", "--stdin"], "pwned\n");
+    for name in ["..", ".git"] {
+        let tree = support::git_stdin(&repo, &["mktree"], &format!("100644 blob {blob}\t{name}\n"));
+        let commit = git(&repo, &["commit-tree", &tree, "-m", "evil"]);
+        git(&repo, &["update-ref", "refs/heads/main", &commit]);
+        let (_cache_dir, cache) = cache();
+        let url = RepoUrl::parse(repo.to_str().unwrap()).unwrap();
+        let commit = cache.resolve(&url, "main", None).unwrap();
+        let err = cache.snapshot(&url, &commit, None).unwrap_err();
+        let chain = error_chain(&err);
+        assert!(
+            chain.contains(&format!("contains the unsafe path `{name}`")),
+            "{chain}"
+        );
+    }
+    assert!(!dir.path().join("pwned").exists());
+}
