@@ -245,6 +245,58 @@ impl Cluster {
         c
     }
 
+    /// The whole state as one JSON document (for `--data-dir`).
+    pub fn snapshot(&self) -> Value {
+        let s = self.store.read();
+        let objects: Vec<Value> = s
+            .all_objects()
+            .into_iter()
+            .map(|(key, obj)| json!({"key": key, "object": *obj}))
+            .collect();
+        json!({"resourceVersion": s.current_rv(), "objects": objects})
+    }
+
+    /// A cluster restored from [`Cluster::snapshot`]: every object, the
+    /// resourceVersion counter, the kinds its CRDs serve, the addresses its
+    /// Services hold.
+    pub fn from_snapshot(snapshot: &Value) -> Self {
+        let c = Cluster {
+            store: Store::new(200_000),
+            registry: RwLock::new(Registry::with_builtins()),
+            allocators: Default::default(),
+        };
+        {
+            let mut s = c.store.write();
+            for entry in snapshot
+                .get("objects")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(key), Some(obj)) = (
+                    entry.get("key").and_then(Value::as_str),
+                    entry.get("object"),
+                ) else {
+                    continue;
+                };
+                if key == "apiextensions.k8s.io/customresourcedefinitions" {
+                    c.register_crd(obj);
+                }
+                if key == "/services" {
+                    c.allocators.reserve(obj);
+                }
+                s.restore(key, obj.clone());
+            }
+            s.restore_rv(
+                snapshot
+                    .get("resourceVersion")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1),
+            );
+        }
+        c
+    }
+
     fn bootstrap(&self) {
         let Some(rt) = self.registry().get("", "v1", "namespaces") else {
             return;

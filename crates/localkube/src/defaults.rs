@@ -40,6 +40,31 @@ struct AllocState {
 }
 
 impl Allocators {
+    /// Mark a Service's addresses as taken (after a restart from disk).
+    pub fn reserve(&self, service: &Value) {
+        let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ip) = service.pointer("/spec/clusterIP").and_then(Value::as_str) {
+            let parts: Vec<u32> = ip.split('.').filter_map(|p| p.parse().ok()).collect();
+            if let [10, b, c, d] = parts[..]
+                && b >= 96
+            {
+                let n = ((b - 96) << 16) + (c << 8) + d;
+                s.next_ip = s.next_ip.max(n.saturating_sub(10));
+            }
+        }
+        if let Some(ports) = service.pointer("/spec/ports").and_then(Value::as_array) {
+            for p in ports {
+                if let Some(np) = p
+                    .get("nodePort")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u16::try_from(n).ok())
+                {
+                    s.used_ports.insert(np);
+                }
+            }
+        }
+    }
+
     fn cluster_ip(&self) -> String {
         let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         // 10.96.0.1 is the kubernetes Service; start after it.

@@ -18,6 +18,7 @@ mod http;
 pub mod merge;
 mod openapi;
 mod partial;
+pub mod persist;
 mod protobuf;
 pub mod resources;
 mod scale;

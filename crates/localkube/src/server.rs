@@ -32,6 +32,8 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// The simulated controllers (nodes, workloads, kubelet, ...).
     pub simulation: crate::controllers::SimulationConfig,
+    /// Keep the state in this directory across restarts (`None`: memory only).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             tls: false,
             bookmark_interval: Duration::from_secs(5),
             simulation: crate::controllers::SimulationConfig::default(),
+            data_dir: None,
         }
     }
 }
@@ -70,6 +73,15 @@ pub enum StartError {
     /// TLS setup failed.
     #[error("could not set up TLS")]
     Tls(#[from] tls::TlsError),
+    /// The data directory could not be read.
+    #[error("could not load the state in {path}")]
+    Load {
+        /// The state file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: crate::persist::PersistError,
+    },
 }
 
 /// Errors building a client for the server.
@@ -93,6 +105,8 @@ pub struct LocalKube {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     controllers: Option<JoinHandle<()>>,
+    saver: Option<JoinHandle<()>>,
+    data_dir: Option<PathBuf>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -137,7 +151,11 @@ impl LocalKube {
     /// Start serving; returns once the listener is bound and the kubeconfig
     /// written, so clients can connect immediately.
     pub async fn start(config: Config) -> Result<Self, StartError> {
-        Self::start_with(config, Arc::new(Cluster::new())).await
+        let cluster = match &config.data_dir {
+            Some(dir) => crate::persist::load(dir)?,
+            None => Cluster::new(),
+        };
+        Self::start_with(config, Arc::new(cluster)).await
     }
 
     /// Start serving an existing cluster state.
@@ -209,6 +227,10 @@ impl LocalKube {
         let (stop, stop_rx) = watch::channel(false);
         let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.server_config));
         let task = tokio::spawn(serve(listener, router, acceptor, stop_rx));
+        let saver = config
+            .data_dir
+            .clone()
+            .map(|dir| tokio::spawn(crate::persist::save_periodically(cluster.clone(), dir)));
         let controllers = config
             .simulation
             .enabled
@@ -222,6 +244,8 @@ impl LocalKube {
             stop,
             task,
             controllers,
+            saver,
+            data_dir: config.data_dir.clone(),
             _tempdir: tempdir,
         })
     }
@@ -271,6 +295,14 @@ impl LocalKube {
         }
         let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
+        if let Some(s) = &self.saver {
+            s.abort();
+        }
+        if let Some(dir) = &self.data_dir
+            && let Err(e) = crate::persist::save(&self.cluster, dir)
+        {
+            tracing::error!(error = %e, dir = %dir.display(), "could not save the state on shutdown");
+        }
     }
 }
 
@@ -280,6 +312,9 @@ impl Drop for LocalKube {
         // started, so tests cannot leak servers into each other.
         if let Some(c) = &self.controllers {
             c.abort();
+        }
+        if let Some(s) = &self.saver {
+            s.abort();
         }
         let _ = self.stop.send(true);
     }

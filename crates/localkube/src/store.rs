@@ -322,6 +322,38 @@ impl Inner {
         self.tx.subscribe()
     }
 
+    /// Put back an object read from disk: no event, no new resourceVersion.
+    pub fn restore(&mut self, key: &str, obj: Value) {
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let okey = object_key(&ns, &name);
+        for uid in owner_uids(&obj) {
+            self.dependents
+                .entry(uid)
+                .or_default()
+                .insert((key.to_string(), okey.clone()));
+        }
+        self.tables
+            .entry(key.to_string())
+            .or_default()
+            .insert(okey, Arc::new(obj));
+    }
+
+    /// Continue counting from a restored resourceVersion; older versions
+    /// are not replayable (the log starts empty).
+    pub fn restore_rv(&mut self, rv: u64) {
+        self.rv = self.rv.max(rv);
+        self.compacted_rv = self.rv;
+    }
+
     /// Every (storage key, object) pair; used for persistence and tests.
     pub fn all_objects(&self) -> Vec<(String, Arc<Value>)> {
         self.tables

@@ -536,3 +536,71 @@ async fn metadata_only_requests_return_partial_object_metadata() {
     }
     assert!(seen);
 }
+
+#[tokio::test]
+async fn a_restart_with_a_data_dir_keeps_objects_versions_and_crd_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || Config {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    let server = LocalKube::start(config()).await.unwrap();
+    let client = server.client().await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let kept = api
+        .create(&PostParams::default(), &configmap("kept", "1"))
+        .await
+        .unwrap();
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    let crd = serde_json::from_value(json!({
+        "metadata": {"name": "gadgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "gadgets", "kind": "Gadget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .unwrap();
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    server.shutdown().await;
+
+    let again = LocalKube::start(config()).await.unwrap();
+    let client = again.client().await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let back = api.get("kept").await.unwrap();
+    assert_eq!(
+        back.metadata.resource_version,
+        kept.metadata.resource_version
+    );
+    assert_eq!(back.metadata.uid, kept.metadata.uid);
+    let newer = api
+        .create(&PostParams::default(), &configmap("newer", "1"))
+        .await
+        .unwrap();
+    let rv = |c: &ConfigMap| {
+        c.metadata
+            .resource_version
+            .clone()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert!(rv(&newer) > rv(&back), "resourceVersions continue");
+    let ar = ApiResource {
+        group: "example.com".into(),
+        version: "v1".into(),
+        api_version: "example.com/v1".into(),
+        kind: "Gadget".into(),
+        plural: "gadgets".into(),
+    };
+    let gadgets: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    assert!(
+        gadgets
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "the CRD's kind is served again"
+    );
+}

@@ -41,6 +41,10 @@ pub struct LocalkubeArgs {
     /// Turn the simulated controllers off (a bare API server).
     #[arg(long)]
     no_simulation: bool,
+    /// Keep the state in this directory, so a restart keeps every object
+    /// and resourceVersion (default: memory only).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     // Boxed: the fault flags would make this the one large variant of the
     // subcommand enum (clippy::large_enum_variant).
     #[command(flatten)]
@@ -62,6 +66,7 @@ pub async fn run(args: LocalkubeArgs) -> anyhow::Result<ExitCode> {
             job_run_time: Duration::from_millis(args.job_run_ms),
             ..Default::default()
         },
+        data_dir: args.data_dir.clone(),
     };
     let fault_rules = args.faults.rules();
     fault_rules.validate().context("invalid --fault-* flags")?;
