@@ -26,6 +26,8 @@ enum Command {
     Render(Box<RenderArgs>),
     /// Print the CustomResourceDefinitions of Sextant's resources.
     Crds,
+    /// Diff what a repository renders against a cluster (exit 0 same, 1 different, 2 error).
+    Diff(Box<crate::diff_cmd::DiffArgs>),
 }
 
 /// Run the parsed command.
@@ -35,5 +37,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health(args) => health_cmd::run(args),
         Command::Render(args) => render_cmd::run(*args).await,
         Command::Crds => crate::crds_cmd::run(),
+        Command::Diff(args) => crate::diff_cmd::run(*args).await,
     }
 }

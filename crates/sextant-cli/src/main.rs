@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod cli;
 mod crds_cmd;
+mod diff_cmd;
 mod health_cmd;
 mod localkube_cmd;
 mod render_cmd;

@@ -19,9 +19,10 @@ use sextant_source::{Credentials, GitOptions, Secret};
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Repository: a URL (file://, git://, http(s)://) or a local folder (a
-    /// Git repository, or a plain folder rendered as it is).
+    /// Git repository, or a plain folder rendered as it is). Without it,
+    /// `--path` names a local folder, rendered as it is.
     #[arg(long)]
-    repo: String,
+    repo: Option<String>,
     /// Branch, tag, full or short commit, or HEAD.
     #[arg(long, default_value = "HEAD")]
     revision: String,
@@ -141,6 +142,25 @@ pub async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_blocking(args: &RenderArgs) -> anyhow::Result<ExitCode> {
+    let outcome = render(args)?;
+    report(&outcome);
+    print!("{}", format(&outcome, args.output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+impl RenderArgs {
+    /// Whether `--output json` was asked for.
+    pub(crate) fn wants_json(&self) -> bool {
+        matches!(self.output, Format::Json)
+    }
+}
+
+/// Render what `args` asks for (`sextant diff` renders the same way).
+pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<Outcome> {
+    let (repo, path) = match &args.repo {
+        Some(repo) => (repo.as_str(), args.path.as_str()),
+        None => (args.path.as_str(), "."),
+    };
     let options = render_options(args)?;
     let credentials = credentials(args);
     let config = RendererConfig {
@@ -163,19 +183,18 @@ fn run_blocking(args: &RenderArgs) -> anyhow::Result<ExitCode> {
         ..RendererConfig::default()
     };
     let renderer = Renderer::new(config).context("could not set up rendering")?;
-    let outcome = renderer.render(&Request {
-        repo: &args.repo,
+    Ok(renderer.render(&Request {
+        repo,
         revision: &args.revision,
-        path: &args.path,
+        path,
         options: &options,
         credentials: credentials.as_ref(),
-    })?;
-    report(&outcome);
-    print!("{}", format(&outcome, args.output)?);
-    Ok(ExitCode::SUCCESS)
+    })?)
 }
 
-fn report(outcome: &Outcome) {
+/// The commit, source kind, object count, skipped files and warnings, on
+/// stderr.
+pub(crate) fn report(outcome: &Outcome) {
     match &outcome.commit {
         Some(commit) => eprintln!("commit: {commit}"),
         None => eprintln!("commit: none (a plain folder, not a Git repository)"),
@@ -275,7 +294,12 @@ fn credentials(args: &RenderArgs) -> Option<Credentials> {
 }
 
 fn cache_dir(args: &RenderArgs) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = &args.cache_dir {
+    cache_dir_or_default(args.cache_dir.as_ref())
+}
+
+/// `dir`, else $XDG_CACHE_HOME/sextant, else ~/.cache/sextant.
+pub(crate) fn cache_dir_or_default(dir: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = dir {
         return Ok(dir.clone());
     }
     if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
