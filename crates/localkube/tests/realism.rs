@@ -653,3 +653,44 @@ spec:
         "status is ignored on the main resource"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cronjob_creates_a_job_at_its_next_scheduled_minute() {
+    // The only test that waits for the clock: a schedule fires at most a
+    // minute after creation.
+    let (_server, k) = start().await;
+    let cj = k.write(
+        "cj.yaml",
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: every-minute}\nspec:\n  schedule: \"* * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: main, image: busybox}]\n",
+    );
+    k.ok(&["apply", "-f", &cj]).await;
+    let mut jobs = String::new();
+    for _ in 0..150 {
+        jobs = k
+            .ok(&[
+                "get",
+                "jobs",
+                "-o",
+                "jsonpath={.items[*].metadata.ownerReferences[0].name}",
+            ])
+            .await;
+        if jobs.contains("every-minute") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(jobs.contains("every-minute"), "no Job created: {jobs}");
+    let last = k
+        .ok(&[
+            "get",
+            "cronjob",
+            "every-minute",
+            "-o",
+            "jsonpath={.status.lastScheduleTime}",
+        ])
+        .await;
+    assert!(
+        last.ends_with(":00Z"),
+        "scheduled on a minute boundary: {last}"
+    );
+}
