@@ -28,6 +28,8 @@ enum Command {
     Crds,
     /// Diff what a repository renders against a cluster (exit 0 same, 1 different, 2 error).
     Diff(Box<crate::diff_cmd::DiffArgs>),
+    /// Preview what a change between two revisions does, app by app, with no cluster.
+    Preview(Box<crate::preview_cmd::PreviewArgs>),
 }
 
 /// Run the parsed command.
@@ -38,5 +40,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => render_cmd::run(*args).await,
         Command::Crds => crate::crds_cmd::run(),
         Command::Diff(args) => crate::diff_cmd::run(*args).await,
+        Command::Preview(args) => crate::preview_cmd::run(*args).await,
     }
 }

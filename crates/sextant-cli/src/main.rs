@@ -11,6 +11,8 @@ mod crds_cmd;
 mod diff_cmd;
 mod health_cmd;
 mod localkube_cmd;
+mod preview_apps;
+mod preview_cmd;
 mod render_cmd;
 
 fn main() -> ExitCode {

@@ -19,6 +19,9 @@
 //! 3. [`IgnoreDifferences`]: JSON pointers, jq path expressions and fields
 //!    owned by named managers are removed from both sides.
 //! 4. The comparison ([`changes`]), then [`mask`] for Secrets.
+//!
+//! [`preview`] compares two renders of a repository (base and head) the
+//! same way, with no cluster.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -30,12 +33,16 @@ mod jq;
 mod key;
 pub mod mask;
 pub mod normalize;
+pub mod preview;
+pub mod preview_format;
 pub mod report;
 mod text;
 
 pub use compare::{Change, ChangeOp, changes, overlay};
 pub use ignore::{IgnoreDifferences, IgnoreError, IgnoreRule};
 pub use key::ObjectKey;
+pub use preview::{AppPreview, ImageChange, preview_app};
+pub use preview_format::{FailOn, Preview, SkippedApp};
 pub use report::{DiffReport, ObjectError, Summary};
 pub use text::unified_diff;
 

@@ -1,0 +1,219 @@
+//! Which apps `sextant preview` previews when no `--path` is given: the
+//! Applications (`sextant.dev/v1alpha1`, or Argo CD's `argoproj.io/v1alpha1`)
+//! found in the repository's YAML and JSON files whose single source is
+//! this repository (`--repo`, or a `--repo-url`) and a path in it, each
+//! with the render options its source sets. Everything else found
+//! (ApplicationSets, multi-source Applications, other repositories, Helm
+//! charts from chart repositories) is listed as skipped, with the reason.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sextant_engine::diff::{IgnoreRule, SkippedApp};
+use sextant_model::Application;
+use sextant_model::application::ApplicationSource;
+use sextant_render::{HelmParameter, RenderOptions};
+
+/// Files larger than this are not looked at.
+const MAX_FILE: u64 = 1 << 20;
+/// At most this many files are looked at.
+const MAX_FILES: usize = 20_000;
+
+/// An app to preview.
+#[derive(Clone, Debug)]
+pub struct AppSpec {
+    /// The Application's name (or the path).
+    pub name: String,
+    /// The path in the repository.
+    pub path: String,
+    /// How to render it.
+    pub options: RenderOptions,
+    /// Its ignoreDifferences.
+    pub ignore: Vec<IgnoreRule>,
+}
+
+/// The Applications in the tree at `root`, and what was found but is not
+/// previewed. `is_this_repo` says whether a `repoURL` names the repository
+/// being previewed.
+pub fn discover(
+    root: &Path,
+    namespace: &str,
+    is_this_repo: &dyn Fn(&str) -> bool,
+) -> (Vec<AppSpec>, Vec<SkippedApp>) {
+    let mut files = Vec::new();
+    walk(root, root, &mut files);
+    let (mut apps, mut skipped) = (Vec::new(), Vec::new());
+    for rel in files {
+        let Ok(text) = std::fs::read_to_string(root.join(&rel)) else {
+            continue;
+        };
+        // Templates and other non-manifests do not parse; they hold no apps.
+        let Ok(docs) = sextant_render::manifest::parse_yaml(&rel, &text) else {
+            continue;
+        };
+        for doc in docs {
+            let v = &doc.value;
+            let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            if api != "sextant.dev/v1alpha1" && api != "argoproj.io/v1alpha1" {
+                continue;
+            }
+            let name = v
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
+            match v.get("kind").and_then(Value::as_str) {
+                Some("ApplicationSet") => skipped.push(SkippedApp {
+                    name: format!("ApplicationSet {name} ({rel})"),
+                    reason: "ApplicationSets are not previewed yet (their generators come with ApplicationSet support)".to_owned(),
+                }),
+                Some("Application") => match app_spec(v, namespace, is_this_repo) {
+                    Ok(app) => apps.push(app),
+                    Err(reason) => skipped.push(SkippedApp {
+                        name: format!("Application {name} ({rel})"),
+                        reason,
+                    }),
+                },
+                _ => {}
+            }
+        }
+    }
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
+    apps.dedup_by(|a, b| a.name == b.name);
+    (apps, skipped)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        if out.len() >= MAX_FILES {
+            return;
+        }
+        let path = e.path();
+        let Ok(kind) = e.file_type() else { continue };
+        let name = e.file_name().to_string_lossy().into_owned();
+        if kind.is_dir() && !name.starts_with('.') {
+            walk(root, &path, out);
+        } else if kind.is_file()
+            && [".yaml", ".yml", ".json"].iter().any(|x| name.ends_with(x))
+            && e.metadata().is_ok_and(|m| m.len() <= MAX_FILE)
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            out.push(rel.to_string_lossy().into_owned());
+        }
+    }
+}
+
+fn app_spec(
+    v: &Value,
+    namespace: &str,
+    is_this_repo: &dyn Fn(&str) -> bool,
+) -> Result<AppSpec, String> {
+    let app: Application =
+        serde_json::from_value(v.clone()).map_err(|e| format!("not a valid Application: {e}"))?;
+    let name = app.metadata.name.clone().unwrap_or_default();
+    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err("multi-source Applications are not previewed yet".to_owned());
+    }
+    let Some(source) = &app.spec.source else {
+        return Err("it has no source".to_owned());
+    };
+    if !is_this_repo(&source.repo_url) {
+        return Err(format!(
+            "its source is another repository ({}); pass --repo-url if it is this one",
+            source.repo_url
+        ));
+    }
+    let Some(path) = source.path.clone().filter(|_| source.chart.is_none()) else {
+        return Err(
+            "its source is a chart from a Helm repository, not a path in this repository"
+                .to_owned(),
+        );
+    };
+    let namespace = app
+        .spec
+        .destination
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| namespace.to_owned());
+    let ignore = app
+        .spec
+        .ignore_differences
+        .as_ref()
+        .and_then(|rules| serde_json::to_value(rules).ok())
+        .and_then(|rules| serde_json::from_value(rules).ok())
+        .unwrap_or_default();
+    Ok(AppSpec {
+        name,
+        path,
+        options: options(source, namespace)?,
+        ignore,
+    })
+}
+
+/// The render options an Application source sets.
+fn options(source: &ApplicationSource, namespace: String) -> Result<RenderOptions, String> {
+    let mut o = RenderOptions {
+        namespace,
+        ..RenderOptions::default()
+    };
+    if let Some(d) = &source.directory {
+        o.directory.recurse = d.recurse.unwrap_or(false);
+        o.directory.include = d.include.clone();
+        o.directory.exclude = d.exclude.clone();
+    }
+    if let Some(h) = &source.helm {
+        o.helm.release_name = h.release_name.clone();
+        o.helm.value_files = h.value_files.clone().unwrap_or_default();
+        o.helm.values = match (&h.values, &h.values_object) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(obj)) => {
+                Some(serde_yaml_ng::to_string(obj).map_err(|e| format!("valuesObject: {e}"))?)
+            }
+            (None, None) => None,
+        };
+        o.helm.parameters = h
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| HelmParameter {
+                name: p.name.clone(),
+                value: p.value.clone(),
+                force_string: p.force_string.unwrap_or(false),
+            })
+            .collect();
+        o.helm.skip_crds = h.skip_crds.unwrap_or(false);
+        o.helm.api_versions = h.api_versions.clone().unwrap_or_default();
+        o.helm.kube_version = h.kube_version.clone();
+    }
+    if let Some(k) = &source.kustomize {
+        o.kustomize.name_prefix = k.name_prefix.clone();
+        o.kustomize.name_suffix = k.name_suffix.clone();
+        o.kustomize.images = k.images.clone().unwrap_or_default();
+        o.kustomize.common_labels = k.common_labels.clone().unwrap_or_default();
+        o.kustomize.common_annotations = k.common_annotations.clone().unwrap_or_default();
+        o.kustomize.namespace = k.namespace.clone();
+    }
+    Ok(o)
+}
+
+/// A repository URL or path reduced for comparison: no `file://`, no
+/// trailing `/` or `.git`, local paths made absolute.
+pub fn canonical_repo(url: &str) -> String {
+    let trimmed = url.trim();
+    let local = trimmed.strip_prefix("file://").unwrap_or(trimmed);
+    let text = if !trimmed.contains("://") || trimmed.starts_with("file://") {
+        std::fs::canonicalize(local)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| local.to_owned())
+    } else {
+        trimmed.to_owned()
+    };
+    let text = text.trim_end_matches('/');
+    text.strip_suffix(".git").unwrap_or(text).to_owned()
+}
