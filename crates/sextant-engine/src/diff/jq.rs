@@ -118,6 +118,20 @@ mod tests {
     }
 
     #[test]
+    fn standard_library_filters_select_keys_by_prefix() {
+        let jq = JqPaths::compile(r#".data[.data | keys[] | select(startswith("runtime."))]"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let obj = json!({"data": {"runtime.a": "1", "static": "2", "runtime.b": "3"}});
+        assert_eq!(
+            jq.paths(&obj),
+            vec![
+                vec![json!("data"), json!("runtime.a")],
+                vec![json!("data"), json!("runtime.b")]
+            ]
+        );
+    }
+
+    #[test]
     fn an_expression_that_fails_on_an_object_selects_nothing() {
         let jq = JqPaths::compile(".spec.missing[] | .x").unwrap_or_else(|e| panic!("{e}"));
         assert!(jq.paths(&json!({"spec": {}})).is_empty());

@@ -108,16 +108,21 @@ fn fold_string_data(map: &mut Map<String, Value>) {
 }
 
 /// A copy without null map entries (the server drops them on write).
+/// Cloning and pruning in place beats rebuilding the maps.
 fn strip_nulls(value: &Value) -> Value {
+    let mut copy = value.clone();
+    remove_nulls(&mut copy);
+    copy
+}
+
+fn remove_nulls(value: &mut Value) {
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(strip_nulls).collect()),
-        other => other.clone(),
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(remove_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(remove_nulls),
+        _ => {}
     }
 }
 
