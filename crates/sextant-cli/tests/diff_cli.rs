@@ -282,3 +282,43 @@ async fn errors_exit_2_with_the_sextant_prefix() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_scale_on_a_deployment_without_replicas_in_git_is_not_drift() {
+    let server = LocalKube::start(Config::default()).await.unwrap();
+    apply(
+        &server,
+        DEPLOYMENT,
+        resource("apps", "v1", "Deployment", "deployments"),
+    )
+    .await;
+    let out = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .args(["scale", "deployment", "web", "--replicas=3"])
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("kubectl is required by this test (scripts/test.sh checks for it): {e}")
+        });
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("app");
+    write(&dir, "deployment.yaml", DEPLOYMENT);
+    let out = diff(&server, &dir, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    let with_replicas = DEPLOYMENT.replace("spec:\n  selector", "spec:\n  replicas: 1\n  selector");
+    write(&dir, "deployment.yaml", &with_replicas);
+    let out = diff(&server, &dir, &[]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "Git now sets replicas, so 3 is drift: {stdout}"
+    );
+    assert!(
+        stdout.contains("-  replicas: 3\n+  replicas: 1\n"),
+        "{stdout}"
+    );
+}

@@ -139,6 +139,34 @@ async fn replicas_set_by_another_manager_are_not_drift_when_git_leaves_them_out(
 }
 
 #[tokio::test]
+async fn replicas_set_through_the_scale_subresource_are_not_drift_when_git_leaves_them_out() {
+    let (_s, client) = server().await;
+    let desired = deployment("nginx:1.27", None);
+    apply(&client, &desired).await;
+    let api = api_for(&client, &desired).await;
+    let params = PatchParams {
+        field_manager: Some("kubectl".to_owned()),
+        ..PatchParams::default()
+    };
+    api.patch_scale(
+        "web",
+        &params,
+        &Patch::Merge(json!({"spec": {"replicas": 4}})),
+    )
+    .await
+    .unwrap();
+    let live = serde_json::to_value(api.get("web").await.unwrap()).unwrap();
+    assert_eq!(live["spec"]["replicas"], json!(4));
+    let report = diff(&client, &[desired], "[]").await;
+    assert_eq!(
+        only(&report).outcome,
+        Outcome::Unchanged,
+        "{}",
+        only(&report).unified()
+    );
+}
+
+#[tokio::test]
 async fn a_real_change_is_drift_with_its_path_and_a_unified_diff() {
     let (_s, client) = server().await;
     apply(&client, &deployment("nginx:1.27", None)).await;
