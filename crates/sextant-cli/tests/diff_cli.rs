@@ -205,13 +205,37 @@ async fn a_real_change_prints_a_unified_diff_or_json_and_an_ignore_file_hides_it
     let rules = tmp.path().join("ignore.yaml");
     std::fs::write(
         &rules,
-        "apiVersion: sextant.dev/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions: ['.spec.template.spec.containers[].image']\n  - kind: Secret\n    jsonPointers: [/data/password]\n",
+        "apiVersion: sextant.dev/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions: ['.spec.template.spec.containers[].image']\n",
     )
     .unwrap();
     let out = diff(
         &server,
         &dir,
         &["--ignore-differences", rules.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the Secret still differs: {}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stdout).ends_with("2 objects compared: 0 added, 1 changed, 1 unchanged\n"));
+    let system = tmp.path().join("system.yaml");
+    std::fs::write(
+        &system,
+        "ignoreDifferences:\n- kind: Secret\n  jsonPointers: [/data/password]\n",
+    )
+    .unwrap();
+    let out = diff(
+        &server,
+        &dir,
+        &[
+            "--ignore-differences",
+            rules.to_str().unwrap(),
+            "--system-ignore-differences",
+            system.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
