@@ -141,13 +141,12 @@ fn app_spec(
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| namespace.to_owned());
-    let ignore = app
-        .spec
-        .ignore_differences
-        .as_ref()
-        .and_then(|rules| serde_json::to_value(rules).ok())
-        .and_then(|rules| serde_json::from_value(rules).ok())
-        .unwrap_or_default();
+    let ignore = match &app.spec.ignore_differences {
+        Some(rules) => serde_json::to_value(rules)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("its ignoreDifferences are invalid: {e}"))?,
+        None => Vec::new(),
+    };
     Ok(AppSpec {
         name,
         path,

@@ -162,13 +162,21 @@ fn compile(rule: &IgnoreRule) -> Result<Compiled, IgnoreError> {
     })
 }
 
+/// Whether a rule applies to an object. An omitted field matches anything;
+/// an empty kind, name or namespace does too (as in Argo CD), while an
+/// empty group means the core group.
 fn matches(rule: &IgnoreRule, key: &ObjectKey) -> bool {
     let m =
         |pattern: &Option<String>, value: &str| pattern.as_deref().is_none_or(|p| glob(p, value));
+    let any_if_empty = |pattern: &Option<String>, value: &str| {
+        pattern
+            .as_deref()
+            .is_none_or(|p| p.is_empty() || glob(p, value))
+    };
     m(&rule.group, &key.group)
-        && m(&rule.kind, &key.kind)
-        && m(&rule.name, &key.name)
-        && m(&rule.namespace, &key.namespace)
+        && any_if_empty(&rule.kind, &key.kind)
+        && any_if_empty(&rule.name, &key.name)
+        && any_if_empty(&rule.namespace, &key.namespace)
 }
 
 /// `*` matches any run of characters; everything else matches itself.
@@ -257,7 +265,7 @@ fn remove_path(value: &mut Value, path: &[String]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{glob, parse_pointer};
+    use super::{IgnoreRule, ObjectKey, glob, matches, parse_pointer};
 
     #[test]
     fn globs_match_prefixes_suffixes_and_everything() {
@@ -266,6 +274,31 @@ mod tests {
         assert!(glob("*.example.com", "a.example.com"));
         assert!(!glob("web-*", "api-1"));
         assert!(glob("Deployment", "Deployment"));
+    }
+
+    #[test]
+    fn empty_names_match_any_object_and_an_empty_group_means_the_core_group() {
+        let key = |api_version: &str, kind: &str| ObjectKey {
+            api_version: api_version.into(),
+            group: api_version.rsplit_once('/').map_or("", |(g, _)| g).into(),
+            kind: kind.into(),
+            namespace: "shop".into(),
+            name: "web".into(),
+        };
+        let rule = IgnoreRule {
+            group: Some(String::new()),
+            kind: Some("ConfigMap".into()),
+            name: Some(String::new()),
+            namespace: Some(String::new()),
+            ..IgnoreRule::default()
+        };
+        assert!(matches(&rule, &key("v1", "ConfigMap")));
+        assert!(!matches(&rule, &key("example.com/v1", "ConfigMap")));
+        let any_group = IgnoreRule {
+            kind: Some("ConfigMap".into()),
+            ..IgnoreRule::default()
+        };
+        assert!(matches(&any_group, &key("example.com/v1", "ConfigMap")));
     }
 
     #[test]
