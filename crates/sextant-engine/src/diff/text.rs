@@ -213,4 +213,37 @@ mod tests {
             .collect();
         assert_eq!(rebuilt_new, vec!["b", "x", "c", "y"]);
     }
+
+    #[test]
+    fn every_diff_of_random_texts_rebuilds_both_sides() {
+        // A fixed linear congruential generator: deterministic "random" texts.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        for _ in 0..300 {
+            let mut text = |len: u64| -> String {
+                (0..next(len)).map(|_| format!("l{}\n", next(6))).collect()
+            };
+            let (old, new) = (text(12), text(12));
+            let diff = unified_diff(&old, &new, "o", "n", 1000);
+            let side = |keep: char| -> String {
+                diff.lines()
+                    .skip(2)
+                    .filter(|l| !l.starts_with("@@"))
+                    .filter(|l| l.starts_with(keep) || l.starts_with(' '))
+                    .map(|l| format!("{}\n", &l[1..]))
+                    .collect()
+            };
+            if old == new {
+                assert_eq!(diff, "");
+            } else {
+                assert_eq!(side('-'), old, "{diff}");
+                assert_eq!(side('+'), new, "{diff}");
+            }
+        }
+    }
 }
