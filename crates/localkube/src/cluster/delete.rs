@@ -227,7 +227,7 @@ impl Cluster {
                 self.delete_by_key(s, &key, &okey, "Background");
             }
         }
-        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+        if is_crd(rt) {
             if let (Some(group), Some(plural)) = (
                 removed.pointer("/spec/group").and_then(Value::as_str),
                 removed
@@ -236,7 +236,7 @@ impl Cluster {
             ) {
                 s.drop_table(&format!("{group}/{plural}"));
             }
-            self.registry_mut().remove_crd(name);
+            self.update_registry(|reg| reg.remove_crd(name));
         }
         // A terminating namespace goes away with its last object.
         if !ns.is_empty()

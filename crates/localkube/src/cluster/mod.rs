@@ -172,7 +172,8 @@ impl Listed {
 pub struct Cluster {
     /// Objects and events.
     pub store: Store,
-    registry: RwLock<Registry>,
+    /// Shared, copied on write: readers take an `Arc`, CRD changes swap it.
+    registry: RwLock<Arc<Registry>>,
     allocators: crate::defaults::Allocators,
 }
 
@@ -201,6 +202,11 @@ fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
 #[allow(clippy::panic, reason = "metadata was made an object just above")]
 fn unreachable_meta() -> &'static mut Map<String, Value> {
     panic!("metadata is not an object")
+}
+
+/// Whether `rt` is the CustomResourceDefinition kind itself.
+fn is_crd(rt: &ResourceType) -> bool {
+    rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io"
 }
 
 fn random_suffix() -> String {
@@ -242,7 +248,7 @@ impl Cluster {
     pub fn new() -> Self {
         let c = Cluster {
             store: Store::new(200_000),
-            registry: RwLock::new(Registry::with_builtins()),
+            registry: RwLock::new(Arc::new(Registry::with_builtins())),
             allocators: Default::default(),
         };
         c.bootstrap();
@@ -266,7 +272,7 @@ impl Cluster {
     pub fn from_snapshot(snapshot: &Value) -> Self {
         let c = Cluster {
             store: Store::new(200_000),
-            registry: RwLock::new(Registry::with_builtins()),
+            registry: RwLock::new(Arc::new(Registry::with_builtins())),
             allocators: Default::default(),
         };
         {
@@ -323,16 +329,18 @@ impl Cluster {
         }
     }
 
-    /// A snapshot of the served resource table.
-    pub fn registry(&self) -> Registry {
+    /// A snapshot of the served resource table (cheap: shared).
+    pub fn registry(&self) -> Arc<Registry> {
         self.registry
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    fn registry_mut(&self) -> std::sync::RwLockWriteGuard<'_, Registry> {
-        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    /// Change the resource table (copy on write).
+    fn update_registry(&self, change: impl FnOnce(&mut Registry)) {
+        let mut guard = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        change(Arc::make_mut(&mut guard));
     }
 
     /// Like [`Cluster::present`], copying only when the version differs.
@@ -354,12 +362,13 @@ impl Cluster {
     }
 
     fn register_crd(&self, crd_obj: &Value) {
-        let mut reg = self.registry_mut();
         let crd_name = name_of(crd_obj).to_string();
-        reg.remove_crd(&crd_name);
-        for t in crd::resource_types(crd_obj) {
-            reg.insert(t);
-        }
+        self.update_registry(|reg| {
+            reg.remove_crd(&crd_name);
+            for t in crd::resource_types(crd_obj) {
+                reg.insert(t);
+            }
+        });
     }
 
     /// GET one object.

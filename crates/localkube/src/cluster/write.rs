@@ -42,15 +42,29 @@ impl Cluster {
             }
         }
         let name = name_of(&body).to_string();
-        let mut warnings = Vec::new();
         let mut s = self.store.write();
         self.check_namespace(&s, &rt, &target.namespace)?;
         if s.get(&rt.storage_key(), &target.namespace, &name).is_some() {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
-        let mut obj = self.admit(target, None, body, opts, None, &mut warnings)?;
-        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
-            crd::validate(&obj).map_err(|c| ApiError::invalid(&rt.group, &rt.kind, &name, c))?;
+        self.finish_create(&mut s, target, &name, body, opts, None)
+    }
+
+    /// Admit and store a new object (create, or an apply that creates).
+    fn finish_create(
+        &self,
+        s: &mut Inner,
+        target: &Target,
+        name: &str,
+        body: Value,
+        opts: &WriteOptions,
+        managed: Option<Vec<ssa::ManagedEntry>>,
+    ) -> ApiResult<Written> {
+        let rt = target.rt.clone();
+        let mut warnings = Vec::new();
+        let mut obj = self.admit(target, None, body, opts, managed, &mut warnings)?;
+        if is_crd(&rt) {
+            crd::validate(&obj).map_err(|c| ApiError::invalid(&rt.group, &rt.kind, name, c))?;
             crd::set_status(&mut obj);
         }
         if opts.dry_run {
@@ -60,8 +74,8 @@ impl Cluster {
                 created: true,
             });
         }
-        let stored = self.store_object(&mut s, &rt, &target.namespace, &name, obj);
-        if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
+        let stored = self.store_object(s, &rt, &target.namespace, name, obj);
+        if is_crd(&rt) {
             self.register_crd(&stored);
         }
         Ok(Written {
@@ -113,17 +127,7 @@ impl Cluster {
         let old = s
             .get(&rt.storage_key(), &target.namespace, &name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
-        if let Some(rv) = body
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            && !rv.is_empty()
-            && Some(rv)
-                != old
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-        {
-            return Err(ApiError::stale(&rt.group, &rt.plural, &name));
-        }
+        check_resource_version(&rt, &name, &body, &old)?;
         self.finish_update(&mut s, target, &old, body, opts, None)
     }
 
@@ -140,7 +144,7 @@ impl Cluster {
         let name = target.name.clone().unwrap_or_default();
         let mut warnings = Vec::new();
         let mut obj = self.admit(target, Some(old), body, opts, managed, &mut warnings)?;
-        let is_crd = rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io";
+        let is_crd = is_crd(&rt);
         if is_crd {
             crd::validate(&obj).map_err(|c| ApiError::invalid(&rt.group, &rt.kind, &name, c))?;
             if target.subresource.is_none() {
@@ -218,17 +222,7 @@ impl Cluster {
             .get(&rt.storage_key(), &target.namespace, &name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
         let mut new = patch_value(&rt.kind, &old, kind, body)?;
-        if let Some(rv) = new
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            && !rv.is_empty()
-            && Some(rv)
-                != old
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-        {
-            return Err(ApiError::stale(&rt.group, &rt.plural, &name));
-        }
+        check_resource_version(&rt, &name, &new, &old)?;
         if name_of(&new) != name {
             return Err(ApiError::bad_request(
                 "metadata.name: the name of an object cannot be changed by a patch",
@@ -268,15 +262,8 @@ impl Cluster {
         }
         let mut s = self.store.write();
         let old = s.get(&rt.storage_key(), &target.namespace, &name);
-        if let Some(o) = &old
-            && let Some(rv) = applied
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-            && Some(rv)
-                != o.pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-        {
-            return Err(ApiError::stale(&rt.group, &rt.plural, &name));
+        if let Some(o) = &old {
+            check_resource_version(&rt, &name, &applied, o)?;
         }
         let sub = target.subresource.as_deref();
         if old.is_none() && sub.is_some() {
@@ -312,36 +299,14 @@ impl Cluster {
             ),
             None => {
                 self.check_namespace(&s, &rt, &target.namespace)?;
-                let mut warnings = Vec::new();
-                let mut obj = self.admit(
+                self.finish_create(
+                    &mut s,
                     target,
-                    None,
+                    &name,
                     outcome.object,
                     opts,
                     Some(outcome.managed),
-                    &mut warnings,
-                )?;
-                if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
-                    crd::validate(&obj)
-                        .map_err(|c| ApiError::invalid(&rt.group, &rt.kind, &name, c))?;
-                    crd::set_status(&mut obj);
-                }
-                if opts.dry_run {
-                    return Ok(Written {
-                        object: Self::present(&rt, &obj),
-                        warnings,
-                        created: true,
-                    });
-                }
-                let stored = self.store_object(&mut s, &rt, &target.namespace, &name, obj);
-                if rt.kind == "CustomResourceDefinition" && rt.group == "apiextensions.k8s.io" {
-                    self.register_crd(&stored);
-                }
-                Ok(Written {
-                    object: Self::present(&rt, &stored),
-                    warnings,
-                    created: true,
-                })
+                )
             }
         }
     }
@@ -363,52 +328,42 @@ impl Cluster {
         let old = s
             .get(&rt.storage_key(), &target.namespace, &name)
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
-        if let Some(rv) = scale
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            && !rv.is_empty()
-            && Some(rv)
-                != old
-                    .pointer("/metadata/resourceVersion")
-                    .and_then(Value::as_str)
-        {
-            return Err(ApiError::stale(&rt.group, &rt.plural, &name));
-        }
+        check_resource_version(&rt, &name, &scale, &old)?;
         let mut new = (*old).clone();
         crate::scale::set_pointer(&mut new, &spec.spec_replicas, json!(replicas));
         let parent = Target {
             subresource: Some("scale".into()),
             ..target.clone()
         };
-        // The parent is admitted as a main-resource write with the scale
-        // manager owning the replicas field.
-        let written = self.finish_update_scale(&mut s, &parent, &old, new, opts)?;
+        // The parent is written with only its replicas changed, recorded
+        // as an update through the scale subresource.
+        let written = self.finish_update(&mut s, &parent, &old, new, opts, None)?;
         let obj = written.object.clone();
         Ok(Written {
             object: crate::scale::to_scale(&rt, &obj)?,
             ..written
         })
     }
+}
 
-    pub(super) fn finish_update_scale(
-        &self,
-        s: &mut Inner,
-        target: &Target,
-        old: &Value,
-        new: Value,
-        opts: &WriteOptions,
-    ) -> ApiResult<Written> {
-        // admit() treats unknown subresources like the main resource except
-        // for status handling, which is what scale needs: keep old status.
-        let mut with_status = new;
-        if let Some(st) = old.get("status") {
-            with_status["status"] = st.clone();
+/// 409 when `body` names a resourceVersion other than the stored one.
+fn check_resource_version(
+    rt: &ResourceType,
+    name: &str,
+    body: &Value,
+    old: &Value,
+) -> ApiResult<()> {
+    let wanted = body
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str);
+    let have = old
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str);
+    match wanted {
+        Some(rv) if !rv.is_empty() && Some(rv) != have => {
+            Err(ApiError::stale(&rt.group, &rt.plural, name))
         }
-        let t = Target {
-            subresource: Some("scale".into()),
-            ..target.clone()
-        };
-        self.finish_update(s, &t, old, with_status, opts, None)
+        _ => Ok(()),
     }
 }
 
