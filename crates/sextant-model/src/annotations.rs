@@ -18,6 +18,15 @@ pub const COMPARE_OPTIONS: &str = "sextant.dev/compare-options";
 /// (`normal` or `hard`).
 pub const REFRESH: &str = "sextant.dev/refresh";
 
+/// Finalizer on an Application: delete its resources before the
+/// Application goes (Argo CD's `resources-finalizer.argocd.argoproj.io` is
+/// honoured too).
+pub const RESOURCES_FINALIZER: &str = "resources-finalizer.sextant.dev";
+/// Argo CD's spelling of [`RESOURCES_FINALIZER`].
+pub const ARGOCD_RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// The `operation.info` name under which a client puts the id of its request.
+pub const REQUEST_ID_INFO: &str = "sextant.dev/request-id";
+
 /// The Argo CD spelling of a Sextant annotation, if it has one.
 pub fn argocd_alias(annotation: &str) -> Option<&'static str> {
     match annotation {

@@ -423,6 +423,11 @@ pub struct Operation {
     /// Retry settings for this operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryStrategy>,
+    /// Free-form name/value pairs; the CLI puts a request id here
+    /// ([`crate::annotations::REQUEST_ID_INFO`]) to find its operation's
+    /// outcome in `status.operationState`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<Vec<Info>>,
 }
 
 /// What a sync should do.

@@ -1,0 +1,41 @@
+//! How a controller runs: which namespace it serves, where it caches Git
+//! and renders, how often it polls Git, how long self-heal waits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sextant_render::ToolConfig;
+
+/// Settings of a [`crate::Controller`].
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// The namespace whose Applications are reconciled (`sextant`).
+    pub namespace: String,
+    /// Where Git mirrors, snapshots and renders are cached.
+    pub cache_dir: PathBuf,
+    /// helm / kustomize locations and limits.
+    pub tools: ToolConfig,
+    /// How often each app's revision is re-resolved in Git (default 3
+    /// minutes); the `sextant.dev/refresh` annotation asks for it at once.
+    pub repo_poll_interval: Duration,
+    /// Self-heal waits this long after the app's last sync before it
+    /// re-syncs drift (default 5 s), so a fight with another writer cannot
+    /// spin.
+    pub self_heal_delay: Duration,
+    /// How many apps are reconciled at once.
+    pub workers: usize,
+}
+
+impl ControllerConfig {
+    /// Defaults for the given namespace and cache folder.
+    pub fn new(namespace: impl Into<String>, cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            cache_dir: cache_dir.into(),
+            tools: ToolConfig::default(),
+            repo_poll_interval: Duration::from_secs(180),
+            self_heal_delay: Duration::from_secs(5),
+            workers: 8,
+        }
+    }
+}
