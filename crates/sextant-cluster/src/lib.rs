@@ -10,5 +10,5 @@
 mod connect;
 mod diff;
 
-pub use connect::{ConnectError, connect};
+pub use connect::{ConnectError, connect, connect_inferred};
 pub use diff::{DiffSettings, diff_objects};
