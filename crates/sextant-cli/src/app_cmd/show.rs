@@ -81,8 +81,11 @@ pub fn operation_in_progress(app: &Application) -> bool {
 pub fn describe_operation(app: &Application) -> String {
     let Some(op) = &app.operation else {
         return match operation_state(app) {
-            Some(s) => format!("{} operation", s.phase),
-            None => "no operation".to_owned(),
+            Some(s) if matches!(s.phase.as_str(), "Running" | "Terminating") => {
+                format!("operation {}", s.phase)
+            }
+            Some(s) if !s.phase.is_empty() => format!("no operation (last: {})", s.phase),
+            _ => "no operation".to_owned(),
         };
     };
     let mut text = "sync".to_owned();

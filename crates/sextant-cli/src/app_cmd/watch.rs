@@ -35,10 +35,17 @@ pub async fn watch_app<T>(
     deadline: Instant,
     mut check: impl FnMut(Option<&Application>) -> anyhow::Result<Option<T>>,
 ) -> anyhow::Result<Watched<T>> {
+    let mut first = true;
     loop {
-        let current = match tokio::time::timeout_at(deadline, apps.get_opt(name)).await {
-            Ok(result) => result?,
-            Err(_) => return Ok(Watched::TimedOut),
+        // The first read is always made, so even a zero timeout reports
+        // what was seen.
+        let current = if std::mem::take(&mut first) {
+            apps.get_opt(name).await?
+        } else {
+            match tokio::time::timeout_at(deadline, apps.get_opt(name)).await {
+                Ok(result) => result?,
+                Err(_) => return Ok(Watched::TimedOut),
+            }
         };
         if let Some(done) = check(current.as_ref())? {
             return Ok(Watched::Done(done));
