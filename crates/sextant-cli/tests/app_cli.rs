@@ -460,6 +460,14 @@ async fn the_kubeconfig_and_namespace_come_from_flags_or_the_environment() {
         show(&out)
     );
 
+    let out = env.run(&["list", "--context", "elsewhere"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("could not use kubeconfig"),
+        "--context is passed on: {}",
+        show(&out)
+    );
+
     let home = env.tmp.path().join("home");
     std::fs::create_dir_all(home.join(".kube")).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
