@@ -32,6 +32,8 @@ enum Command {
     Preview(Box<crate::preview_cmd::PreviewArgs>),
     /// Create, inspect, sync, roll back and delete Applications in a cluster.
     App(Box<crate::app_cmd::AppArgs>),
+    /// Run the Application controller: keep the cluster equal to Git.
+    Controller(Box<crate::controller_cmd::ControllerArgs>),
 }
 
 /// Run the parsed command.
@@ -44,5 +46,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => crate::diff_cmd::run(*args).await,
         Command::Preview(args) => crate::preview_cmd::run(*args).await,
         Command::App(args) => crate::app_cmd::run(*args).await,
+        Command::Controller(args) => crate::controller_cmd::run(*args).await,
     }
 }

@@ -9,6 +9,7 @@ use clap::Parser;
 mod app_cmd;
 mod app_source;
 mod cli;
+mod controller_cmd;
 mod crds_cmd;
 mod diff_cmd;
 mod health_cmd;

@@ -629,6 +629,7 @@ async fn run_operation(
                 )
             })
             .collect(),
+        scratch_namespace: shared.config.namespace.clone(),
     };
 
     // Progress is written by a side task, at most a few times a second.

@@ -35,6 +35,9 @@ pub struct SyncRequest {
     pub out_of_sync_only: bool,
     /// Only these objects (empty: all).
     pub only: Vec<(String, String, String, String)>,
+    /// A namespace known to exist (the controller's own), where objects
+    /// whose namespace comes in this sync are dry-run instead.
+    pub scratch_namespace: String,
 }
 
 /// How a sync ended.
@@ -129,7 +132,15 @@ pub async fn run(
     // borrowed data would not be provably `Send` for the worker task.
     let futures: Vec<_> = in_git
         .iter()
-        .map(|r| preflight(kinds, r, &coming_namespaces, &coming_kinds))
+        .map(|r| {
+            preflight(
+                kinds,
+                r,
+                &coming_namespaces,
+                &coming_kinds,
+                &req.scratch_namespace,
+            )
+        })
         .collect();
     let checks: Vec<Option<String>> = stream::iter(futures).buffered(PARALLEL).collect().await;
     let refused: Vec<ResourceResult> = in_git
@@ -331,12 +342,15 @@ pub async fn run(
     }
 }
 
-/// Dry-run one object; `Some(reason)` when the API server refuses it.
+/// Dry-run one object; `Some(reason)` when the API server refuses it. An
+/// object whose namespace only comes with this sync is dry-run in
+/// `scratch` instead, so it is still checked before anything changes.
 async fn preflight(
     kinds: &Kinds,
     r: &ResourceState,
     coming_namespaces: &HashSet<&str>,
     coming_kinds: &HashSet<(String, String)>,
+    scratch: &str,
 ) -> Option<String> {
     let desired = r.desired.as_ref()?;
     match kinds.apply(desired, true).await {
@@ -351,7 +365,12 @@ async fn preflight(
                 && !r.key.namespace.is_empty()
                 && coming_namespaces.contains(r.key.namespace.as_str()) =>
         {
-            None
+            let mut elsewhere = desired.clone();
+            elsewhere["metadata"]["namespace"] = Value::String(scratch.to_owned());
+            match kinds.apply(&elsewhere, true).await {
+                Ok(_) => None,
+                Err(e) => Some(e.to_string().replace(scratch, &r.key.namespace)),
+            }
         }
         Err(WriteError::Api { code: 404, message }) if !r.key.namespace.is_empty() => {
             Some(format!(

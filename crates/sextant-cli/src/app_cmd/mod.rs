@@ -12,11 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-mod client;
+pub(crate) mod client;
 mod create;
 mod delete;
 mod diff;
-mod duration;
+pub(crate) mod duration;
 mod get;
 mod history;
 mod list;

@@ -130,10 +130,21 @@ impl World {
     }
 
     pub async fn start_controller(&mut self) {
-        let c = Controller::start(self.client.clone(), self.config())
+        self.start_controller_with(|_| {}).await;
+    }
+
+    pub async fn start_controller_with(&mut self, tweak: impl FnOnce(&mut ControllerConfig)) {
+        let mut config = self.config();
+        tweak(&mut config);
+        let c = Controller::start(self.client.clone(), config)
             .await
             .unwrap();
         self.controller = Some(c);
+    }
+
+    /// Stop the controller as a crash would: no chance to finish.
+    pub fn kill_controller(&mut self) {
+        drop(self.controller.take());
     }
 
     pub async fn stop_controller(&mut self) {

@@ -1,0 +1,115 @@
+//! `sextant controller`: reconcile the Applications of one namespace until
+//! Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use sextant_controller::{Controller, ControllerConfig};
+use sextant_render::ToolConfig;
+use sextant_render::runner::Limits;
+
+use crate::app_cmd::duration;
+
+/// Options of `sextant controller`.
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// The kubeconfig (default: KUBECONFIG, else ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    context: Option<String>,
+    /// The namespace whose Applications are reconciled.
+    #[arg(short, long, env = "SEXTANT_NAMESPACE", default_value = "sextant")]
+    namespace: String,
+    /// Where Git mirrors, snapshots and renders are cached (default:
+    /// $XDG_CACHE_HOME/sextant/controller or ~/.cache/sextant/controller).
+    #[arg(long, env = "SEXTANT_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// How often Git is asked for new commits (`30s`, `3m`, ...); the
+    /// `sextant.dev/refresh` annotation asks at once.
+    #[arg(long, default_value = "3m", value_parser = duration::parse)]
+    repo_poll_interval: Duration,
+    /// How long self-heal waits after an app's last sync before it
+    /// re-applies Git over live changes.
+    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    self_heal_delay: Duration,
+    /// How many apps are reconciled at once.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// The helm binary (default: `helm` on PATH).
+    #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]
+    helm_bin: Option<PathBuf>,
+    /// The kustomize binary (default: `kustomize` on PATH, else `kubectl kustomize`).
+    #[arg(long, env = "SEXTANT_KUSTOMIZE_BIN", value_name = "PATH")]
+    kustomize_bin: Option<PathBuf>,
+    /// Seconds helm or kustomize may run.
+    #[arg(long, default_value_t = 90)]
+    tool_timeout: u64,
+}
+
+/// Run the controller until asked to stop.
+pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
+    let client =
+        sextant_cluster::connect_inferred(args.kubeconfig.as_deref(), args.context.as_deref())
+            .await
+            .context("could not connect to the cluster")?;
+    if !crate::app_cmd::client::crds_installed(&client).await? {
+        anyhow::bail!(
+            "the cluster does not serve Sextant's Applications (sextant.dev/v1alpha1): {}",
+            crate::app_cmd::client::INSTALL_CRDS
+        );
+    }
+    let cache_dir = match args.cache_dir {
+        Some(dir) => dir,
+        None => crate::render_cmd::cache_dir_or_default(None)?.join("controller"),
+    };
+    let mut config = ControllerConfig::new(args.namespace.clone(), cache_dir);
+    config.repo_poll_interval = args.repo_poll_interval;
+    config.self_heal_delay = args.self_heal_delay;
+    config.workers = args.workers.max(1);
+    config.tools = ToolConfig {
+        helm: args.helm_bin,
+        kustomize: args.kustomize_bin,
+        kubectl: None,
+        limits: Limits {
+            timeout: Duration::from_secs(args.tool_timeout.max(1)),
+            ..Limits::default()
+        },
+        allow_network: false,
+    };
+    let controller = Controller::start(client, config)
+        .await
+        .context("could not start the controller")?;
+    eprintln!(
+        "sextant controller: reconciling the Applications in namespace {} (Ctrl-C to stop)",
+        args.namespace
+    );
+    wait_for_stop().await?;
+    eprintln!("sextant controller: stopping");
+    controller.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM where there is one (how Kubernetes stops a Pod).
+pub(crate) async fn wait_for_stop() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("could not listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("could not wait for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("could not wait for Ctrl-C")
+    }
+}
