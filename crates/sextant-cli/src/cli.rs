@@ -30,6 +30,8 @@ enum Command {
     Diff(Box<crate::diff_cmd::DiffArgs>),
     /// Preview what a change between two revisions does, app by app, with no cluster.
     Preview(Box<crate::preview_cmd::PreviewArgs>),
+    /// Run a demo: localkube, a sample GitOps repository, its Applications and the controller.
+    Demo(Box<crate::demo_cmd::DemoArgs>),
 }
 
 /// Run the parsed command.
@@ -41,5 +43,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crds => crate::crds_cmd::run(),
         Command::Diff(args) => crate::diff_cmd::run(*args).await,
         Command::Preview(args) => crate::preview_cmd::run(*args).await,
+        Command::Demo(args) => crate::demo_cmd::run(*args).await,
     }
 }

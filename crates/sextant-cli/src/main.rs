@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod cli;
 mod crds_cmd;
+mod demo_cmd;
 mod diff_cmd;
 mod health_cmd;
 mod localkube_cmd;
