@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::words;
 use futures::{StreamExt, stream};
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -166,28 +167,4 @@ async fn facts(
 fn to_value(obj: DynamicObject) -> Result<Value, String> {
     serde_json::to_value(obj)
         .map_err(|e| format!("could not read the object the server returned: {e}"))
-}
-
-/// An API error in the server's own words (`reason: message`); other
-/// errors with their chain.
-fn words(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(status) => {
-            if status.reason.is_empty() {
-                status.message.clone()
-            } else {
-                format!("{}: {}", status.reason, status.message)
-            }
-        }
-        other => {
-            let mut text = other.to_string();
-            let mut cause = std::error::Error::source(other);
-            while let Some(c) = cause {
-                text.push_str(": ");
-                text.push_str(&c.to_string());
-                cause = c.source();
-            }
-            text
-        }
-    }
 }

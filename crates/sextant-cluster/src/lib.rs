@@ -7,8 +7,38 @@
 //! Talks to any Kubernetes API server through kube-rs; the tests use
 //! `localkube`.
 
+mod apply;
 mod connect;
 mod diff;
+mod kinds;
+mod live;
 
+pub use apply::{Propagation, WriteError};
 pub use connect::{ConnectError, connect};
 pub use diff::{DiffSettings, diff_objects};
+pub use kinds::{KindInfo, Kinds};
+pub use live::{Entry, LiveCache, LiveKey};
+
+/// An API error in the server's own words (`reason: message`); other
+/// errors with their chain.
+pub(crate) fn words(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => {
+            if status.reason.is_empty() {
+                status.message.clone()
+            } else {
+                format!("{}: {}", status.reason, status.message)
+            }
+        }
+        other => {
+            let mut text = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
+    }
+}

@@ -1,10 +1,30 @@
-//! Wiring: the Application watcher, the work queue and its workers, the
-//! Git poll timer, and shutdown.
+//! Wiring: the Application watcher, the live-state cache, the work queue
+//! and its workers, the Git poll timer, and shutdown.
 
-use tokio::sync::watch;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde_json::json;
+use sextant_cluster::{Kinds, LiveCache};
+use sextant_engine::health::HealthCustomizations;
+use sextant_model::Application;
+use sextant_model::annotations::TRACKING_ID;
+use sextant_render::{Renderer, RendererConfig};
+use sextant_source::GitOptions;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::compare::Predictions;
 use crate::config::ControllerConfig;
+use crate::queue::Queue;
+use crate::reconcile;
+use crate::source::Sources;
 
 /// Why a controller could not start.
 #[derive(Debug, thiserror::Error)]
@@ -14,11 +34,50 @@ pub enum ControllerError {
     Render(#[from] sextant_render::ServiceError),
 }
 
-/// A running controller; drop it or call [`Controller::shutdown`] to stop.
-#[derive(Debug)]
+/// What every worker shares.
+pub struct Shared {
+    pub(crate) client: kube::Client,
+    pub(crate) config: ControllerConfig,
+    pub(crate) kinds: Arc<Kinds>,
+    pub(crate) live: LiveCache,
+    pub(crate) sources: Sources,
+    pub(crate) predictions: Predictions,
+    pub(crate) health: HealthCustomizations,
+    queue: Queue,
+    /// The apps seen by the watcher, with a fingerprint of what makes them
+    /// worth another look (not their status).
+    apps: Mutex<HashMap<String, u64>>,
+}
+
+/// A running controller; call [`Controller::shutdown`] (or drop it) to stop.
 pub struct Controller {
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("namespace", &self.shared.config.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of an Application that call for a reconcile when they change.
+fn fingerprint(app: &Application) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    json!({
+        "spec": app.spec,
+        "operation": app.operation,
+        "annotations": app.metadata.annotations,
+        "finalizers": app.metadata.finalizers,
+        "deleting": app.metadata.deletion_timestamp.is_some(),
+        "uid": app.metadata.uid,
+    })
+    .to_string()
+    .hash(&mut h);
+    h.finish()
 }
 
 impl Controller {
@@ -27,22 +86,180 @@ impl Controller {
         client: kube::Client,
         config: ControllerConfig,
     ) -> Result<Self, ControllerError> {
-        let _ = (client, config);
-        let (stop, mut rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            let _ = rx.wait_for(|s| *s).await;
+        let renderer = Renderer::new(RendererConfig {
+            cache_dir: config.cache_dir.clone(),
+            git: GitOptions::default(),
+            tools: config.tools.clone(),
+            ..RendererConfig::default()
+        })?;
+        let kinds = Arc::new(Kinds::new(client.clone()));
+        let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<String>();
+        let shared = Arc::new(Shared {
+            client: client.clone(),
+            kinds: kinds.clone(),
+            live: LiveCache::new(kinds, TRACKING_ID, notice_tx),
+            sources: Sources::new(Arc::new(renderer), config.repo_poll_interval),
+            predictions: Predictions::default(),
+            health: HealthCustomizations::new(),
+            queue: Queue::default(),
+            apps: Mutex::new(HashMap::new()),
+            config,
         });
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        // Applications: a change that matters queues the app.
+        {
+            let shared = shared.clone();
+            let api: Api<Application> = Api::namespaced(client.clone(), &shared.config.namespace);
+            tasks.push(tokio::spawn(async move {
+                let mut stream = watcher::watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .boxed();
+                let mut listing: Option<HashSet<String>> = None;
+                while let Some(event) = stream.next().await {
+                    match event {
+                        Ok(Event::Init) => listing = Some(HashSet::new()),
+                        Ok(Event::InitApply(app)) | Ok(Event::Apply(app)) => {
+                            let name = app.metadata.name.clone().unwrap_or_default();
+                            if let Some(l) = listing.as_mut() {
+                                l.insert(name.clone());
+                            }
+                            let fp = fingerprint(&app);
+                            let changed = shared
+                                .apps
+                                .lock()
+                                .map(|mut a| a.insert(name.clone(), fp) != Some(fp))
+                                .unwrap_or(true);
+                            if changed {
+                                shared.queue.add(&name);
+                            }
+                        }
+                        Ok(Event::InitDone) => {
+                            // Apps deleted while the watch was down.
+                            if let Some(seen) = listing.take()
+                                && let Ok(mut apps) = shared.apps.lock()
+                            {
+                                let gone: Vec<String> = apps
+                                    .keys()
+                                    .filter(|n| !seen.contains(*n))
+                                    .cloned()
+                                    .collect();
+                                for name in gone {
+                                    apps.remove(&name);
+                                    shared.queue.add(&name);
+                                }
+                            }
+                        }
+                        Ok(Event::Delete(app)) => {
+                            let name = app.metadata.name.clone().unwrap_or_default();
+                            if let Ok(mut apps) = shared.apps.lock() {
+                                apps.remove(&name);
+                            }
+                            shared.queue.add(&name);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "watching Applications failed; retrying")
+                        }
+                    }
+                }
+            }));
+        }
+
+        // Live changes: queue the apps they touch.
+        {
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(app) = notice_rx.recv().await {
+                    let known = shared
+                        .apps
+                        .lock()
+                        .map(|a| a.contains_key(&app))
+                        .unwrap_or(false);
+                    if known {
+                        shared.queue.add(&app);
+                    }
+                }
+            }));
+        }
+
+        // Git: every app is looked at again each poll interval (one Git
+        // round trip per repository and revision, shared by its apps).
+        {
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                let period = shared.config.repo_poll_interval.max(Duration::from_secs(1));
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                loop {
+                    tick.tick().await;
+                    let names: Vec<String> = shared
+                        .apps
+                        .lock()
+                        .map(|a| a.keys().cloned().collect())
+                        .unwrap_or_default();
+                    for name in names {
+                        shared.queue.add(&name);
+                    }
+                }
+            }));
+        }
+
+        // Workers.
+        for _ in 0..shared.config.workers.max(1) {
+            let shared = shared.clone();
+            let mut stop_rx = stop_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let name = tokio::select! {
+                        name = shared.queue.next() => name,
+                        _ = stop_rx.wait_for(|s| *s) => return,
+                    };
+                    let outcome = reconcile::reconcile(&shared, &name).await;
+                    shared.queue.done(&name);
+                    match outcome {
+                        Ok(next) => {
+                            if let Some(after) = next.requeue_after {
+                                shared.queue.add_after(&name, after);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(app = %name, error = %e, "reconcile failed; retrying in 5 s");
+                            shared.queue.add_after(&name, Duration::from_secs(5));
+                        }
+                    }
+                    if *stop_rx.borrow() {
+                        return;
+                    }
+                }
+            }));
+        }
         Ok(Self {
             stop,
-            task: Some(task),
+            tasks,
+            shared,
         })
     }
 
-    /// Stop and wait for the workers to finish what they are doing.
+    /// How many objects the live cache holds whole and by identity only.
+    pub fn cache_size(&self) -> (usize, usize) {
+        self.shared.live.size()
+    }
+
+    /// Stop: workers finish the app they are on, watches end.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        let tasks = std::mem::take(&mut self.tasks);
+        // Workers are the tasks that listen to `stop`; the rest never end
+        // on their own.
+        let n = tasks.len();
+        let workers = self.shared.config.workers.max(1);
+        for (i, task) in tasks.into_iter().enumerate() {
+            if i < n - workers {
+                task.abort();
+            } else {
+                let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+            }
         }
     }
 }
@@ -50,5 +267,8 @@ impl Controller {
 impl Drop for Controller {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }

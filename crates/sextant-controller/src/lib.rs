@@ -6,9 +6,27 @@
 //! it runs the syncs that are asked for (an `operation` on the
 //! Application) or that the sync policy calls for (automated, self-heal),
 //! prunes, and deletes an app's objects when a finalizer asks for it.
+//!
+//! - `controller.rs`: wiring (watchers, queue, workers, Git poll timer).
+//! - `reconcile.rs`: one pass over one app; decides what is due.
+//! - `source.rs`: the app's source to objects (revision cache, render).
+//! - `compare.rs`: Git vs live per object, health, pruning, ownership.
+//! - `sync.rs` + `order.rs`: preflight, apply in kind order, prune.
+//! - `status.rs`, `events.rs`: what the controller writes back.
+//! - `queue.rs`, `tracking.rs`: the work queue; tracking ids.
 
+mod compare;
 mod config;
 mod controller;
+mod events;
+mod order;
+mod queue;
+mod reconcile;
+pub mod source;
+mod status;
+mod sync;
+pub mod tracking;
 
 pub use config::ControllerConfig;
 pub use controller::{Controller, ControllerError};
+pub use reconcile::parse_duration;

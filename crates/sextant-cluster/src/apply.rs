@@ -1,0 +1,127 @@
+//! Writing objects: server-side apply (for real or as a dry run) as field
+//! manager `sextant`, and deletion, each failure in the API server's own
+//! words with its status code so callers can tell "namespace not found"
+//! from "invalid".
+
+use kube::api::{DeleteParams, Patch, PatchParams, PropagationPolicy};
+use serde_json::Value;
+use sextant_engine::diff::{FIELD_MANAGER, ObjectKey};
+
+use crate::kinds::Kinds;
+use crate::words;
+
+/// Why a write failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The kind is not served by the cluster.
+    #[error(
+        "kind {kind} in {api_version} is not served by the cluster (is its CustomResourceDefinition installed?)"
+    )]
+    NotServed {
+        /// apiVersion.
+        api_version: String,
+        /// Kind.
+        kind: String,
+    },
+    /// The API server refused.
+    #[error("{message}")]
+    Api {
+        /// HTTP status code.
+        code: u16,
+        /// `reason: message` from the Status body.
+        message: String,
+    },
+    /// Anything else (transport, decoding, discovery).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl WriteError {
+    /// Whether the API server said the object (or its namespace) is not
+    /// there.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, WriteError::Api { code: 404, .. })
+    }
+}
+
+fn api_error(e: kube::Error) -> WriteError {
+    match &e {
+        kube::Error::Api(status) => WriteError::Api {
+            code: status.code,
+            message: words(&e),
+        },
+        _ => WriteError::Other(words(&e)),
+    }
+}
+
+/// How an object left the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Propagation {
+    /// Dependents are deleted after the owner (the default).
+    Background,
+    /// Dependents first.
+    Foreground,
+    /// Dependents stay.
+    Orphan,
+}
+
+impl Kinds {
+    async fn api_for(
+        &self,
+        key: &ObjectKey,
+    ) -> Result<kube::Api<kube::api::DynamicObject>, WriteError> {
+        let info = self
+            .lookup(&key.api_version, &key.kind)
+            .await
+            .map_err(WriteError::Other)?
+            .ok_or_else(|| WriteError::NotServed {
+                api_version: key.api_version.clone(),
+                kind: key.kind.clone(),
+            })?;
+        Ok(self.api(&info, &key.namespace))
+    }
+
+    /// Server-side apply `obj` as `sextant` (forcing conflicts, as Git is
+    /// the source of truth); with `dry_run`, the API server only predicts
+    /// the result. Returns the object as the server has (or would have) it.
+    pub async fn apply(&self, obj: &Value, dry_run: bool) -> Result<Value, WriteError> {
+        let key = ObjectKey::of(obj);
+        let api = self.api_for(&key).await?;
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = dry_run;
+        let out = api
+            .patch(&key.name, &params, &Patch::Apply(obj))
+            .await
+            .map_err(api_error)?;
+        serde_json::to_value(out).map_err(|e| WriteError::Other(e.to_string()))
+    }
+
+    /// Delete the object `key` names; `Ok(false)` when it was already gone.
+    /// `uid`, when given, makes sure a newer object of the same name is not
+    /// deleted by mistake.
+    pub async fn delete(
+        &self,
+        key: &ObjectKey,
+        uid: Option<&str>,
+        propagation: Propagation,
+    ) -> Result<bool, WriteError> {
+        let api = self.api_for(key).await?;
+        let params = DeleteParams {
+            propagation_policy: Some(match propagation {
+                Propagation::Background => PropagationPolicy::Background,
+                Propagation::Foreground => PropagationPolicy::Foreground,
+                Propagation::Orphan => PropagationPolicy::Orphan,
+            }),
+            preconditions: uid.map(|uid| kube::api::Preconditions {
+                uid: Some(uid.to_owned()),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match api.delete(&key.name, &params).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(api_error(e)),
+        }
+    }
+}

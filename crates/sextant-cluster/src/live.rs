@@ -1,0 +1,380 @@
+//! The live state: one watch per kind the apps use (all namespaces), kept
+//! in memory, so comparing an app costs no API calls. Only objects that
+//! carry the tracking annotation are kept whole; of the others only the
+//! identity is kept, which is enough to refuse adopting them.
+//!
+//! Every change is turned into the names of the apps it touches (the app
+//! in the object's tracking id, and the apps whose Git state wants an
+//! object of that identity) and sent on the notice channel, so the
+//! controller re-evaluates only those apps.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use futures::StreamExt;
+use kube::api::DynamicObject;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::kinds::{KindInfo, Kinds};
+
+/// Identity of a live object: group, kind, namespace (`""` when
+/// cluster-scoped), name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LiveKey {
+    /// API group (`""` for core).
+    pub group: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl LiveKey {
+    /// The key of an object (JSON with apiVersion, kind, metadata).
+    pub fn of(obj: &Value) -> Self {
+        let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let api_version = text("/apiVersion");
+        Self {
+            group: api_version
+                .rsplit_once('/')
+                .map_or("", |(g, _)| g)
+                .to_owned(),
+            kind: text("/kind").to_owned(),
+            namespace: text("/metadata/namespace").to_owned(),
+            name: text("/metadata/name").to_owned(),
+        }
+    }
+}
+
+/// What is known about one live object.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Its tracking annotation, if it has one.
+    pub tracking: Option<String>,
+    /// The object, when it is tracked.
+    pub object: Option<Arc<Value>>,
+}
+
+#[derive(Default)]
+struct State {
+    objects: HashMap<LiveKey, Entry>,
+    by_app: HashMap<String, HashSet<LiveKey>>,
+    wanted: HashMap<LiveKey, HashSet<String>>,
+    wanted_by_app: HashMap<String, Vec<LiveKey>>,
+}
+
+impl State {
+    /// Store (or, with `None`, remove) an entry; returns the apps touched.
+    fn put(&mut self, key: LiveKey, entry: Option<Entry>) -> HashSet<String> {
+        let mut touched = HashSet::new();
+        let old = match entry {
+            Some(e) => {
+                if let Some(app) = e.tracking.as_deref().and_then(app_of) {
+                    touched.insert(app.to_owned());
+                    self.by_app
+                        .entry(app.to_owned())
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.objects.insert(key.clone(), e)
+            }
+            None => self.objects.remove(&key),
+        };
+        if let Some(app) = old
+            .as_ref()
+            .and_then(|o| o.tracking.as_deref().and_then(app_of))
+        {
+            touched.insert(app.to_owned());
+            let still = self
+                .objects
+                .get(&key)
+                .and_then(|e| e.tracking.as_deref().and_then(app_of))
+                == Some(app);
+            if !still && let Some(set) = self.by_app.get_mut(app) {
+                set.remove(&key);
+            }
+        }
+        if let Some(apps) = self.wanted.get(&key) {
+            touched.extend(apps.iter().cloned());
+        }
+        touched
+    }
+}
+
+/// The app an object's tracking id names (`app:group/kind:ns/name`).
+pub fn app_of(tracking_id: &str) -> Option<&str> {
+    tracking_id.split_once(':').map(|(app, _)| app)
+}
+
+struct KindWatch {
+    ready: watch::Receiver<Option<Result<(), String>>>,
+    task: JoinHandle<()>,
+}
+
+/// Watches and what they saw.
+pub struct LiveCache {
+    kinds: Arc<Kinds>,
+    annotation: String,
+    state: Arc<RwLock<State>>,
+    watches: Mutex<HashMap<(String, String), KindWatch>>,
+    notices: mpsc::UnboundedSender<String>,
+}
+
+impl std::fmt::Debug for LiveCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveCache")
+            .field("annotation", &self.annotation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveCache {
+    /// A cache whose objects are tracked by `annotation`; the names of
+    /// the apps touched by each change are sent to `notices`.
+    pub fn new(
+        kinds: Arc<Kinds>,
+        annotation: impl Into<String>,
+        notices: mpsc::UnboundedSender<String>,
+    ) -> Self {
+        Self {
+            kinds,
+            annotation: annotation.into(),
+            state: Arc::new(RwLock::new(State::default())),
+            watches: Mutex::new(HashMap::new()),
+            notices,
+        }
+    }
+
+    /// Discovery in use.
+    pub fn kinds(&self) -> &Arc<Kinds> {
+        &self.kinds
+    }
+
+    /// Make sure `kind` of `api_version` is watched and its first listing
+    /// is in. `Ok(false)` when the kind is not served (yet).
+    pub async fn watch_kind(&self, api_version: &str, kind: &str) -> Result<bool, String> {
+        let group = api_version
+            .rsplit_once('/')
+            .map_or("", |(g, _)| g)
+            .to_owned();
+        let gk = (group, kind.to_owned());
+        let existing = self
+            .watches
+            .lock()
+            .ok()
+            .and_then(|w| w.get(&gk).map(|k| k.ready.clone()));
+        let mut ready = match existing {
+            Some(r) => r,
+            None => {
+                let Some(info) = self.kinds.lookup(api_version, kind).await? else {
+                    return Ok(false);
+                };
+                let mut watches = self
+                    .watches
+                    .lock()
+                    .map_err(|_| "the live cache is unusable after a crash".to_owned())?;
+                match watches.get(&gk) {
+                    Some(w) => w.ready.clone(),
+                    None => {
+                        let (tx, rx) = watch::channel(None);
+                        let task = tokio::spawn(run_watch(
+                            self.kinds.clone(),
+                            info,
+                            gk.clone(),
+                            self.annotation.clone(),
+                            self.state.clone(),
+                            self.notices.clone(),
+                            tx,
+                        ));
+                        watches.insert(
+                            gk,
+                            KindWatch {
+                                ready: rx.clone(),
+                                task,
+                            },
+                        );
+                        rx
+                    }
+                }
+            }
+        };
+        let outcome = ready
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| format!("the watch of {kind} in {api_version} stopped"))?
+            .clone();
+        match outcome {
+            Some(Ok(())) | None => Ok(true),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// What is known about the object `key` names.
+    pub fn get(&self, key: &LiveKey) -> Option<Entry> {
+        self.state.read().ok()?.objects.get(key).cloned()
+    }
+
+    /// The live objects whose tracking id names `app`.
+    pub fn tracked_by(&self, app: &str) -> Vec<Arc<Value>> {
+        let Ok(state) = self.state.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<(LiveKey, Arc<Value>)> = state
+            .by_app
+            .get(app)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| {
+                let e = state.objects.get(k)?;
+                Some((k.clone(), e.object.clone()?))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// Record which objects `app` wants (its Git state), so changes to
+    /// them notify it even when they are not tracked (yet).
+    pub fn set_wanted(&self, app: &str, keys: Vec<LiveKey>) {
+        let Ok(mut state) = self.state.write() else {
+            return;
+        };
+        if let Some(old) = state.wanted_by_app.remove(app) {
+            for k in old {
+                if let Some(set) = state.wanted.get_mut(&k) {
+                    set.remove(app);
+                    if set.is_empty() {
+                        state.wanted.remove(&k);
+                    }
+                }
+            }
+        }
+        for k in &keys {
+            state
+                .wanted
+                .entry(k.clone())
+                .or_default()
+                .insert(app.to_owned());
+        }
+        state.wanted_by_app.insert(app.to_owned(), keys);
+    }
+
+    /// Forget what `app` wanted (the app is gone).
+    pub fn forget_app(&self, app: &str) {
+        self.set_wanted(app, Vec::new());
+        if let Ok(mut state) = self.state.write() {
+            state.wanted_by_app.remove(app);
+        }
+    }
+
+    /// How many objects are held whole, and how many by identity only.
+    pub fn size(&self) -> (usize, usize) {
+        self.state.read().map_or((0, 0), |s| {
+            let whole = s.objects.values().filter(|e| e.object.is_some()).count();
+            (whole, s.objects.len() - whole)
+        })
+    }
+}
+
+impl Drop for LiveCache {
+    fn drop(&mut self) {
+        if let Ok(watches) = self.watches.lock() {
+            for w in watches.values() {
+                w.task.abort();
+            }
+        }
+    }
+}
+
+fn entry_of(obj: DynamicObject, annotation: &str) -> Option<(LiveKey, Entry)> {
+    let tracking = obj
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(annotation))
+        .cloned();
+    let value = serde_json::to_value(obj).ok()?;
+    let key = LiveKey::of(&value);
+    let object = tracking.as_ref().map(|_| Arc::new(value));
+    Some((key, Entry { tracking, object }))
+}
+
+async fn run_watch(
+    kinds: Arc<Kinds>,
+    info: KindInfo,
+    gk: (String, String),
+    annotation: String,
+    state: Arc<RwLock<State>>,
+    notices: mpsc::UnboundedSender<String>,
+    ready: watch::Sender<Option<Result<(), String>>>,
+) {
+    let api = kinds.api(&info, "");
+    let api = if info.namespaced {
+        kube::Api::all_with(kinds.client().clone(), &info.resource)
+    } else {
+        api
+    };
+    let mut stream = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let mut pending: Option<HashMap<LiveKey, Entry>> = None;
+    let notify = |apps: HashSet<String>| {
+        for app in apps {
+            let _ = notices.send(app);
+        }
+    };
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(Event::Init) => pending = Some(HashMap::new()),
+            Ok(Event::InitApply(obj)) => {
+                if let (Some(p), Some((k, e))) = (pending.as_mut(), entry_of(obj, &annotation)) {
+                    p.insert(k, e);
+                }
+            }
+            Ok(Event::InitDone) => {
+                let fresh = pending.take().unwrap_or_default();
+                let mut touched = HashSet::new();
+                if let Ok(mut s) = state.write() {
+                    let stale: Vec<LiveKey> = s
+                        .objects
+                        .keys()
+                        .filter(|k| k.group == gk.0 && k.kind == gk.1 && !fresh.contains_key(k))
+                        .cloned()
+                        .collect();
+                    for k in stale {
+                        touched.extend(s.put(k, None));
+                    }
+                    for (k, e) in fresh {
+                        touched.extend(s.put(k, Some(e)));
+                    }
+                }
+                notify(touched);
+                ready.send_replace(Some(Ok(())));
+            }
+            Ok(Event::Apply(obj)) => {
+                if let Some((k, e)) = entry_of(obj, &annotation) {
+                    let touched = state.write().map(|mut s| s.put(k, Some(e)));
+                    notify(touched.unwrap_or_default());
+                }
+            }
+            Ok(Event::Delete(obj)) => {
+                if let Some((k, _)) = entry_of(obj, &annotation) {
+                    let touched = state.write().map(|mut s| s.put(k, None));
+                    notify(touched.unwrap_or_default());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(kind = %gk.1, group = %gk.0, error = %e, "watch failed; retrying");
+                if ready.borrow().is_none() {
+                    ready.send_replace(Some(Err(format!("could not list {} objects: {e}", gk.1))));
+                }
+            }
+        }
+    }
+}

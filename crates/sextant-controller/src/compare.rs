@@ -1,0 +1,272 @@
+//! Comparing an app's Git state with the live state from the cache: per
+//! object, Synced or OutOfSync, its health, whether it needs pruning, and
+//! whether it is someone else's. The comparison is structural first (no
+//! API calls); an object that looks different is confirmed by a
+//! server-side dry-run apply, remembered per (desired object, live
+//! resourceVersion), so defaulting never shows as drift and an unchanged
+//! object costs nothing on the next pass.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use sextant_cluster::{Kinds, LiveCache, LiveKey};
+use sextant_engine::diff::{IgnoreDifferences, Input, ObjectDiff, ObjectKey, diff_object};
+use sextant_engine::health::{self, Health, HealthCustomizations};
+
+use crate::tracking::tracking_id;
+
+/// Synced or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncState {
+    /// Live equals Git.
+    Synced,
+    /// Live differs, is missing, or should be pruned.
+    OutOfSync,
+}
+
+impl SyncState {
+    /// `Synced` / `OutOfSync`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Synced => "Synced",
+            SyncState::OutOfSync => "OutOfSync",
+        }
+    }
+}
+
+/// One object of the app.
+#[derive(Clone, Debug)]
+pub struct ResourceState {
+    /// Which object (apiVersion included).
+    pub key: ObjectKey,
+    /// Synced or OutOfSync.
+    pub sync: SyncState,
+    /// Health of the live object (Missing when absent; none for an object
+    /// that is not ours).
+    pub health: Option<Health>,
+    /// Tracked by the app, gone from Git.
+    pub requires_pruning: bool,
+    /// Why the app may not touch it (it exists and is not the app's).
+    pub conflict: Option<String>,
+    /// The live object, when the app tracks it.
+    pub live: Option<Arc<Value>>,
+    /// The Git object (with the tracking id), when there is one.
+    pub desired: Option<Value>,
+    /// The diff, when the object is in Git and live and differs.
+    pub diff: Option<ObjectDiff>,
+}
+
+/// The comparison of one app.
+#[derive(Clone, Debug, Default)]
+pub struct Comparison {
+    /// Objects in Git order, then the ones to prune.
+    pub resources: Vec<ResourceState>,
+}
+
+impl Comparison {
+    /// Synced when every object is.
+    pub fn sync(&self) -> SyncState {
+        if self.resources.iter().all(|r| r.sync == SyncState::Synced) {
+            SyncState::Synced
+        } else {
+            SyncState::OutOfSync
+        }
+    }
+
+    /// The app's health: the worst of its objects' (objects waiting to be
+    /// pruned do not count).
+    pub fn health(&self) -> Health {
+        let labelled: Vec<(String, &Health)> = self
+            .resources
+            .iter()
+            .filter(|r| !r.requires_pruning)
+            .filter_map(|r| Some((r.key.to_string(), r.health.as_ref()?)))
+            .collect();
+        health::aggregate(labelled.iter().map(|(l, h)| (l.as_str(), *h)))
+    }
+
+    /// Whether the only differences are objects waiting to be pruned.
+    pub fn only_pruning(&self) -> bool {
+        self.resources
+            .iter()
+            .all(|r| r.sync == SyncState::Synced || r.requires_pruning)
+    }
+
+    /// Objects the app wants but someone else owns.
+    pub fn conflicts(&self) -> impl Iterator<Item = &ResourceState> {
+        self.resources.iter().filter(|r| r.conflict.is_some())
+    }
+}
+
+/// A dry-run result: for which desired object (hash) and which live
+/// resourceVersion, and what the server predicted.
+type Prediction = (u64, String, Arc<Value>);
+
+/// Server predictions remembered by object.
+#[derive(Default)]
+pub struct Predictions {
+    map: Mutex<HashMap<LiveKey, Prediction>>,
+}
+
+impl Predictions {
+    fn get(&self, key: &LiveKey, desired: u64, rv: &str) -> Option<Arc<Value>> {
+        let map = self.map.lock().ok()?;
+        let (d, r, p) = map.get(key)?;
+        (*d == desired && r == rv).then(|| p.clone())
+    }
+
+    fn put(&self, key: LiveKey, desired: u64, rv: String, predicted: Arc<Value>) {
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, (desired, rv, predicted));
+        }
+    }
+}
+
+fn hash_of(v: &Value) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.to_string().hash(&mut h);
+    h.finish()
+}
+
+/// What a comparison needs.
+pub struct Context<'a> {
+    /// Live objects.
+    pub live: &'a LiveCache,
+    /// Discovery and writes (for the dry-runs).
+    pub kinds: &'a Kinds,
+    /// Remembered dry-runs.
+    pub predictions: &'a Predictions,
+    /// The app's and the system's ignore rules.
+    pub ignore: &'a IgnoreDifferences,
+    /// Custom health checks.
+    pub health: &'a HealthCustomizations,
+}
+
+/// Compare `desired` (rendered, tracking ids set) with the live state.
+pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparison {
+    let mut resources = Vec::with_capacity(desired.len());
+    let mut wanted: HashSet<LiveKey> = HashSet::new();
+    for obj in desired {
+        let key = ObjectKey::of(obj);
+        let live_key = LiveKey::of(obj);
+        wanted.insert(live_key.clone());
+        let ours = tracking_id(app, &key);
+        let entry = cx.live.get(&live_key);
+        let mut state = ResourceState {
+            key,
+            sync: SyncState::OutOfSync,
+            health: Some(Health::missing()),
+            requires_pruning: false,
+            conflict: None,
+            live: None,
+            desired: Some(obj.clone()),
+            diff: None,
+        };
+        match entry {
+            None => {}
+            Some(e) if e.tracking.as_deref() != Some(ours.as_str()) => {
+                state.health = None;
+                state.conflict = Some(match e.tracking {
+                    Some(other) => format!(
+                        "{} exists and belongs to another app (tracking id `{other}`); it is not taken over",
+                        state.key
+                    ),
+                    None => format!(
+                        "{} exists and was not created by Sextant; it is not adopted. To let this app manage it, annotate it: kubectl annotate {} {} {}sextant.dev/tracking-id={ours}",
+                        state.key,
+                        state.key.group_kind().to_lowercase(),
+                        state.key.name,
+                        if state.key.namespace.is_empty() {
+                            String::new()
+                        } else {
+                            format!("-n {} ", state.key.namespace)
+                        },
+                    ),
+                });
+            }
+            Some(e) => {
+                if let Some(live) = e.object {
+                    let diff = diff_live(obj, &live, &live_key, cx).await;
+                    state.health = Some(health::assess(&live, cx.health));
+                    if !diff.differs() {
+                        state.sync = SyncState::Synced;
+                    } else {
+                        state.diff = Some(diff);
+                    }
+                    state.live = Some(live);
+                }
+            }
+        }
+        resources.push(state);
+    }
+    for live in cx.live.tracked_by(app) {
+        let live_key = LiveKey::of(&live);
+        if wanted.contains(&live_key) {
+            continue;
+        }
+        let key = ObjectKey::of(&live);
+        // Only objects carrying exactly this app's id for this identity
+        // (a copy with a stale id is left alone).
+        if crate::tracking::tracking_of(&live) != Some(tracking_id(app, &key).as_str()) {
+            continue;
+        }
+        resources.push(ResourceState {
+            health: Some(health::assess(&live, cx.health)),
+            key,
+            sync: SyncState::OutOfSync,
+            requires_pruning: true,
+            conflict: None,
+            live: Some(live),
+            desired: None,
+            diff: None,
+        });
+    }
+    Comparison { resources }
+}
+
+/// Structural diff; when it finds a difference, ask the API server what
+/// applying would give (remembered per live resourceVersion).
+async fn diff_live(desired: &Value, live: &Value, key: &LiveKey, cx: &Context<'_>) -> ObjectDiff {
+    let structural = diff_object(
+        Input {
+            desired: Some(desired),
+            live: Some(live),
+            predicted: None,
+            fallback_reason: None,
+            overlay: true,
+        },
+        cx.ignore,
+    );
+    if !structural.differs() {
+        return structural;
+    }
+    let rv = live
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let dh = hash_of(desired);
+    let predicted = match cx.predictions.get(key, dh, &rv) {
+        Some(p) => p,
+        None => match cx.kinds.apply(desired, true).await {
+            Ok(p) => {
+                let p = Arc::new(p);
+                cx.predictions.put(key.clone(), dh, rv, p.clone());
+                p
+            }
+            Err(_) => return structural,
+        },
+    };
+    diff_object(
+        Input {
+            desired: Some(desired),
+            live: Some(live),
+            predicted: Some(&predicted),
+            fallback_reason: None,
+            overlay: true,
+        },
+        cx.ignore,
+    )
+}

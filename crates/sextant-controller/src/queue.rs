@@ -1,0 +1,150 @@
+//! The work queue: app names waiting to be reconciled. A name is queued at
+//! most once; a name added while its reconcile runs is run once more
+//! afterwards (never twice at the same time); a name can be scheduled for
+//! later (self-heal delay, retries).
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+#[derive(Default)]
+struct State {
+    ready: VecDeque<String>,
+    queued: HashSet<String>,
+    active: HashSet<String>,
+    dirty: HashSet<String>,
+    later: BTreeMap<(Instant, u64), String>,
+    seq: u64,
+}
+
+/// A deduplicating queue with delays.
+#[derive(Default)]
+pub struct Queue {
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+impl Queue {
+    /// Queue `name` now.
+    pub fn add(&self, name: &str) {
+        let Ok(mut s) = self.state.lock() else { return };
+        if s.active.contains(name) {
+            s.dirty.insert(name.to_owned());
+        } else if s.queued.insert(name.to_owned()) {
+            s.ready.push_back(name.to_owned());
+            drop(s);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Queue `name` after `delay`.
+    pub fn add_after(&self, name: &str, delay: Duration) {
+        if delay.is_zero() {
+            return self.add(name);
+        }
+        let Ok(mut s) = self.state.lock() else { return };
+        s.seq += 1;
+        let key = (Instant::now() + delay, s.seq);
+        s.later.insert(key, name.to_owned());
+        drop(s);
+        self.wake.notify_one();
+    }
+
+    /// The next name to work on; waits until there is one.
+    pub async fn next(&self) -> String {
+        loop {
+            let deadline = {
+                let Ok(mut s) = self.state.lock() else {
+                    std::future::pending::<()>().await;
+                    continue;
+                };
+                let now = Instant::now();
+                while let Some((&(at, seq), _)) = s.later.first_key_value() {
+                    if at > now {
+                        break;
+                    }
+                    if let Some(name) = s.later.remove(&(at, seq)) {
+                        if s.active.contains(&name) {
+                            s.dirty.insert(name);
+                        } else if s.queued.insert(name.clone()) {
+                            s.ready.push_back(name);
+                        }
+                    }
+                }
+                if let Some(name) = s.ready.pop_front() {
+                    s.queued.remove(&name);
+                    s.active.insert(name.clone());
+                    // More work waiting: let another worker take it.
+                    if !s.ready.is_empty() {
+                        self.wake.notify_one();
+                    }
+                    return name;
+                }
+                s.later.first_key_value().map(|(&(at, _), _)| at)
+            };
+            match deadline {
+                Some(at) => {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => self.wake.notified().await,
+            }
+        }
+    }
+
+    /// Mark `name` finished; if it was added meanwhile, queue it again.
+    pub fn done(&self, name: &str) {
+        let Ok(mut s) = self.state.lock() else { return };
+        s.active.remove(name);
+        if s.dirty.remove(name) && s.queued.insert(name.to_owned()) {
+            s.ready.push_back(name.to_owned());
+            drop(s);
+            self.wake.notify_one();
+        }
+    }
+
+    /// How many names wait (ready or scheduled).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.state
+            .lock()
+            .map_or(0, |s| s.ready.len() + s.later.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn names_are_deduplicated_and_rerun_once_after_a_busy_add() {
+        let q = Queue::default();
+        q.add("a");
+        q.add("a");
+        q.add("b");
+        assert_eq!(q.next().await, "a");
+        q.add("a"); // while a runs
+        assert_eq!(q.next().await, "b");
+        q.done("b");
+        q.done("a");
+        assert_eq!(q.next().await, "a");
+        q.done("a");
+        assert_eq!(q.len(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn delayed_names_come_when_due() {
+        let q = Queue::default();
+        q.add_after("late", Duration::from_secs(5));
+        q.add("now");
+        assert_eq!(q.next().await, "now");
+        let start = Instant::now();
+        assert_eq!(q.next().await, "late");
+        assert!(start.elapsed() >= Duration::from_secs(5));
+    }
+}

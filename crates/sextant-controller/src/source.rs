@@ -1,0 +1,244 @@
+//! From an Application's source to objects: the render options its fields
+//! set, the revision resolved in Git (re-asked at most once per poll
+//! interval per repository and revision, at once on refresh), and the
+//! render itself (blocking work, run off the async threads).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sextant_model::application::{Application, ApplicationSource};
+use sextant_render::{HelmParameter, Outcome, RenderOptions, Renderer, Request};
+use sextant_source::{CommitId, RepoUrl};
+
+/// The render options an Application source sets; `namespace` is the
+/// destination namespace.
+pub fn render_options(
+    source: &ApplicationSource,
+    namespace: &str,
+) -> Result<RenderOptions, String> {
+    let mut o = RenderOptions {
+        namespace: namespace.to_owned(),
+        ..RenderOptions::default()
+    };
+    if let Some(d) = &source.directory {
+        o.directory.recurse = d.recurse.unwrap_or(false);
+        o.directory.include = d.include.clone();
+        o.directory.exclude = d.exclude.clone();
+    }
+    if let Some(h) = &source.helm {
+        o.helm.release_name = h.release_name.clone();
+        o.helm.value_files = h.value_files.clone().unwrap_or_default();
+        o.helm.values = match (&h.values, &h.values_object) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(obj)) => Some(
+                serde_yaml_ng::to_string(obj)
+                    .map_err(|e| format!("helm.valuesObject cannot be used: {e}"))?,
+            ),
+            (None, None) => None,
+        };
+        o.helm.parameters = h
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| HelmParameter {
+                name: p.name.clone(),
+                value: p.value.clone(),
+                force_string: p.force_string.unwrap_or(false),
+            })
+            .collect();
+        o.helm.skip_crds = h.skip_crds.unwrap_or(false);
+        o.helm.api_versions = h.api_versions.clone().unwrap_or_default();
+        o.helm.kube_version = h.kube_version.clone();
+    }
+    if let Some(k) = &source.kustomize {
+        o.kustomize.name_prefix = k.name_prefix.clone();
+        o.kustomize.name_suffix = k.name_suffix.clone();
+        o.kustomize.images = k.images.clone().unwrap_or_default();
+        o.kustomize.common_labels = k.common_labels.clone().unwrap_or_default();
+        o.kustomize.common_annotations = k.common_annotations.clone().unwrap_or_default();
+        o.kustomize.namespace = k.namespace.clone();
+    }
+    Ok(o)
+}
+
+/// The one source of an app, or why it cannot be used (yet).
+pub fn single_source(app: &Application) -> Result<&ApplicationSource, String> {
+    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err(
+            "multi-source Applications (spec.sources) are not supported yet; use spec.source"
+                .into(),
+        );
+    }
+    let source = app
+        .spec
+        .source
+        .as_ref()
+        .ok_or("spec.source is missing: say which repository and path to deploy")?;
+    if source.chart.is_some() {
+        return Err("charts from Helm repositories (source.chart) are not supported yet; point source.path at a chart in Git".into());
+    }
+    if source.repo_url.trim().is_empty() {
+        return Err("spec.source.repoURL is empty".into());
+    }
+    Ok(source)
+}
+
+/// The destination namespace (`default` when unset).
+pub fn destination_namespace(app: &Application) -> String {
+    app.spec
+        .destination
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".to_owned())
+}
+
+/// A render of an app's source at a commit.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// The commit (`None` for a plain folder that is not a Git repository).
+    pub commit: Option<CommitId>,
+    /// What was rendered.
+    pub outcome: Outcome,
+}
+
+impl Fetched {
+    /// The commit as text (`""` for a plain folder).
+    pub fn revision(&self) -> String {
+        self.commit
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<(CommitId, Instant)>>>;
+
+/// Rendering with revision resolution remembered per (repository,
+/// revision): many apps on one branch cost one Git round trip per poll.
+pub struct Sources {
+    renderer: Arc<Renderer>,
+    poll: Duration,
+    resolved: Mutex<HashMap<(String, String), Slot>>,
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources")
+            .field("poll", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sources {
+    /// Sources rendered by `renderer`, revisions re-resolved after `poll`.
+    pub fn new(renderer: Arc<Renderer>, poll: Duration) -> Self {
+        Self {
+            renderer,
+            poll,
+            resolved: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Resolve `revision` of `repo` to a commit; asks Git when the last
+    /// answer is older than the poll interval or `fresh` is set.
+    async fn resolve(
+        &self,
+        repo: &str,
+        revision: &str,
+        fresh: bool,
+    ) -> Result<Option<CommitId>, String> {
+        let local = std::path::Path::new(repo);
+        if !repo.contains("://") && local.is_dir() && !sextant_render::is_git_repository(local) {
+            return Ok(None);
+        }
+        if let Some(commit) = CommitId::from_hex(revision.trim()) {
+            return Ok(Some(commit));
+        }
+        let slot = {
+            let mut map = self
+                .resolved
+                .lock()
+                .map_err(|_| "revision cache poisoned".to_owned())?;
+            map.entry((repo.to_owned(), revision.to_owned()))
+                .or_default()
+                .clone()
+        };
+        let asked_at = Instant::now();
+        let mut slot = slot.lock().await;
+        if let Some((commit, at)) = slot.as_ref() {
+            // Fresh enough, or someone asked Git while we waited.
+            if (!fresh && at.elapsed() < self.poll) || *at >= asked_at {
+                return Ok(Some(commit.clone()));
+            }
+        }
+        let url = RepoUrl::parse(repo).map_err(|e| e.to_string())?;
+        let renderer = self.renderer.clone();
+        let rev = revision.to_owned();
+        let commit = tokio::task::spawn_blocking(move || renderer.git().resolve(&url, &rev, None))
+            .await
+            .map_err(|e| format!("the Git task failed: {e}"))?
+            .map_err(|e| error_chain(&e))?;
+        *slot = Some((commit.clone(), Instant::now()));
+        Ok(Some(commit))
+    }
+
+    /// Resolve and render `source` (at `revision`, default its
+    /// targetRevision) for an app deploying to `namespace`.
+    pub async fn fetch(
+        &self,
+        source: &ApplicationSource,
+        revision: Option<&str>,
+        namespace: &str,
+        fresh: bool,
+    ) -> Result<Fetched, String> {
+        let options = render_options(source, namespace)?;
+        let repo = source.repo_url.trim();
+        let repo = repo
+            .strip_prefix("file://")
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(repo);
+        let revision = revision
+            .filter(|r| !r.is_empty())
+            .or(source.target_revision.as_deref())
+            .filter(|r| !r.is_empty())
+            .unwrap_or("HEAD");
+        let commit = self.resolve(repo, revision, fresh).await?;
+        let path = source.path.clone().unwrap_or_else(|| ".".to_owned());
+        let renderer = self.renderer.clone();
+        let repo_owned = repo.to_owned();
+        let rev = commit.as_ref().map(ToString::to_string).unwrap_or_default();
+        let outcome = tokio::task::spawn_blocking(move || {
+            renderer.render(&Request {
+                repo: &repo_owned,
+                revision: &rev,
+                path: &path,
+                options: &options,
+                credentials: None,
+            })
+        })
+        .await
+        .map_err(|e| format!("the render task failed: {e}"))?
+        .map_err(|e| error_chain(&e))?;
+        Ok(Fetched {
+            commit: outcome.commit.clone().or(commit),
+            outcome,
+        })
+    }
+}
+
+/// An error with its causes, `outer: inner: root`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        cause = c.source();
+    }
+    text
+}

@@ -1,0 +1,347 @@
+//! A test world: localkube with its simulated controllers, Sextant's CRDs,
+//! a Git repository on disk, and a controller, all in temp dirs.
+
+#![allow(dead_code, reason = "each test file uses part of the support module")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::discovery::ApiResource;
+use localkube::controllers::SimulationConfig;
+use localkube::{Config, LocalKube};
+use serde_json::{Value, json};
+use sextant_controller::{Controller, ControllerConfig};
+use sextant_model::Application;
+
+pub const NS: &str = "sextant";
+
+pub struct World {
+    pub server: LocalKube,
+    pub client: kube::Client,
+    pub dir: tempfile::TempDir,
+    pub repo: PathBuf,
+    pub controller: Option<Controller>,
+}
+
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 2
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: main
+        image: {image}
+"
+    )
+}
+
+pub fn configmap(name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  key: \"{value}\"\n"
+    )
+}
+
+impl World {
+    pub async fn new() -> Self {
+        // SEXTANT_LOG=debug shows the controller's reasoning when a test fails.
+        if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("SEXTANT_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let server = LocalKube::start(Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            kubeconfig: Some(dir.path().join("kubeconfig")),
+            simulation: SimulationConfig {
+                pod_start_delay: Duration::from_millis(50),
+                pod_ready_delay: Duration::from_millis(50),
+                ..SimulationConfig::default()
+            },
+            ..Config::default()
+        })
+        .await
+        .unwrap();
+        let client = server.client().await.unwrap();
+        let crds = ApiResource::erase::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(&());
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &crds);
+        for crd in sextant_model::crd::all() {
+            let v = serde_json::to_value(&crd).unwrap();
+            let obj: DynamicObject = serde_json::from_value(v).unwrap();
+            api.create(&PostParams::default(), &obj).await.unwrap();
+        }
+        let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+        nss.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap(),
+        )
+        .await
+        .unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        Self {
+            server,
+            client,
+            dir,
+            repo,
+            controller: None,
+        }
+    }
+
+    pub fn config(&self) -> ControllerConfig {
+        let mut c = ControllerConfig::new(NS, self.dir.path().join("cache"));
+        c.repo_poll_interval = Duration::from_millis(500);
+        c.self_heal_delay = Duration::from_millis(300);
+        c.workers = 4;
+        c
+    }
+
+    pub async fn start_controller(&mut self) {
+        let c = Controller::start(self.client.clone(), self.config())
+            .await
+            .unwrap();
+        self.controller = Some(c);
+    }
+
+    pub async fn stop_controller(&mut self) {
+        if let Some(c) = self.controller.take() {
+            c.shutdown().await;
+        }
+    }
+
+    /// Write files (path, text; empty text deletes) and commit; returns the commit.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, text) in files {
+            let p = self.repo.join(path);
+            if text.is_empty() {
+                let _ = std::fs::remove_file(&p);
+            } else {
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, text).unwrap();
+            }
+        }
+        git(&self.repo, &["add", "-A"]);
+        git(
+            &self.repo,
+            &["commit", "-q", "--allow-empty", "-m", message],
+        );
+        git(&self.repo, &["rev-parse", "HEAD"])
+    }
+
+    pub fn apps(&self) -> Api<Application> {
+        Api::namespaced(self.client.clone(), NS)
+    }
+
+    /// Create an app deploying `path` to namespace `dest`.
+    pub async fn create_app(&self, name: &str, path: &str, dest: &str, policy: Value) {
+        let app = json!({
+            "apiVersion": "sextant.dev/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": format!("file://{}", self.repo.display()), "path": path, "targetRevision": "main"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": dest},
+                "syncPolicy": policy,
+            }
+        });
+        let app: Application = serde_json::from_value(app).unwrap();
+        self.apps()
+            .create(&PostParams::default(), &app)
+            .await
+            .unwrap();
+    }
+
+    pub async fn app(&self, name: &str) -> Application {
+        self.apps().get(name).await.unwrap()
+    }
+
+    /// Wait until `check` holds for the app (fails the test after `secs`).
+    pub async fn wait_app(
+        &self,
+        name: &str,
+        secs: u64,
+        what: &str,
+        check: impl Fn(&Application) -> bool,
+    ) -> Application {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let app = self.apps().get(name).await.unwrap();
+            if check(&app) {
+                return app;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "app {name}: timed out waiting for {what}; status: {}",
+                    serde_json::to_string_pretty(&app.status).unwrap()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_synced_healthy(&self, name: &str, revision: &str) -> Application {
+        self.wait_app(name, 60, &format!("Synced+Healthy at {revision}"), |a| {
+            sync_status(a) == "Synced" && health(a) == "Healthy" && synced_revision(a) == revision
+        })
+        .await
+    }
+
+    /// Write an operation, as `sextant app sync` or kubectl would.
+    pub async fn request_sync(&self, name: &str, sync: Value) {
+        let patch = json!({"operation": {"sync": sync, "initiatedBy": {"username": "tester"}}});
+        self.apps()
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+    }
+
+    pub fn api(
+        &self,
+        api_version: &str,
+        kind: &str,
+        plural: &str,
+        ns: Option<&str>,
+    ) -> Api<DynamicObject> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let ar = ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: api_version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        match ns {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            None => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    pub async fn deployment(&self, ns: &str, name: &str) -> Option<Value> {
+        let api = self.api("apps/v1", "Deployment", "deployments", Some(ns));
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .map(|d| serde_json::to_value(d).unwrap())
+    }
+
+    pub async fn configmap(&self, ns: &str, name: &str) -> Option<Value> {
+        let api = self.api("v1", "ConfigMap", "configmaps", Some(ns));
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .map(|d| serde_json::to_value(d).unwrap())
+    }
+
+    /// The reasons of the Events recorded on an app, oldest first.
+    pub async fn event_reasons(&self, app: &str) -> Vec<String> {
+        let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(self.client.clone(), NS);
+        let mut events: Vec<_> = api
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(app))
+            .collect();
+        events.sort_by_key(|e| {
+            e.metadata
+                .resource_version
+                .clone()
+                .unwrap_or_default()
+                .parse::<u64>()
+                .unwrap_or(0)
+        });
+        events.into_iter().filter_map(|e| e.reason).collect()
+    }
+}
+
+pub fn sync_status(a: &Application) -> String {
+    a.status
+        .as_ref()
+        .and_then(|s| s.sync.as_ref())
+        .map(|s| s.status.clone())
+        .unwrap_or_default()
+}
+
+pub fn synced_revision(a: &Application) -> String {
+    a.status
+        .as_ref()
+        .and_then(|s| s.sync.as_ref())
+        .and_then(|s| s.revision.clone())
+        .unwrap_or_default()
+}
+
+pub fn health(a: &Application) -> String {
+    a.status
+        .as_ref()
+        .and_then(|s| s.health.as_ref())
+        .map(|h| h.status.clone())
+        .unwrap_or_default()
+}
+
+pub fn op_phase(a: &Application) -> String {
+    a.status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .map(|o| o.phase.clone())
+        .unwrap_or_default()
+}
+
+pub fn condition(a: &Application, type_: &str) -> Option<String> {
+    a.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.message.clone())
+}
+
+pub fn image_of(d: &Value) -> String {
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn automated(prune: bool, self_heal: bool) -> Value {
+    json!({"automated": {"prune": prune, "selfHeal": self_heal}, "syncOptions": ["CreateNamespace=true"]})
+}
+
+pub fn manual() -> Value {
+    json!({"syncOptions": ["CreateNamespace=true"]})
+}

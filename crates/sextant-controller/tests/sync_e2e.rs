@@ -1,0 +1,218 @@
+//! End to end against localkube and a local Git repository: automated
+//! sync of new commits, self-heal and drift, pruning, bad images, bad
+//! manifests, manual syncs with history and rollback, deletion with and
+//! without the finalizer, and a controller killed mid-sync.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+mod support;
+
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams};
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn an_automated_app_syncs_then_follows_a_new_commit() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("apps/web/deploy.yaml", &deployment("web", "nginx:1.27")),
+            ("apps/web/cm.yaml", &configmap("web-config", "one")),
+        ],
+        "first",
+    );
+    w.start_controller().await;
+    w.create_app("web", "apps/web", "shop", automated(true, false))
+        .await;
+    let app = w.wait_synced_healthy("web", &c1).await;
+    let st = app.status.unwrap();
+    let resources = st.resources.unwrap();
+    assert_eq!(resources.len(), 2, "{resources:?}");
+    assert!(
+        resources
+            .iter()
+            .all(|r| r.status.as_deref() == Some("Synced"))
+    );
+    assert_eq!(st.history.as_ref().unwrap().len(), 1);
+    assert_eq!(st.history.unwrap()[0].revision, c1);
+    let d = w.deployment("shop", "web").await.unwrap();
+    assert_eq!(
+        d["metadata"]["annotations"]["sextant.dev/tracking-id"],
+        "web:apps/Deployment:shop/web"
+    );
+
+    let c2 = w.commit(
+        &[("apps/web/deploy.yaml", &deployment("web", "nginx:1.28"))],
+        "bump",
+    );
+    w.wait_synced_healthy("web", &c2).await;
+    assert_eq!(
+        image_of(&w.deployment("shop", "web").await.unwrap()),
+        "nginx:1.28"
+    );
+    let app = w.app("web").await;
+    let history = app.status.unwrap().history.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].revision, c2);
+    assert_eq!(
+        history[1].initiated_by.as_ref().unwrap().automated,
+        Some(true)
+    );
+    let reasons = w.event_reasons("web").await;
+    assert!(
+        reasons.iter().filter(|r| *r == "SyncSucceeded").count() >= 2,
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"SyncStarted".to_owned()), "{reasons:?}");
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn self_heal_reverts_a_live_edit_and_without_it_the_edit_is_reported_as_drift() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("healed/deploy.yaml", &deployment("healed", "nginx:1.27")),
+            (
+                "drifting/deploy.yaml",
+                &deployment("drifting", "nginx:1.27"),
+            ),
+        ],
+        "first",
+    );
+    w.start_controller().await;
+    w.create_app("healed", "healed", "a", automated(true, true))
+        .await;
+    w.create_app("drifting", "drifting", "b", automated(true, false))
+        .await;
+    w.wait_synced_healthy("healed", &c1).await;
+    w.wait_synced_healthy("drifting", &c1).await;
+
+    // A `kubectl edit`: another field manager changes the image.
+    let edit = json!({"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:hotfix"}]}}}});
+    for (ns, name) in [("a", "healed"), ("b", "drifting")] {
+        w.api("apps/v1", "Deployment", "deployments", Some(ns))
+            .patch(
+                name,
+                &PatchParams {
+                    field_manager: Some("kubectl-edit".into()),
+                    ..Default::default()
+                },
+                &Patch::Strategic(&edit),
+            )
+            .await
+            .unwrap();
+    }
+    // Self-heal puts Git back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = w.deployment("a", "healed").await.unwrap();
+        if image_of(&d) == "nginx:1.27" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not healed: {}",
+            image_of(&d)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.wait_synced_healthy("healed", &c1).await;
+    let reasons = w.event_reasons("healed").await;
+    assert!(reasons.contains(&"DriftDetected".to_owned()), "{reasons:?}");
+    assert!(
+        reasons.contains(&"SelfHealApplied".to_owned()),
+        "{reasons:?}"
+    );
+
+    // Without self-heal: OutOfSync, the object named, the edit kept.
+    let app = w
+        .wait_app("drifting", 30, "OutOfSync", |a| {
+            sync_status(a) == "OutOfSync"
+        })
+        .await;
+    let res = app.status.unwrap().resources.unwrap();
+    let dep = res.iter().find(|r| r.kind == "Deployment").unwrap();
+    assert_eq!(dep.status.as_deref(), Some("OutOfSync"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        image_of(&w.deployment("b", "drifting").await.unwrap()),
+        "nginx:hotfix"
+    );
+    assert!(
+        w.event_reasons("drifting")
+            .await
+            .contains(&"DriftDetected".to_owned())
+    );
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_removed_file_is_pruned_with_prune_and_reported_without() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("p/a.yaml", &configmap("keep", "1")),
+            ("p/b.yaml", &configmap("gone", "1")),
+            ("q/a.yaml", &configmap("keep", "1")),
+            ("q/b.yaml", &configmap("gone", "1")),
+        ],
+        "first",
+    );
+    w.start_controller().await;
+    w.create_app("pruning", "p", "p", automated(true, false))
+        .await;
+    w.create_app("keeping", "q", "q", automated(false, false))
+        .await;
+    w.wait_synced_healthy("pruning", &c1).await;
+    w.wait_synced_healthy("keeping", &c1).await;
+    let c2 = w.commit(&[("p/b.yaml", ""), ("q/b.yaml", "")], "drop");
+    w.wait_synced_healthy("pruning", &c2).await;
+    assert!(w.configmap("p", "gone").await.is_none());
+    assert!(w.configmap("p", "keep").await.is_some());
+    let app = w
+        .wait_app("keeping", 30, "OutOfSync at c2", |a| {
+            synced_revision(a) == c2 && sync_status(a) == "OutOfSync"
+        })
+        .await;
+    let res = app.status.unwrap().resources.unwrap();
+    let gone = res.iter().find(|r| r.name == "gone").unwrap();
+    assert_eq!(gone.requires_pruning, Some(true));
+    assert!(w.configmap("q", "gone").await.is_some());
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_bad_image_makes_the_app_degraded() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("web/d.yaml", &deployment("web", "nginx:1.27"))], "ok");
+    w.start_controller().await;
+    w.create_app("web", "web", "web", automated(true, true))
+        .await;
+    w.wait_synced_healthy("web", &c1).await;
+    let c2 = w.commit(
+        &[("web/d.yaml", &deployment("web", "nginx:doesnotexist"))],
+        "bad",
+    );
+    let app = w
+        .wait_app("web", 60, "Degraded at c2", |a| {
+            synced_revision(a) == c2 && health(a) == "Degraded"
+        })
+        .await;
+    assert_eq!(sync_status(&app), "Synced");
+    let message = app
+        .status
+        .unwrap()
+        .health
+        .unwrap()
+        .message
+        .unwrap_or_default();
+    assert!(message.contains("Deployment"), "{message}");
+    w.stop_controller().await;
+}
