@@ -30,6 +30,8 @@ enum Command {
     Diff(Box<crate::diff_cmd::DiffArgs>),
     /// Preview what a change between two revisions does, app by app, with no cluster.
     Preview(Box<crate::preview_cmd::PreviewArgs>),
+    /// Create, inspect, sync, roll back and delete Applications in a cluster.
+    App(Box<crate::app_cmd::AppArgs>),
     /// Run a demo: localkube, a sample GitOps repository, its Applications and the controller.
     Demo(Box<crate::demo_cmd::DemoArgs>),
 }
@@ -43,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crds => crate::crds_cmd::run(),
         Command::Diff(args) => crate::diff_cmd::run(*args).await,
         Command::Preview(args) => crate::preview_cmd::run(*args).await,
+        Command::App(args) => crate::app_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
     }
 }

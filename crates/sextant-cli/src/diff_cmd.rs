@@ -102,7 +102,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
 /// Rules from a file: a YAML list of rules, a mapping with
 /// `ignoreDifferences`, or an Application (`spec.ignoreDifferences`).
-fn load_rules(file: &Path) -> anyhow::Result<Vec<IgnoreRule>> {
+pub(crate) fn load_rules(file: &Path) -> anyhow::Result<Vec<IgnoreRule>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("could not read `{}`", file.display()))?;
     let doc: Value = serde_yaml_ng::from_str(&text)

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod app_cmd;
+mod app_source;
 mod cli;
 mod crds_cmd;
 mod demo_cmd;

@@ -11,8 +11,9 @@ use std::path::Path;
 use serde_json::Value;
 use sextant_engine::diff::{IgnoreRule, SkippedApp};
 use sextant_model::Application;
-use sextant_model::application::ApplicationSource;
-use sextant_render::{HelmParameter, RenderOptions};
+use sextant_render::RenderOptions;
+
+use crate::app_source;
 
 /// Files larger than this are not looked at.
 const MAX_FILE: u64 = 1 << 20;
@@ -141,64 +142,13 @@ fn app_spec(
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| namespace.to_owned());
-    let ignore = match &app.spec.ignore_differences {
-        Some(rules) => serde_json::to_value(rules)
-            .and_then(serde_json::from_value)
-            .map_err(|e| format!("its ignoreDifferences are invalid: {e}"))?,
-        None => Vec::new(),
-    };
+    let ignore = app_source::ignore_rules(&app)?;
     Ok(AppSpec {
+        options: app_source::render_options(&name, source, &namespace)?,
         name,
         path,
-        options: options(source, namespace)?,
         ignore,
     })
-}
-
-/// The render options an Application source sets.
-fn options(source: &ApplicationSource, namespace: String) -> Result<RenderOptions, String> {
-    let mut o = RenderOptions {
-        namespace,
-        ..RenderOptions::default()
-    };
-    if let Some(d) = &source.directory {
-        o.directory.recurse = d.recurse.unwrap_or(false);
-        o.directory.include = d.include.clone();
-        o.directory.exclude = d.exclude.clone();
-    }
-    if let Some(h) = &source.helm {
-        o.helm.release_name = h.release_name.clone();
-        o.helm.value_files = h.value_files.clone().unwrap_or_default();
-        o.helm.values = match (&h.values, &h.values_object) {
-            (Some(v), _) => Some(v.clone()),
-            (None, Some(obj)) => {
-                Some(serde_yaml_ng::to_string(obj).map_err(|e| format!("valuesObject: {e}"))?)
-            }
-            (None, None) => None,
-        };
-        o.helm.parameters = h
-            .parameters
-            .iter()
-            .flatten()
-            .map(|p| HelmParameter {
-                name: p.name.clone(),
-                value: p.value.clone(),
-                force_string: p.force_string.unwrap_or(false),
-            })
-            .collect();
-        o.helm.skip_crds = h.skip_crds.unwrap_or(false);
-        o.helm.api_versions = h.api_versions.clone().unwrap_or_default();
-        o.helm.kube_version = h.kube_version.clone();
-    }
-    if let Some(k) = &source.kustomize {
-        o.kustomize.name_prefix = k.name_prefix.clone();
-        o.kustomize.name_suffix = k.name_suffix.clone();
-        o.kustomize.images = k.images.clone().unwrap_or_default();
-        o.kustomize.common_labels = k.common_labels.clone().unwrap_or_default();
-        o.kustomize.common_annotations = k.common_annotations.clone().unwrap_or_default();
-        o.kustomize.namespace = k.namespace.clone();
-    }
-    Ok(o)
 }
 
 /// A repository URL or path reduced for comparison: no `file://`, no

@@ -97,6 +97,16 @@ pub struct RenderArgs {
     #[arg(long)]
     allow_remote_bases: bool,
 
+    /// Tools, caches and Git credentials.
+    #[command(flatten)]
+    pub(crate) renderer: RendererArgs,
+}
+
+/// How to set up a [`Renderer`]: helm and kustomize, limits, the cache
+/// folder and Git credentials (shared by `sextant render`, `sextant diff`
+/// and `sextant app diff`).
+#[derive(Debug, Args)]
+pub struct RendererArgs {
     /// The helm binary (default: `helm` on PATH).
     #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]
     helm_bin: Option<PathBuf>,
@@ -126,6 +136,48 @@ pub struct RenderArgs {
     /// Allow credentials over plain http:// to hosts other than loopback.
     #[arg(long)]
     insecure_http_credentials: bool,
+}
+
+impl RendererArgs {
+    /// A renderer set up as these options say.
+    pub(crate) fn renderer(&self) -> anyhow::Result<Renderer> {
+        let config = RendererConfig {
+            cache_dir: cache_dir_or_default(self.cache_dir.as_ref())?,
+            git: GitOptions {
+                insecure_http_credentials: self.insecure_http_credentials,
+                ..GitOptions::default()
+            },
+            tools: ToolConfig {
+                helm: self.helm_bin.clone(),
+                kustomize: self.kustomize_bin.clone(),
+                kubectl: None,
+                limits: Limits {
+                    timeout: Duration::from_secs(self.tool_timeout.max(1)),
+                    ..Limits::default()
+                },
+                allow_network: self.allow_network,
+            },
+            disk_cache: true,
+            ..RendererConfig::default()
+        };
+        Renderer::new(config).context("could not set up rendering")
+    }
+
+    /// The Git credentials given, if any.
+    pub(crate) fn credentials(&self) -> Option<Credentials> {
+        match (&self.git_username, &self.git_password, &self.git_token) {
+            (Some(username), Some(password), _) => Some(Credentials::Basic {
+                username: username.clone(),
+                password: Secret::new(password.clone()),
+            }),
+            (Some(username), None, Some(token)) => Some(Credentials::Basic {
+                username: username.clone(),
+                password: Secret::new(token.clone()),
+            }),
+            (_, _, Some(token)) => Some(Credentials::Token(Secret::new(token.clone()))),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -162,27 +214,8 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<Outcome> {
         None => (args.path.as_str(), "."),
     };
     let options = render_options(args)?;
-    let credentials = credentials(args);
-    let config = RendererConfig {
-        cache_dir: cache_dir(args)?,
-        git: GitOptions {
-            insecure_http_credentials: args.insecure_http_credentials,
-            ..GitOptions::default()
-        },
-        tools: ToolConfig {
-            helm: args.helm_bin.clone(),
-            kustomize: args.kustomize_bin.clone(),
-            kubectl: None,
-            limits: Limits {
-                timeout: Duration::from_secs(args.tool_timeout.max(1)),
-                ..Limits::default()
-            },
-            allow_network: args.allow_network,
-        },
-        disk_cache: true,
-        ..RendererConfig::default()
-    };
-    let renderer = Renderer::new(config).context("could not set up rendering")?;
+    let credentials = args.renderer.credentials();
+    let renderer = args.renderer.renderer()?;
     Ok(renderer.render(&Request {
         repo,
         revision: &args.revision,
@@ -276,25 +309,6 @@ fn pair(item: &str, flag: &str) -> anyhow::Result<(String, String)> {
 
 fn pairs(items: &[String], flag: &str) -> anyhow::Result<BTreeMap<String, String>> {
     items.iter().map(|i| pair(i, flag)).collect()
-}
-
-fn credentials(args: &RenderArgs) -> Option<Credentials> {
-    match (&args.git_username, &args.git_password, &args.git_token) {
-        (Some(username), Some(password), _) => Some(Credentials::Basic {
-            username: username.clone(),
-            password: Secret::new(password.clone()),
-        }),
-        (Some(username), None, Some(token)) => Some(Credentials::Basic {
-            username: username.clone(),
-            password: Secret::new(token.clone()),
-        }),
-        (_, _, Some(token)) => Some(Credentials::Token(Secret::new(token.clone()))),
-        _ => None,
-    }
-}
-
-fn cache_dir(args: &RenderArgs) -> anyhow::Result<PathBuf> {
-    cache_dir_or_default(args.cache_dir.as_ref())
 }
 
 /// `dir`, else $XDG_CACHE_HOME/sextant, else ~/.cache/sextant.

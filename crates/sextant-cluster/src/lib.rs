@@ -14,7 +14,7 @@ mod kinds;
 mod live;
 
 pub use apply::{Propagation, WriteError};
-pub use connect::{ConnectError, connect};
+pub use connect::{ConnectError, connect, connect_inferred};
 pub use diff::{DiffSettings, diff_objects};
 pub use kinds::{KindInfo, Kinds};
 pub use live::{Entry, LiveCache, LiveKey};

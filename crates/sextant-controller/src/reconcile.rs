@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kube::api::Api;
 use sextant_cluster::{LiveKey, Propagation};
-use sextant_engine::diff::{IgnoreDifferences, IgnoreRule, ObjectKey};
+use sextant_engine::diff::{IgnoreDifferences, ObjectKey};
 use sextant_model::Application;
 use sextant_model::application::{
     ApplicationSource, ApplicationStatus, ComparedTo, HealthStatus, Operation, OperationInitiator,
@@ -320,7 +320,7 @@ async fn prepare_with(
     let namespace = source::destination_namespace(app);
     let fetched = shared
         .sources
-        .fetch(source, revision, &namespace, fresh)
+        .fetch(name, source, revision, &namespace, fresh)
         .await?;
     let mut desired = fetched.outcome.rendered.objects.clone();
     for obj in &mut desired {
@@ -392,12 +392,7 @@ fn check_destination(app: &Application) -> Result<(), String> {
 }
 
 fn ignore_rules(app: &Application) -> Result<IgnoreDifferences, String> {
-    let rules: Vec<IgnoreRule> = match &app.spec.ignore_differences {
-        Some(list) => serde_json::to_value(list)
-            .and_then(serde_json::from_value)
-            .map_err(|e| format!("spec.ignoreDifferences is invalid: {e}"))?,
-        None => Vec::new(),
-    };
+    let rules = source::ignore_rules(app).map_err(|e| format!("spec.ignoreDifferences: {e}"))?;
     IgnoreDifferences::new(&rules, &[])
         .map_err(|e| format!("spec.ignoreDifferences is invalid: {e}"))
 }

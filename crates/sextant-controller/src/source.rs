@@ -11,9 +11,11 @@ use sextant_model::application::{Application, ApplicationSource};
 use sextant_render::{HelmParameter, Outcome, RenderOptions, Renderer, Request};
 use sextant_source::{CommitId, RepoUrl};
 
-/// The render options an Application source sets; `namespace` is the
-/// destination namespace.
+/// The render options `source` of the Application `app_name` sets, with
+/// `namespace` for namespaced objects that set none. A Helm release is
+/// named after the app unless the source names it (as in Argo CD).
 pub fn render_options(
+    app_name: &str,
     source: &ApplicationSource,
     namespace: &str,
 ) -> Result<RenderOptions, String> {
@@ -26,15 +28,19 @@ pub fn render_options(
         o.directory.include = d.include.clone();
         o.directory.exclude = d.exclude.clone();
     }
+    if !app_name.is_empty() {
+        o.helm.release_name = Some(app_name.to_owned());
+    }
     if let Some(h) = &source.helm {
-        o.helm.release_name = h.release_name.clone();
+        if let Some(name) = h.release_name.as_ref().filter(|n| !n.is_empty()) {
+            o.helm.release_name = Some(name.clone());
+        }
         o.helm.value_files = h.value_files.clone().unwrap_or_default();
         o.helm.values = match (&h.values, &h.values_object) {
             (Some(v), _) => Some(v.clone()),
-            (None, Some(obj)) => Some(
-                serde_yaml_ng::to_string(obj)
-                    .map_err(|e| format!("helm.valuesObject cannot be used: {e}"))?,
-            ),
+            (None, Some(obj)) => {
+                Some(serde_yaml_ng::to_string(obj).map_err(|e| format!("valuesObject: {e}"))?)
+            }
             (None, None) => None,
         };
         o.helm.parameters = h
@@ -60,6 +66,16 @@ pub fn render_options(
         o.kustomize.namespace = k.namespace.clone();
     }
     Ok(o)
+}
+
+/// The Application's `spec.ignoreDifferences` as engine rules.
+pub fn ignore_rules(app: &Application) -> Result<Vec<sextant_engine::diff::IgnoreRule>, String> {
+    match &app.spec.ignore_differences {
+        Some(rules) => serde_json::to_value(rules)
+            .and_then(serde_json::from_value)
+            .map_err(|e| format!("its ignoreDifferences are invalid: {e}")),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The one source of an app, or why it cannot be used (yet).
@@ -185,15 +201,16 @@ impl Sources {
     }
 
     /// Resolve and render `source` (at `revision`, default its
-    /// targetRevision) for an app deploying to `namespace`.
+    /// targetRevision) for the app `app_name` deploying to `namespace`.
     pub async fn fetch(
         &self,
+        app_name: &str,
         source: &ApplicationSource,
         revision: Option<&str>,
         namespace: &str,
         fresh: bool,
     ) -> Result<Fetched, String> {
-        let options = render_options(source, namespace)?;
+        let options = render_options(app_name, source, namespace)?;
         let repo = source.repo_url.trim();
         let repo = repo
             .strip_prefix("file://")
@@ -241,4 +258,42 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sextant_model::application::{ApplicationSourceHelm, HelmParameter as ModelParam};
+    use sextant_render::HelmParameter;
+
+    #[test]
+    fn a_helm_release_is_named_after_the_app_unless_the_source_names_it() {
+        let mut source = ApplicationSource {
+            repo_url: "https://git.example.invalid/r.git".into(),
+            path: Some("chart".into()),
+            ..ApplicationSource::default()
+        };
+        let o = render_options("web", &source, "shop").unwrap_or_default();
+        assert_eq!(o.helm.release_name.as_deref(), Some("web"));
+        assert_eq!(o.namespace, "shop");
+        source.helm = Some(ApplicationSourceHelm {
+            release_name: Some("prod-web".into()),
+            parameters: Some(vec![ModelParam {
+                name: "image.tag".into(),
+                value: "1.2".into(),
+                force_string: Some(true),
+            }]),
+            ..ApplicationSourceHelm::default()
+        });
+        let o = render_options("web", &source, "shop").unwrap_or_default();
+        assert_eq!(o.helm.release_name.as_deref(), Some("prod-web"));
+        assert_eq!(
+            o.helm.parameters,
+            vec![HelmParameter {
+                name: "image.tag".into(),
+                value: "1.2".into(),
+                force_string: true
+            }]
+        );
+    }
 }

@@ -1,0 +1,144 @@
+//! The Applications of one namespace, through the typed
+//! `Api<Application>` (and an untyped twin for printing objects as the
+//! server has them), with errors in words: a missing app, missing CRDs and
+//! conflicting writes each say what to do.
+
+use anyhow::Context;
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use kube::{Api, Client};
+use serde_json::Value;
+use sextant_model::Application;
+
+use super::ConnArgs;
+
+/// How to install the CRDs, said whenever they are missing.
+pub const INSTALL_CRDS: &str = "install them with `sextant crds | kubectl apply -f -`";
+
+/// A connection to the Applications of one namespace.
+pub struct Apps {
+    /// The client.
+    pub client: Client,
+    /// Typed access.
+    pub api: Api<Application>,
+    /// The namespace.
+    pub namespace: String,
+}
+
+impl Apps {
+    /// Connect as `conn` says.
+    pub async fn connect(conn: &ConnArgs) -> anyhow::Result<Self> {
+        let client =
+            sextant_cluster::connect_inferred(conn.kubeconfig.as_deref(), conn.context.as_deref())
+                .await?;
+        Ok(Self {
+            api: Api::namespaced(client.clone(), &conn.namespace),
+            client,
+            namespace: conn.namespace.clone(),
+        })
+    }
+
+    /// Untyped access, for printing objects with every field the server
+    /// has (the typed model drops fields it does not know).
+    pub fn raw(&self) -> Api<DynamicObject> {
+        let resource = ApiResource::erase::<Application>(&());
+        Api::namespaced_with(self.client.clone(), &self.namespace, &resource)
+    }
+
+    /// The app, or an error that says it does not exist (or that the CRDs
+    /// are not installed).
+    pub async fn get(&self, name: &str) -> anyhow::Result<Application> {
+        match self.get_opt(name).await? {
+            Some(app) => Ok(app),
+            None => Err(self.missing(name).await),
+        }
+    }
+
+    /// The app if it exists.
+    pub async fn get_opt(&self, name: &str) -> anyhow::Result<Option<Application>> {
+        match self.api.get_opt(name).await {
+            Ok(app) => Ok(app),
+            Err(e) => Err(self.failed(e, name, "read").await),
+        }
+    }
+
+    /// Apply a JSON merge patch to the app (its main resource, not status).
+    /// A `metadata.resourceVersion` in the patch makes it conditional.
+    pub async fn merge_patch(&self, name: &str, patch: &Value) -> anyhow::Result<Application> {
+        match self
+            .api
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            Ok(app) => Ok(app),
+            Err(e) => Err(self.failed(e, name, "update").await),
+        }
+    }
+
+    /// The error for a request on `name` that failed: a 404 is a missing
+    /// app or missing CRDs, a 409 a concurrent change, anything else the
+    /// server's words.
+    pub async fn failed(&self, e: kube::Error, name: &str, verb: &str) -> anyhow::Error {
+        match &e {
+            kube::Error::Api(status) if status.code == 404 => self.missing(name).await,
+            kube::Error::Api(status) if status.code == 409 => anyhow::anyhow!(
+                "application {name} changed while it was being written ({}); run the command again",
+                status.message
+            ),
+            _ => anyhow::anyhow!(words(&e)).context(format!(
+                "could not {verb} application {name} in namespace {}",
+                self.namespace
+            )),
+        }
+    }
+
+    /// Why `name` was not found: no CRDs, or no such app.
+    pub async fn missing(&self, name: &str) -> anyhow::Error {
+        match crds_installed(&self.client).await {
+            Ok(false) => anyhow::anyhow!(
+                "the cluster does not serve Applications ({}): the Sextant CRDs are not installed; {INSTALL_CRDS}",
+                sextant_model::API_VERSION
+            ),
+            _ => anyhow::anyhow!(
+                "application {name} not found in namespace {}",
+                self.namespace
+            ),
+        }
+    }
+}
+
+/// Whether the cluster serves `applications` in `sextant.dev/v1alpha1`.
+pub async fn crds_installed(client: &Client) -> anyhow::Result<bool> {
+    match client
+        .list_api_group_resources(sextant_model::API_VERSION)
+        .await
+    {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.name == "applications")),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err(anyhow::anyhow!(words(&e)))
+            .context("could not ask the API server which resources it serves"),
+    }
+}
+
+/// An API error in the server's own words (`reason: message`); other
+/// errors with their chain.
+pub fn words(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => {
+            if status.reason.is_empty() {
+                status.message.clone()
+            } else {
+                format!("{}: {}", status.reason, status.message)
+            }
+        }
+        other => {
+            let mut text = other.to_string();
+            let mut cause = std::error::Error::source(other);
+            while let Some(c) = cause {
+                text.push_str(": ");
+                text.push_str(&c.to_string());
+                cause = c.source();
+            }
+            text
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! `sextant app create`: an Application from flags. `--self-heal` and
+//! `--auto-prune` imply `--auto-sync`; `--upsert` replaces the spec of an
+//! app that exists (its status and metadata stay).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use kube::api::PostParams;
+use sextant_model::application::{
+    ApplicationDestination, ApplicationSource, ApplicationSourceHelm, HelmParameter, SyncPolicy,
+    SyncPolicyAutomated,
+};
+use sextant_model::{Application, ApplicationSpec};
+
+use super::ConnArgs;
+use super::client::Apps;
+
+/// Options of `sextant app create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The Application's name.
+    name: String,
+    /// The Git repository (URL).
+    #[arg(long)]
+    repo: String,
+    /// The folder in the repository.
+    #[arg(long)]
+    path: String,
+    /// Branch, tag, commit or HEAD to follow.
+    #[arg(long, default_value = "HEAD")]
+    revision: String,
+    /// The namespace to deploy to.
+    #[arg(long, value_name = "NS")]
+    dest_namespace: String,
+    /// The API server to deploy to.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://kubernetes.default.svc"
+    )]
+    dest_server: String,
+    /// The AppProject.
+    #[arg(long, default_value = "default")]
+    project: String,
+    /// Sync automatically when Git changes.
+    #[arg(long)]
+    auto_sync: bool,
+    /// Revert changes made in the cluster (implies --auto-sync).
+    #[arg(long)]
+    self_heal: bool,
+    /// Delete objects Git no longer has when syncing automatically (implies
+    /// --auto-sync).
+    #[arg(long)]
+    auto_prune: bool,
+    /// A sync option such as `CreateNamespace=true`; repeatable.
+    #[arg(long = "sync-option", value_name = "KEY=VALUE")]
+    sync_options: Vec<String>,
+    /// Helm: `--set KEY=VALUE`; repeatable.
+    #[arg(long = "helm-set", value_name = "KEY=VALUE")]
+    helm_set: Vec<String>,
+    /// Helm: a value file in the repository, relative to the chart;
+    /// repeatable.
+    #[arg(long = "values-file", value_name = "FILE")]
+    values_files: Vec<String>,
+    /// Replace the spec if the app exists instead of failing.
+    #[arg(long)]
+    upsert: bool,
+}
+
+/// Create (or with `--upsert` update) the app.
+pub async fn run(conn: &ConnArgs, args: CreateArgs) -> anyhow::Result<ExitCode> {
+    let spec = spec(&args)?;
+    let apps = Apps::connect(conn).await?;
+    let name = args.name.as_str();
+    let mut app = Application::new(name, spec.clone());
+    app.metadata.namespace = Some(apps.namespace.clone());
+    match apps.api.create(&PostParams::default(), &app).await {
+        Ok(_) => {
+            println!("application {name} created in namespace {}", apps.namespace);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            if !args.upsert {
+                anyhow::bail!(
+                    "application {name} already exists in namespace {}; pass --upsert to replace its spec, or delete it first",
+                    apps.namespace
+                );
+            }
+        }
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            if !super::client::crds_installed(&apps.client).await? {
+                return Err(apps.missing(name).await);
+            }
+            anyhow::bail!(
+                "could not create application {name}: {} (create the namespace with `kubectl create namespace {}`, or choose another with -n)",
+                status.message,
+                apps.namespace
+            );
+        }
+        Err(e) => {
+            return Err(anyhow::anyhow!(super::client::words(&e))).with_context(|| {
+                format!(
+                    "could not create application {name} in namespace {}",
+                    apps.namespace
+                )
+            });
+        }
+    }
+    let mut existing = apps.get(name).await?;
+    if existing.spec == spec {
+        println!("application {name} unchanged");
+        return Ok(ExitCode::SUCCESS);
+    }
+    existing.spec = spec;
+    if let Err(e) = apps
+        .api
+        .replace(name, &PostParams::default(), &existing)
+        .await
+    {
+        return Err(apps.failed(e, name, "update").await);
+    }
+    println!("application {name} updated in namespace {}", apps.namespace);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The spec the flags describe.
+fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
+    for option in &args.sync_options {
+        pair(option, "--sync-option")?;
+    }
+    let parameters = args
+        .helm_set
+        .iter()
+        .map(|item| {
+            pair(item, "--helm-set").map(|(name, value)| HelmParameter {
+                name,
+                value,
+                force_string: None,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let helm =
+        (!parameters.is_empty() || !args.values_files.is_empty()).then(|| ApplicationSourceHelm {
+            parameters: (!parameters.is_empty()).then_some(parameters),
+            value_files: (!args.values_files.is_empty()).then(|| args.values_files.clone()),
+            ..ApplicationSourceHelm::default()
+        });
+    let automated =
+        (args.auto_sync || args.self_heal || args.auto_prune).then(|| SyncPolicyAutomated {
+            prune: args.auto_prune.then_some(true),
+            self_heal: args.self_heal.then_some(true),
+            ..SyncPolicyAutomated::default()
+        });
+    let sync_options = (!args.sync_options.is_empty()).then(|| args.sync_options.clone());
+    let sync_policy = (automated.is_some() || sync_options.is_some()).then(|| SyncPolicy {
+        automated,
+        sync_options,
+        ..SyncPolicy::default()
+    });
+    Ok(ApplicationSpec {
+        source: Some(ApplicationSource {
+            repo_url: args.repo.clone(),
+            path: Some(args.path.clone()),
+            target_revision: Some(args.revision.clone()),
+            helm,
+            ..ApplicationSource::default()
+        }),
+        destination: ApplicationDestination {
+            server: Some(args.dest_server.clone()),
+            namespace: Some(args.dest_namespace.clone()),
+            name: None,
+        },
+        project: args.project.clone(),
+        sync_policy,
+        ..ApplicationSpec::default()
+    })
+}
+
+fn pair(item: &str, flag: &str) -> anyhow::Result<(String, String)> {
+    match item.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => anyhow::bail!("{flag} expects KEY=VALUE, got `{item}`"),
+    }
+}

@@ -1,0 +1,368 @@
+//! `sextant app diff`: render the app's source as the controller does (at
+//! `status.sync.revision` if set, else the target revision; the app's
+//! render options; the tracking annotation
+//! `sextant.dev/tracking-id: <app>:<group>/<kind>:<namespace>/<name>` on
+//! every object) and diff it against the cluster with a server-side
+//! dry-run apply and the app's ignoreDifferences, as `sextant diff` does.
+//! Live objects of the kinds in `status.resources` that carry this app's
+//! tracking id but are no longer rendered are listed as "would be pruned".
+//! Exit 0 same, 1 different, 2 error.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use kube::api::{ApiResource, DynamicObject, ListParams};
+use kube::core::GroupVersionKind;
+use kube::{Api, Client};
+use serde_json::{Value, json};
+use sextant_cluster::{DiffSettings, diff_objects};
+use sextant_engine::diff::{IgnoreDifferences, ObjectError, ObjectKey};
+use sextant_model::Application;
+use sextant_model::annotations::{self, TRACKING_ID};
+use sextant_render::{Outcome, Request};
+
+use super::ConnArgs;
+use super::client::{Apps, words};
+use crate::render_cmd::RendererArgs;
+
+/// The in-cluster destination (the cluster the kubeconfig names).
+const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+
+/// Options of `sextant app diff`.
+#[derive(Debug, Args)]
+pub struct AppDiffArgs {
+    /// The Application's name.
+    name: String,
+    /// System-wide ignoreDifferences rules (a YAML list, `ignoreDifferences:`,
+    /// or an Application), added to the app's own.
+    #[arg(long, env = "SEXTANT_SYSTEM_IGNORE_DIFFERENCES", value_name = "FILE")]
+    system_ignore_differences: Option<PathBuf>,
+    /// How many objects are compared at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    output: DiffFormat,
+    /// Tools, caches and Git credentials for rendering.
+    #[command(flatten)]
+    renderer: RendererArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+}
+
+/// A live object this app tracks that its source no longer renders.
+struct Prune {
+    key: ObjectKey,
+}
+
+/// Render, diff, look for pruning candidates, print.
+pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode> {
+    let apps = Apps::connect(conn).await?;
+    let name = args.name.clone();
+    let app = apps.get(&name).await?;
+    let app_rules = crate::app_source::ignore_rules(&app)
+        .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
+    let system_rules = match &args.system_ignore_differences {
+        Some(file) => crate::diff_cmd::load_rules(file)?,
+        None => Vec::new(),
+    };
+    let ignore = IgnoreDifferences::new(&app_rules, &system_rules)
+        .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
+    warn_other_cluster(&app, &name);
+    let outcome = render(&app, &name, args.renderer).await?;
+    crate::render_cmd::report(&outcome);
+    let mut desired = outcome.rendered.objects.clone();
+    for obj in &mut desired {
+        track(obj, &name);
+    }
+    let settings = DiffSettings {
+        ignore: &ignore,
+        concurrency: args.concurrency,
+    };
+    let mut report = diff_objects(&apps.client, &desired, settings).await;
+    let rendered: BTreeSet<(String, String, String, String)> = desired
+        .iter()
+        .map(|o| identity(&ObjectKey::of(o)))
+        .collect();
+    let (prunes, errors) = prune_candidates(&apps.client, &app, &name, &rendered).await;
+    report.errors.extend(errors);
+    let commit = outcome.commit.as_ref().map(ToString::to_string);
+    if args.output == DiffFormat::Json {
+        let mut doc = report.to_json();
+        doc["application"] = json!(name);
+        doc["commit"] = json!(commit);
+        doc["wouldBePruned"] = json!(prunes.iter().map(|p| &p.key).collect::<Vec<_>>());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).context("could not print JSON")?
+        );
+    } else {
+        let text = report.to_text();
+        let (body, summary) = text
+            .trim_end()
+            .rsplit_once('\n')
+            .map_or(("", text.trim_end()), |(b, s)| (b, s));
+        if !body.is_empty() {
+            println!("{body}");
+        }
+        for p in &prunes {
+            println!(
+                "===== {} (would be pruned) =====\n# tracked by application {name} but no longer rendered; `sextant app sync {name} --prune` deletes it",
+                p.key
+            );
+        }
+        if prunes.is_empty() {
+            println!("{summary}");
+        } else {
+            println!("{summary}; {} would be pruned", prunes.len());
+        }
+    }
+    if !report.errors.is_empty() {
+        anyhow::bail!(
+            "{} of {} objects could not be compared (see above)",
+            report.errors.len(),
+            report.errors.len() + report.objects.len()
+        );
+    }
+    Ok(if report.differs() || !prunes.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Render the app's source at the revision the controller compared.
+async fn render(app: &Application, name: &str, renderer: RendererArgs) -> anyhow::Result<Outcome> {
+    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
+        anyhow::bail!(
+            "application {name} has several sources; `sextant app diff` handles single-source apps only for now"
+        );
+    }
+    let Some(source) = app.spec.source.clone() else {
+        anyhow::bail!("application {name} has no source");
+    };
+    if source.chart.is_some() {
+        anyhow::bail!(
+            "application {name} deploys a chart from a Helm repository; `sextant app diff` renders Git sources only for now"
+        );
+    }
+    let revision = app
+        .status
+        .as_ref()
+        .and_then(|s| s.sync.as_ref())
+        .and_then(|s| s.revision.clone())
+        .filter(|r| !r.is_empty())
+        .or_else(|| source.target_revision.clone().filter(|r| !r.is_empty()))
+        .unwrap_or_else(|| "HEAD".to_owned());
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
+    let options = crate::app_source::render_options(name, &source, &namespace)
+        .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
+    let path = source.path.clone().unwrap_or_else(|| ".".to_owned());
+    let label = format!(
+        "application {name}: could not render {} at {revision}",
+        source.repo_url
+    );
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
+        let credentials = renderer.credentials();
+        let renderer = renderer.renderer()?;
+        Ok(renderer.render(&Request {
+            repo: &source.repo_url,
+            revision: &revision,
+            path: &path,
+            options: &options,
+            credentials: credentials.as_ref(),
+        })?)
+    })
+    .await
+    .context("the render task stopped unexpectedly")?
+    .context(label)
+}
+
+/// Say so when the app deploys somewhere other than the kubeconfig's
+/// cluster (the diff is against the kubeconfig's cluster).
+fn warn_other_cluster(app: &Application, name: &str) {
+    let d = &app.spec.destination;
+    let server = d.server.as_deref().filter(|s| !s.is_empty());
+    let other = match (server, d.name.as_deref().filter(|n| !n.is_empty())) {
+        (Some(s), _) => (s != IN_CLUSTER).then(|| s.to_owned()),
+        (None, Some(n)) => (n != "in-cluster").then(|| n.to_owned()),
+        (None, None) => None,
+    };
+    if let Some(other) = other {
+        eprintln!(
+            "warning: application {name} deploys to {other}; this diff is against the cluster of your kubeconfig"
+        );
+    }
+}
+
+/// `<app>:<group>/<kind>:<namespace>/<name>` (group empty for the core
+/// group, namespace empty for cluster-scoped objects).
+fn tracking_id(app: &str, key: &ObjectKey) -> String {
+    format!(
+        "{app}:{}/{}:{}/{}",
+        key.group, key.kind, key.namespace, key.name
+    )
+}
+
+/// Add the tracking annotation the controller sets when it applies.
+fn track(obj: &mut Value, app: &str) {
+    let id = tracking_id(app, &ObjectKey::of(obj));
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !annotations.is_object() {
+        *annotations = Value::Object(serde_json::Map::new());
+    }
+    if let Some(map) = annotations.as_object_mut() {
+        map.insert(TRACKING_ID.to_owned(), Value::String(id));
+    }
+}
+
+fn identity(key: &ObjectKey) -> (String, String, String, String) {
+    (
+        key.group.clone(),
+        key.kind.clone(),
+        key.namespace.clone(),
+        key.name.clone(),
+    )
+}
+
+/// Live objects of the kinds in `status.resources` whose tracking id is
+/// this app's (and names the object itself, so a copied annotation does
+/// not count) and that are not rendered any more.
+async fn prune_candidates(
+    client: &Client,
+    app: &Application,
+    name: &str,
+    rendered: &BTreeSet<(String, String, String, String)>,
+) -> (Vec<Prune>, Vec<ObjectError>) {
+    let mut kinds: BTreeMap<(String, String), String> = BTreeMap::new();
+    for r in app
+        .status
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        kinds
+            .entry((r.group.clone(), r.kind.clone()))
+            .or_insert_with(|| r.version.clone());
+    }
+    let (mut prunes, mut errors) = (Vec::new(), Vec::new());
+    for ((group, kind), version) in kinds {
+        let failed = |error: String| ObjectError {
+            key: ObjectKey {
+                group: group.clone(),
+                kind: kind.clone(),
+                ..ObjectKey::default()
+            },
+            error,
+        };
+        let resource = match resolve(client, &group, &version, &kind).await {
+            Ok(Some(resource)) => resource,
+            Ok(None) => continue,
+            Err(e) => {
+                errors.push(failed(format!("could not look for objects to prune: {e}")));
+                continue;
+            }
+        };
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let list = match api.list(&ListParams::default()).await {
+            Ok(list) => list.items,
+            Err(e) => {
+                errors.push(failed(format!(
+                    "could not list live objects to look for objects to prune: {}",
+                    words(&e)
+                )));
+                continue;
+            }
+        };
+        for obj in list {
+            let Ok(value) = serde_json::to_value(&obj) else {
+                continue;
+            };
+            let mut key = ObjectKey::of(&value);
+            if key.api_version.is_empty() {
+                key.api_version = resource.api_version.clone();
+                key.group = resource.group.clone();
+                key.kind = resource.kind.clone();
+            }
+            let tracked = annotations::get(obj.metadata.annotations.as_ref(), TRACKING_ID);
+            if tracked != Some(tracking_id(name, &key).as_str()) {
+                continue;
+            }
+            if !rendered.contains(&identity(&key)) {
+                prunes.push(Prune { key });
+            }
+        }
+    }
+    prunes.sort_by(|a, b| a.key.cmp(&b.key));
+    (prunes, errors)
+}
+
+/// The kind's resource, `None` when the cluster does not serve it (no
+/// objects of it can exist).
+async fn resolve(
+    client: &Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Result<Option<ApiResource>, String> {
+    let found = if version.is_empty() {
+        kube::discovery::group(client, group)
+            .await
+            .map(|g| g.recommended_kind(kind).map(|(r, _)| r))
+    } else {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        kube::discovery::pinned_kind(client, &gvk)
+            .await
+            .map(|(r, _)| Some(r))
+    };
+    match found {
+        Ok(resource) => Ok(resource),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(kube::Error::Discovery(_)) => Ok(None),
+        Err(e) => Err(words(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desired_objects_get_the_tracking_id_the_controller_writes() {
+        let mut deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {"keep": "me"}}});
+        track(&mut deployment, "shop-web");
+        assert_eq!(
+            deployment["metadata"]["annotations"],
+            json!({"keep": "me", "sextant.dev/tracking-id": "shop-web:apps/Deployment:shop/web"})
+        );
+        let mut config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cfg", "namespace": "shop"}});
+        track(&mut config, "web");
+        assert_eq!(
+            config["metadata"]["annotations"][TRACKING_ID], "web:/ConfigMap:shop/cfg",
+            "the core group is empty"
+        );
+        let mut role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "reader", "annotations": null}});
+        track(&mut role, "web");
+        assert_eq!(
+            role["metadata"]["annotations"][TRACKING_ID],
+            "web:rbac.authorization.k8s.io/ClusterRole:/reader",
+            "cluster-scoped objects have an empty namespace"
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! `sextant app ...`: Applications in a cluster, through the Kubernetes API
+//! (kubeconfig: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`).
+//!
+//! The CLI never changes the cluster's objects itself: it writes the
+//! Application (its spec, an `operation`, an annotation, a finalizer) and
+//! reads what the controller reports in `status`. The contract with the
+//! controller is in each verb's module: `sync` (operations and their
+//! request ids), `get` (refresh), `delete` (finalizers), `diff` (tracking).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+mod client;
+mod create;
+mod delete;
+mod diff;
+mod duration;
+mod get;
+mod history;
+mod list;
+mod operation;
+mod show;
+mod style;
+mod sync;
+mod table;
+mod wait;
+mod watch;
+
+/// Options of `sextant app`.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// Where the cluster is and which namespace holds the Applications.
+    #[command(flatten)]
+    conn: ConnArgs,
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+/// How to reach the Applications (accepted before or after the verb).
+#[derive(Clone, Debug, Args)]
+pub struct ConnArgs {
+    /// The cluster's kubeconfig (default: the files in KUBECONFIG, else
+    /// ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig (default: its current context).
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// The namespace the Applications live in.
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        env = "SEXTANT_NAMESPACE",
+        default_value = "sextant"
+    )]
+    namespace: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Create an Application.
+    Create(create::CreateArgs),
+    /// List the Applications with their sync and health status.
+    List(list::ListArgs),
+    /// Show an Application and its resources.
+    Get(get::GetArgs),
+    /// Diff what the app's source renders against the cluster (exit 0 same, 1 different, 2 error).
+    Diff(Box<diff::AppDiffArgs>),
+    /// Ask the controller to sync an app, and follow the sync (exit 0 Succeeded, 1 Failed, 2 error).
+    Sync(sync::SyncArgs),
+    /// Wait until an app is synced, healthy and has no operation (exit 0 reached, 1 timed out).
+    Wait(wait::WaitArgs),
+    /// List an app's past syncs.
+    History(history::HistoryArgs),
+    /// Sync an app back to a history entry's revision and source.
+    Rollback(sync::RollbackArgs),
+    /// Delete an Application (with or without its resources).
+    Delete(delete::DeleteArgs),
+}
+
+/// Run `sextant app VERB`.
+pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
+    let conn = args.conn;
+    match args.verb {
+        Verb::Create(a) => create::run(&conn, a).await,
+        Verb::List(a) => list::run(&conn, a).await,
+        Verb::Get(a) => get::run(&conn, a).await,
+        Verb::Diff(a) => diff::run(&conn, *a).await,
+        Verb::Sync(a) => sync::run_sync(&conn, a).await,
+        Verb::Wait(a) => wait::run(&conn, a).await,
+        Verb::History(a) => history::run(&conn, a).await,
+        Verb::Rollback(a) => sync::run_rollback(&conn, a).await,
+        Verb::Delete(a) => delete::run(&conn, a).await,
+    }
+}

@@ -1,0 +1,218 @@
+//! Operations, the contract with the controller for `sync` and `rollback`.
+//!
+//! The CLI writes `operation` on the Application (JSON merge patch on the
+//! main resource, conditional on the resourceVersion it read) with
+//! `sync.{revision?, prune, dryRun, source?}`, `initiatedBy.username` and
+//! `info: [{name: sextant.dev/request-id, value: <fresh uuid>}]`. The
+//! controller runs it, copies it into `status.operationState.operation`
+//! (info included), reports per-object results in
+//! `status.operationState.syncResult.resources` as it goes, sets
+//! `status.operationState.phase` to Succeeded, Failed or Error at the end
+//! and clears `operation`. The CLI follows the app until operationState
+//! carries its request id with a terminal phase.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sextant_model::Application;
+use sextant_model::annotations::REQUEST_ID_INFO;
+use sextant_model::application::{OperationState, ResourceResult};
+use tokio::time::Instant;
+
+use super::client::Apps;
+use super::style::Style;
+use super::watch::{Watched, watch_app};
+
+/// What to ask for.
+pub struct Request {
+    /// `sync.revision`.
+    pub revision: Option<String>,
+    /// `sync.prune`.
+    pub prune: bool,
+    /// `sync.dryRun`.
+    pub dry_run: bool,
+    /// `sync.source` (rollback).
+    pub source: Option<Value>,
+}
+
+/// How long an operation may be seen in neither `operation` nor
+/// `status.operationState` before we say it was lost (the controller may
+/// clear one before it writes the other).
+const LOST_AFTER: Duration = Duration::from_secs(10);
+
+/// Refuse when `app` already has an operation.
+pub fn refuse_if_busy(app: &Application, name: &str) -> anyhow::Result<()> {
+    if app.operation.is_some() {
+        anyhow::bail!(
+            "application {name} already has an operation: {}; wait for it to finish (`sextant app wait {name} --operation`)",
+            super::show::describe_operation(app)
+        );
+    }
+    Ok(())
+}
+
+/// Write the operation; returns its request id.
+pub async fn request(
+    apps: &Apps,
+    app: &Application,
+    name: &str,
+    req: &Request,
+) -> anyhow::Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut sync = json!({"prune": req.prune, "dryRun": req.dry_run});
+    if let Some(revision) = &req.revision {
+        sync["revision"] = json!(revision);
+    }
+    if let Some(source) = &req.source {
+        sync["source"] = source.clone();
+    }
+    let username = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "sextant-cli".to_owned());
+    let patch = json!({
+        "metadata": {"resourceVersion": app.metadata.resource_version},
+        "operation": {
+            "sync": sync,
+            "initiatedBy": {"username": username},
+            "info": [{"name": REQUEST_ID_INFO, "value": id}],
+        },
+    });
+    apps.merge_patch(name, &patch).await?;
+    Ok(id)
+}
+
+/// Whether `state` is the outcome of request `id`.
+fn is_ours(state: &OperationState, id: &str) -> bool {
+    carries(state.operation.info.as_deref(), id)
+}
+
+fn carries(info: Option<&[sextant_model::application::Info]>, id: &str) -> bool {
+    info.unwrap_or_default()
+        .iter()
+        .any(|i| i.name == REQUEST_ID_INFO && i.value == id)
+}
+
+/// Whether a phase is final.
+pub fn is_terminal(phase: &str) -> bool {
+    matches!(phase, "Succeeded" | "Failed" | "Error")
+}
+
+/// Follow request `id` until its phase is final, printing each object's
+/// result once as it appears or changes, then the phase and message.
+/// Exit 0 on Succeeded, 1 on Failed or Error; a timeout is an error.
+pub async fn follow(
+    apps: &Apps,
+    name: &str,
+    id: &str,
+    timeout: Duration,
+) -> anyhow::Result<ExitCode> {
+    let style = Style::stdout();
+    let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut lost_since: Option<Instant> = None;
+    let mut running = false;
+    let deadline = Instant::now() + timeout;
+    let outcome = watch_app(apps, name, deadline, |app| {
+        let Some(app) = app else {
+            anyhow::bail!("application {name} was deleted while its operation was running");
+        };
+        let state = super::show::operation_state(app).filter(|s| is_ours(s, id));
+        let Some(state) = state else {
+            let pending = app
+                .operation
+                .as_ref()
+                .is_some_and(|o| carries(o.info.as_deref(), id));
+            if pending {
+                lost_since = None;
+            } else if lost_since.is_some_and(|t| t.elapsed() >= LOST_AFTER) {
+                anyhow::bail!(
+                    "the operation on application {name} was removed before the controller reported on it (request id {id})"
+                );
+            } else if lost_since.is_none() {
+                lost_since = Some(Instant::now());
+            }
+            return Ok(None);
+        };
+        if !running {
+            running = true;
+            eprintln!("operation started ({})", state.phase);
+        }
+        let results = state
+            .sync_result
+            .as_ref()
+            .and_then(|r| r.resources.as_ref());
+        for r in results.into_iter().flatten() {
+            let key = key(r);
+            let status = r
+                .status
+                .clone()
+                .or_else(|| r.hook_phase.clone())
+                .unwrap_or_default();
+            let message = r.message.clone().unwrap_or_default();
+            if seen.get(&key) != Some(&(status.clone(), message.clone())) {
+                println!("{}", line(r, &status, &message, style));
+                seen.insert(key, (status, message));
+            }
+        }
+        Ok(is_terminal(&state.phase).then(|| state.clone()))
+    })
+    .await?;
+    let state = match outcome {
+        Watched::Done(state) => state,
+        Watched::TimedOut => anyhow::bail!(
+            "timed out after {} waiting for the operation on application {name}; it goes on in the cluster (`sextant app wait {name} --operation` waits for it)",
+            super::duration::show(timeout)
+        ),
+    };
+    let mut last = style.status(&state.phase, 0);
+    if let Some(m) = state.message.as_deref().filter(|m| !m.is_empty()) {
+        last.push_str(&format!(": {m}"));
+    }
+    if let Some(rev) = state
+        .sync_result
+        .as_ref()
+        .map(|r| r.revision.as_str())
+        .filter(|r| !r.is_empty())
+    {
+        last.push_str(&format!(
+            " (revision {})",
+            super::table::short_revision(rev)
+        ));
+    }
+    println!("{last}");
+    Ok(if state.phase == "Succeeded" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn key(r: &ResourceResult) -> String {
+    format!(
+        "{}/{}/{}/{}/{}/{}",
+        r.group,
+        r.kind,
+        r.namespace,
+        r.name,
+        r.sync_phase.as_deref().unwrap_or(""),
+        r.hook_type.as_deref().unwrap_or("")
+    )
+}
+
+/// `Deployment  shop/web  Synced  deployment.apps/web configured`.
+fn line(r: &ResourceResult, status: &str, message: &str, style: Style) -> String {
+    let object = if r.namespace.is_empty() {
+        r.name.clone()
+    } else {
+        format!("{}/{}", r.namespace, r.name)
+    };
+    let text = format!(
+        "{:<16} {:<36} {} {message}",
+        r.kind,
+        object,
+        style.status(status, 12)
+    );
+    text.trim_end().to_owned()
+}

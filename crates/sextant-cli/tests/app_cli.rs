@@ -1,0 +1,1263 @@
+//! The real `sextant app ...` against an in-process localkube with the
+//! Sextant CRDs. Until the controller exists, the tests play it where a
+//! verb needs one: a task that sees the operation (or annotation, or
+//! finalizer), writes `status` through the status subresource and clears
+//! what it handled, as the controller's contract says.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use localkube::{Config, LocalKube};
+use serde_json::{Value, json};
+use sextant_model::Application;
+use sextant_model::annotations::{
+    ARGOCD_RESOURCES_FINALIZER, REFRESH, REQUEST_ID_INFO, RESOURCES_FINALIZER,
+};
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// A localkube (simulation off), a temp dir, and the Applications API.
+struct Env {
+    server: LocalKube,
+    tmp: tempfile::TempDir,
+    apps: Api<Application>,
+}
+
+fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+async fn start(crds: bool) -> Env {
+    let mut config = Config::default();
+    config.simulation.enabled = false;
+    let server = LocalKube::start(config).await.unwrap();
+    let client = server.client().await.unwrap();
+    if crds {
+        let crd_api: Api<DynamicObject> = Api::all_with(
+            client.clone(),
+            &resource(
+                "apiextensions.k8s.io",
+                "v1",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+            ),
+        );
+        for crd in sextant_model::crd::all() {
+            crd_api
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(crd).unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let env = Env {
+        apps: Api::namespaced(client, "sextant"),
+        server,
+        tmp: tempfile::tempdir().unwrap(),
+    };
+    env.namespace("sextant").await;
+    env
+}
+
+async fn env() -> Env {
+    start(true).await
+}
+
+impl Env {
+    fn client(&self) -> kube::Client {
+        self.apps.clone().into_client()
+    }
+
+    async fn namespace(&self, name: &str) {
+        let ns: Api<DynamicObject> = Api::all_with(
+            self.client(),
+            &resource("", "v1", "Namespace", "namespaces"),
+        );
+        ns.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// `sextant app ARGS --kubeconfig FILE`, with a clean environment.
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"));
+        cmd.arg("app")
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(self.server.kubeconfig_path())
+            .env_remove("KUBECONFIG")
+            .env_remove("SEXTANT_NAMESPACE")
+            .env_remove("SEXTANT_SYSTEM_IGNORE_DIFFERENCES")
+            .env("HOME", self.tmp.path())
+            .env("USER", "tester")
+            .env("SEXTANT_CACHE_DIR", self.tmp.path().join("cache"))
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.unwrap()
+    }
+
+    /// An Application in `sextant` with this spec (and metadata extras).
+    async fn app(&self, name: &str, spec: Value, metadata: Value) -> Application {
+        let mut meta = json!({"name": name, "namespace": "sextant"});
+        if let (Some(m), Some(extra)) = (meta.as_object_mut(), metadata.as_object()) {
+            m.extend(extra.clone());
+        }
+        let app: Application = serde_json::from_value(json!({
+            "apiVersion": "sextant.dev/v1alpha1",
+            "kind": "Application",
+            "metadata": meta,
+            "spec": spec,
+        }))
+        .unwrap();
+        self.apps
+            .create(&PostParams::default(), &app)
+            .await
+            .unwrap()
+    }
+
+    /// Merge `status` into the app's status (status subresource).
+    async fn status(&self, name: &str, status: Value) {
+        self.apps
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn get(&self, name: &str) -> Application {
+        self.apps.get(name).await.unwrap()
+    }
+}
+
+fn spec() -> Value {
+    json!({
+        "project": "default",
+        "source": {"repoURL": "https://git.example.invalid/deploy.git", "path": "apps/web", "targetRevision": "HEAD"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": "shop"},
+    })
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// The rows of a table printed on stdout, each split into words.
+fn rows(out: &Output) -> Vec<Vec<String>> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Poll until `f` returns Some (at most 30 s).
+async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..600 {
+        if let Some(t) = f().await {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("condition not reached in 30 s");
+}
+
+/// One step of a played sync: phase, message, per-object results.
+struct Step {
+    phase: &'static str,
+    message: &'static str,
+    resources: Value,
+}
+
+/// Play the controller for one operation on `name`: wait for it, report
+/// each step in `status.operationState` (a pause between steps), then
+/// clear `operation`. Returns the operation as the CLI wrote it.
+async fn play_sync(apps: Api<Application>, name: &str, steps: Vec<Step>) -> Value {
+    let op = eventually(|| {
+        let apps = apps.clone();
+        async move {
+            let app = apps.get(name).await.unwrap();
+            app.operation.map(|op| serde_json::to_value(op).unwrap())
+        }
+    })
+    .await;
+    for step in steps {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let terminal = step.phase != "Running";
+        let mut state = json!({
+            "operation": op,
+            "phase": step.phase,
+            "message": step.message,
+            "startedAt": "2025-01-01T00:00:00Z",
+            "syncResult": {"revision": COMMIT, "resources": step.resources},
+        });
+        if terminal {
+            state["finishedAt"] = json!("2025-01-01T00:00:05Z");
+        }
+        apps.patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"operationState": state}})),
+        )
+        .await
+        .unwrap();
+        if terminal {
+            apps.patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"operation": null})),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    op
+}
+
+fn result(kind: &str, name: &str, status: &str, message: &str) -> Value {
+    json!({"group": if kind == "Deployment" {"apps"} else {""}, "version": "v1", "kind": kind,
+           "namespace": "shop", "name": name, "status": status, "message": message})
+}
+
+// ---------------------------------------------------------------- create
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() {
+    let env = env().await;
+    let out = env
+        .run(&[
+            "create",
+            "web",
+            "--repo",
+            "https://git.example.invalid/deploy.git",
+            "--path",
+            "charts/web",
+            "--dest-namespace",
+            "shop",
+            "--self-heal",
+            "--sync-option",
+            "CreateNamespace=true",
+            "--helm-set",
+            "image.tag=1.2",
+            "--values-file",
+            "values-prod.yaml",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("application web created in namespace sextant"),
+        "{}",
+        show(&out)
+    );
+    let app = env.get("web").await;
+    assert_eq!(app.api_version, "sextant.dev/v1alpha1");
+    let source = app.spec.source.as_ref().unwrap();
+    assert_eq!(source.repo_url, "https://git.example.invalid/deploy.git");
+    assert_eq!(source.path.as_deref(), Some("charts/web"));
+    assert_eq!(source.target_revision.as_deref(), Some("HEAD"));
+    let helm = source.helm.as_ref().unwrap();
+    assert_eq!(helm.parameters.as_ref().unwrap()[0].name, "image.tag");
+    assert_eq!(helm.parameters.as_ref().unwrap()[0].value, "1.2");
+    assert_eq!(
+        helm.value_files.as_deref(),
+        Some(&["values-prod.yaml".to_owned()][..])
+    );
+    assert_eq!(app.spec.project, "default");
+    assert_eq!(
+        app.spec.destination.server.as_deref(),
+        Some("https://kubernetes.default.svc")
+    );
+    assert_eq!(app.spec.destination.namespace.as_deref(), Some("shop"));
+    let policy = app.spec.sync_policy.as_ref().unwrap();
+    let automated = policy
+        .automated
+        .as_ref()
+        .expect("--self-heal implies automated");
+    assert_eq!(automated.self_heal, Some(true));
+    assert_eq!(automated.prune, None);
+    assert_eq!(
+        policy.sync_options.as_deref(),
+        Some(&["CreateNamespace=true".to_owned()][..])
+    );
+
+    let again = [
+        "create",
+        "web",
+        "--repo",
+        "https://git.example.invalid/deploy.git",
+        "--path",
+        "charts/other",
+        "--dest-namespace",
+        "shop",
+    ];
+    let out = env.run(&again).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "sextant: application web already exists in namespace sextant; pass --upsert"
+        ),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        env.get("web").await.spec.source.unwrap().path.as_deref(),
+        Some("charts/web")
+    );
+
+    let mut upsert = again.to_vec();
+    upsert.push("--upsert");
+    let out = env.run(&upsert).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text(&out.stdout).contains("application web updated"));
+    let app = env.get("web").await;
+    assert_eq!(
+        app.spec.source.unwrap().path.as_deref(),
+        Some("charts/other")
+    );
+    assert_eq!(app.spec.sync_policy, None, "upsert replaces the whole spec");
+
+    let out = env
+        .run(&[
+            "create",
+            "bad",
+            "--repo",
+            "r",
+            "--path",
+            "p",
+            "--dest-namespace",
+            "x",
+            "--sync-option",
+            "novalue",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--sync-option expects KEY=VALUE, got `novalue`"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_crds_every_verb_says_how_to_install_them_and_a_missing_app_is_named() {
+    let bare = start(false).await;
+    let out = bare
+        .run(&[
+            "create",
+            "web",
+            "--repo",
+            "r",
+            "--path",
+            "p",
+            "--dest-namespace",
+            "shop",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("the Sextant CRDs are not installed")
+            && text(&out.stderr).contains("sextant crds | kubectl apply -f -"),
+        "{}",
+        show(&out)
+    );
+    for args in [&["list"][..], &["get", "web"][..], &["sync", "web"][..]] {
+        let out = bare.run(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert!(
+            text(&out.stderr).contains("sextant crds | kubectl apply -f -"),
+            "{args:?}: {}",
+            show(&out)
+        );
+    }
+
+    let env = env().await;
+    for args in [
+        &["get", "nope"][..],
+        &["sync", "nope"][..],
+        &["wait", "nope", "--timeout", "1s"][..],
+        &["history", "nope"][..],
+        &["delete", "nope"][..],
+        &["diff", "nope"][..],
+    ] {
+        let out = env.run(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert!(
+            text(&out.stderr).contains("sextant: application nope not found in namespace sextant"),
+            "{args:?}: {}",
+            show(&out)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kubeconfig_and_namespace_come_from_flags_or_the_environment() {
+    let env = env().await;
+    env.namespace("team").await;
+    let team: Api<Application> = Api::namespaced(env.client(), "team");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args([
+            "app",
+            "create",
+            "web",
+            "--repo",
+            "r",
+            "--path",
+            "p",
+            "--dest-namespace",
+            "shop",
+        ])
+        .env("KUBECONFIG", env.server.kubeconfig_path())
+        .env("SEXTANT_NAMESPACE", "team")
+        .env("HOME", env.tmp.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(team.get_opt("web").await.unwrap().is_some());
+    assert!(env.apps.get_opt("web").await.unwrap().is_none());
+
+    let out = env.run(&["list", "-n", "team"]).await;
+    assert_eq!(rows(&out)[1][0], "web", "{}", show(&out));
+    let out = env.run(&["list"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("no applications in namespace sextant"),
+        "{}",
+        show(&out)
+    );
+
+    let out = env.run(&["list", "--context", "elsewhere"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("could not use kubeconfig"),
+        "--context is passed on: {}",
+        show(&out)
+    );
+
+    let home = env.tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".kube")).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args(["app", "list", "--namespace", "team"])
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", &home)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no kubeconfig: pass --kubeconfig, set KUBECONFIG"),
+        "{}",
+        show(&out)
+    );
+    std::fs::copy(env.server.kubeconfig_path(), home.join(".kube/config")).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args(["app", "list", "--namespace", "team"])
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", &home)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(rows(&out)[1][0], "web", "~/.kube/config is the default");
+}
+
+// ---------------------------------------------------------------- list, get
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_and_get_show_the_status_the_controller_reported() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    env.app("db", spec(), json!({})).await;
+    env.status(
+        "web",
+        json!({
+            "sync": {"status": "Synced", "revision": COMMIT},
+            "health": {"status": "Healthy", "message": "all good"},
+            "resources": [
+                {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "shop", "name": "web",
+                 "status": "Synced", "health": {"status": "Healthy"}},
+                {"group": "", "version": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "old",
+                 "status": "OutOfSync", "requiresPruning": true},
+            ],
+            "conditions": [{"type": "SyncError", "message": "boom"}],
+            "operationState": {"operation": {"sync": {}}, "phase": "Failed",
+                               "message": "one or more objects failed to apply", "startedAt": "2025-01-01T00:00:00Z"},
+        }),
+    )
+    .await;
+
+    let out = env.run(&["list"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let table = rows(&out);
+    assert_eq!(table[0], ["NAME", "PROJECT", "SYNC", "HEALTH", "REVISION"]);
+    assert_eq!(table[1], ["db", "default", "-", "-", "-"]);
+    assert_eq!(table[2], ["web", "default", "Synced", "Healthy", "0123456"]);
+
+    let out = env.run(&["list", "-o", "wide"]).await;
+    assert_eq!(
+        rows(&out)[2][5..],
+        [
+            "https://kubernetes.default.svc/shop",
+            "https://git.example.invalid/deploy.git",
+            "apps/web",
+            "HEAD"
+        ],
+        "{}",
+        show(&out)
+    );
+    let out = env.run(&["list", "-o", "json"]).await;
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"web") && names.contains(&"db"));
+
+    let out = env.run(&["get", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "Name:          web\n",
+        "Repo:          https://git.example.invalid/deploy.git\n",
+        "Sync Policy:   manual\n",
+        "Sync Status:   Synced to 0123456\n",
+        "Health:        Healthy (all good)\n",
+        "  SyncError: boom\n",
+        "Last Sync:     Failed: one or more objects failed to apply\n",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+    let table = rows(&out);
+    let header = table
+        .iter()
+        .position(|r| r.first().map(String::as_str) == Some("GROUP"))
+        .unwrap();
+    assert_eq!(
+        table[header],
+        [
+            "GROUP",
+            "KIND",
+            "NAMESPACE",
+            "NAME",
+            "STATUS",
+            "HEALTH",
+            "MESSAGE"
+        ]
+    );
+    assert_eq!(
+        table[header + 1],
+        [
+            "apps",
+            "Deployment",
+            "shop",
+            "web",
+            "Synced",
+            "Healthy",
+            "-"
+        ]
+    );
+    assert_eq!(
+        table[header + 2],
+        [
+            "-",
+            "ConfigMap",
+            "shop",
+            "old",
+            "OutOfSync",
+            "-",
+            "requires",
+            "pruning"
+        ]
+    );
+
+    let out = env.run(&["get", "web", "-o", "yaml"]).await;
+    let doc: Value = serde_yaml_ng::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["status"]["sync"]["status"], "Synced");
+    assert_eq!(doc["kind"], "Application");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_refresh_waits_until_the_controller_removes_the_annotation() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    env.status(
+        "web",
+        json!({"health": {"status": "Progressing", "message": "stale"}}),
+    )
+    .await;
+
+    let apps = env.apps.clone();
+    let controller = tokio::spawn(async move {
+        eventually(|| {
+            let apps = apps.clone();
+            async move {
+                let app = apps.get("web").await.unwrap();
+                app.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(REFRESH))
+                    .filter(|v| *v == "normal")
+                    .map(|_| ())
+            }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        apps.patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"health": {"status": "Healthy", "message": "refreshed"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+        apps.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {REFRESH: null}}})),
+        )
+        .await
+        .unwrap();
+    });
+    let out = env.run(&["get", "web", "--refresh"]).await;
+    controller.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("Health:        Healthy (refreshed)"),
+        "the status written before the annotation went is shown: {}",
+        show(&out)
+    );
+
+    // No controller: bounded wait, exit 1, the last state still shown.
+    let out = env
+        .run(&["get", "web", "--refresh", "--timeout", "1s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("the controller has not refreshed application web within 1s"),
+        "{}",
+        show(&out)
+    );
+    assert!(text(&out.stdout).contains("Name:          web"));
+    let app = env.get("web").await;
+    assert_eq!(
+        app.metadata
+            .annotations
+            .unwrap()
+            .get(REFRESH)
+            .map(String::as_str),
+        Some("normal")
+    );
+}
+
+// ---------------------------------------------------------------- sync
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_writes_the_operation_prints_each_result_once_and_exits_0_on_success() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    let steps = vec![
+        Step {
+            phase: "Running",
+            message: "",
+            resources: json!([result(
+                "ConfigMap",
+                "config",
+                "Synced",
+                "configmap/config created"
+            )]),
+        },
+        Step {
+            phase: "Running",
+            message: "",
+            resources: json!([
+                result("ConfigMap", "config", "Synced", "configmap/config created"),
+                result("Deployment", "web", "Synced", "deployment.apps/web created"),
+            ]),
+        },
+        Step {
+            phase: "Succeeded",
+            message: "successfully synced (all tasks run)",
+            resources: json!([
+                result("ConfigMap", "config", "Synced", "configmap/config created"),
+                result("Deployment", "web", "Synced", "deployment.apps/web created"),
+                result("ConfigMap", "old", "Pruned", "pruned"),
+            ]),
+        },
+    ];
+    let controller = tokio::spawn(play_sync(env.apps.clone(), "web", steps));
+    let out = env
+        .run(&["sync", "web", "--revision", "v2", "--prune"])
+        .await;
+    let op = controller.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    assert_eq!(op["sync"]["revision"], "v2");
+    assert_eq!(op["sync"]["prune"], true);
+    assert_eq!(op["sync"]["dryRun"], false);
+    assert_eq!(op["initiatedBy"]["username"], "tester");
+    assert_eq!(op["info"][0]["name"], REQUEST_ID_INFO);
+    let id = op["info"][0]["value"].as_str().unwrap();
+    assert_eq!(id.len(), 36, "a uuid: {id}");
+    assert!(
+        text(&out.stderr).contains(&format!("request id {id}")),
+        "{}",
+        show(&out)
+    );
+
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let count = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("shop/config"), 1, "printed once: {stdout}");
+    assert_eq!(count("shop/web"), 1, "printed once: {stdout}");
+    let words = |needle: &str| -> Vec<String> {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        words("shop/config"),
+        [
+            "ConfigMap",
+            "shop/config",
+            "Synced",
+            "configmap/config",
+            "created"
+        ]
+    );
+    assert_eq!(words("shop/web")[..3], ["Deployment", "shop/web", "Synced"]);
+    assert_eq!(words("shop/old")[..3], ["ConfigMap", "shop/old", "Pruned"]);
+    assert!(
+        lines.iter().position(|l| l.contains("shop/config"))
+            < lines.iter().position(|l| l.contains("shop/web")),
+        "in the order they appeared: {stdout}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("Succeeded: successfully synced (all tasks run) (revision 0123456)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(env.get("web").await.operation.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_exits_1_when_the_sync_fails_and_prints_a_result_again_when_it_changes() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    let steps = vec![
+        Step {
+            phase: "Running",
+            message: "",
+            resources: json!([result("Deployment", "web", "Running", "applying")]),
+        },
+        Step {
+            phase: "Failed",
+            message: "one or more objects failed to apply",
+            resources: json!([result(
+                "Deployment",
+                "web",
+                "SyncFailed",
+                "admission webhook denied"
+            )]),
+        },
+    ];
+    let controller = tokio::spawn(play_sync(env.apps.clone(), "web", steps));
+    let out = env.run(&["sync", "web", "--dry-run"]).await;
+    let op = controller.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert_eq!(op["sync"]["dryRun"], true);
+    assert!(
+        op["sync"].get("revision").is_none(),
+        "no --revision, no revision: {op}"
+    );
+    let stdout = text(&out.stdout);
+    let web: Vec<&str> = stdout.lines().filter(|l| l.contains("shop/web")).collect();
+    assert_eq!(web.len(), 2, "{stdout}");
+    assert!(
+        web[0].contains("Running") && web[0].ends_with("applying"),
+        "{stdout}"
+    );
+    assert!(
+        web[1].contains("SyncFailed") && web[1].ends_with("admission webhook denied"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("Failed: one or more objects failed to apply (revision 0123456)\n"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_refuses_while_an_operation_is_present_async_returns_at_once_and_a_wait_times_out() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+
+    let out = env.run(&["sync", "web", "--async"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text(&out.stdout).contains("sync requested for application web (request id "));
+    let op = env
+        .get("web")
+        .await
+        .operation
+        .expect("the operation is written");
+    assert_eq!(op.initiated_by.unwrap().username.as_deref(), Some("tester"));
+
+    let out = env.run(&["sync", "web"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "application web already has an operation: sync initiated by tester (pending)"
+        ),
+        "{}",
+        show(&out)
+    );
+
+    env.apps
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"operation": null})),
+        )
+        .await
+        .unwrap();
+    let out = env.run(&["sync", "web", "--timeout", "1s"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr)
+            .contains("timed out after 1s waiting for the operation on application web"),
+        "{}",
+        show(&out)
+    );
+}
+
+// ---------------------------------------------------------------- wait
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_returns_once_the_state_is_reached_and_exits_1_on_timeout_with_what_it_saw() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    env.status(
+        "web",
+        json!({"sync": {"status": "Synced"}, "health": {"status": "Progressing", "message": "rolling out"}}),
+    )
+    .await;
+
+    let out = env
+        .run(&["wait", "web", "--sync", "--timeout", "10s"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(text(&out.stdout), "application web: sync Synced\n");
+
+    let out = env.run(&["wait", "web", "--timeout", "1s"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("timed out after 1s waiting for application web: not Healthy (last seen: sync Synced, health Progressing (rolling out), no operation)"),
+        "{}",
+        show(&out)
+    );
+
+    let apps = env.apps.clone();
+    let later = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        apps.patch_status(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"health": {"status": "Healthy", "message": null}}})),
+        )
+        .await
+        .unwrap();
+    });
+    let out = env
+        .run(&["wait", "web", "--health", "--timeout", "30s"])
+        .await;
+    later.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(text(&out.stdout), "application web: health Healthy\n");
+
+    env.apps
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"operation": {"sync": {"prune": false}, "initiatedBy": {"username": "alice"}}})),
+        )
+        .await
+        .unwrap();
+    let out = env
+        .run(&["wait", "web", "--operation", "--timeout", "1s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout)
+            .contains("operation in progress (last seen: sync initiated by alice (pending))"),
+        "{}",
+        show(&out)
+    );
+    let out = env.run(&["wait", "web", "--timeout", "soon"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid duration `soon`"),
+        "{}",
+        show(&out)
+    );
+}
+
+// ---------------------------------------------------------------- history, rollback
+
+fn history() -> Value {
+    json!([
+        {"id": 1, "revision": "a".repeat(40), "deployedAt": "2025-01-01T10:00:00Z",
+         "source": {"repoURL": "https://git.example.invalid/deploy.git", "path": "apps/web-v1", "targetRevision": "v1"},
+         "initiatedBy": {"username": "alice"}},
+        {"id": 2, "revision": "b".repeat(40), "deployedAt": "2025-01-02T10:00:00Z",
+         "source": {"repoURL": "https://git.example.invalid/deploy.git", "path": "apps/web", "targetRevision": "HEAD"},
+         "initiatedBy": {"automated": true}},
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_the_syncs_and_rollback_syncs_to_an_entrys_revision_and_source() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    env.status("web", json!({"history": history()})).await;
+
+    let out = env.run(&["history", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        rows(&out),
+        [
+            ["ID", "DATE", "REVISION", "INITIATOR"],
+            ["1", "2025-01-01T10:00:00Z", "aaaaaaa", "alice"],
+            ["2", "2025-01-02T10:00:00Z", "bbbbbbb", "automated"],
+        ]
+    );
+
+    let steps = vec![Step {
+        phase: "Succeeded",
+        message: "rolled back",
+        resources: json!([result("Deployment", "web", "Synced", "configured")]),
+    }];
+    let controller = tokio::spawn(play_sync(env.apps.clone(), "web", steps));
+    let out = env.run(&["rollback", "web", "1", "--prune"]).await;
+    let op = controller.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(op["sync"]["revision"], "a".repeat(40));
+    assert_eq!(op["sync"]["source"]["path"], "apps/web-v1");
+    assert_eq!(op["sync"]["source"]["targetRevision"], "v1");
+    assert_eq!(op["sync"]["prune"], true);
+    assert_eq!(op["info"][0]["name"], REQUEST_ID_INFO);
+    assert!(
+        text(&out.stdout).ends_with("Succeeded: rolled back (revision 0123456)\n"),
+        "{}",
+        show(&out)
+    );
+
+    let out = env.run(&["rollback", "web", "9"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("application web has no history entry 9 (it has 1, 2"),
+        "{}",
+        show(&out)
+    );
+
+    let mut auto = spec();
+    auto["syncPolicy"] = json!({"automated": {"selfHeal": true}});
+    env.app("auto", auto, json!({})).await;
+    env.status("auto", json!({"history": history()})).await;
+    let out = env.run(&["rollback", "auto", "1"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("disable auto-sync first"),
+        "{}",
+        show(&out)
+    );
+    assert!(env.get("auto").await.operation.is_none(), "nothing written");
+}
+
+// ---------------------------------------------------------------- delete
+
+fn finalizers(app: &Application) -> Vec<String> {
+    app.metadata.finalizers.clone().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+
+    let out = env
+        .run(&["delete", "web", "--cascade", "--wait", "--timeout", "1s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains(&format!("finalizers left: {RESOURCES_FINALIZER}")),
+        "{}",
+        show(&out)
+    );
+    let app = env.get("web").await;
+    assert_eq!(finalizers(&app), [RESOURCES_FINALIZER]);
+    assert!(
+        app.metadata.deletion_timestamp.is_some(),
+        "deletion requested"
+    );
+
+    // The controller deletes the resources, then lets go.
+    let apps = env.apps.clone();
+    let controller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        apps.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
+    });
+    let out = env.run(&["delete", "web", "--cascade", "--wait"]).await;
+    controller.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("application web is gone"),
+        "{}",
+        show(&out)
+    );
+    assert!(env.apps.get_opt("web").await.unwrap().is_none());
+
+    env.app(
+        "keep",
+        spec(),
+        json!({"finalizers": [RESOURCES_FINALIZER, ARGOCD_RESOURCES_FINALIZER, "example.com/other"]}),
+    )
+    .await;
+    let out = env.run(&["delete", "keep", "--no-cascade"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("its resources stay"),
+        "{}",
+        show(&out)
+    );
+    let app = env.get("keep").await;
+    assert_eq!(
+        finalizers(&app),
+        ["example.com/other"],
+        "only other finalizers stay"
+    );
+    assert!(app.metadata.deletion_timestamp.is_some());
+
+    env.app("plain", spec(), json!({})).await;
+    let out = env.run(&["delete", "plain", "--wait"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(env.apps.get_opt("plain").await.unwrap().is_none());
+
+    let out = env
+        .run(&["delete", "plain", "--cascade", "--no-cascade"])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "the flags conflict");
+}
+
+// ---------------------------------------------------------------- diff
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "T")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+fn config_map(name: &str, color: &str, ignored: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  color: {color}\n  ignored: {ignored}\n"
+    )
+}
+
+/// A repository whose first commit has color blue and whose second has
+/// red; returns (repo, first commit).
+fn repo(root: &Path) -> (PathBuf, String) {
+    let repo = root.join("repo");
+    std::fs::create_dir_all(repo.join("apps/web")).unwrap();
+    std::fs::write(
+        repo.join("apps/web/config.yaml"),
+        config_map("web-config", "blue", "a"),
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "blue"]);
+    let first = git(&repo, &["rev-parse", "HEAD"]);
+    std::fs::write(
+        repo.join("apps/web/config.yaml"),
+        config_map("web-config", "red", "a"),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-q", "-am", "red"]);
+    (repo, first)
+}
+
+/// Server-side apply a ConfigMap into `shop` as the controller would.
+async fn live(env: &Env, name: &str, color: &str, tracking: &str) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        env.client(),
+        "shop",
+        &resource("", "v1", "ConfigMap", "configmaps"),
+    );
+    let mut obj: Value = serde_yaml_ng::from_str(&config_map(name, color, "b")).unwrap();
+    obj["metadata"]["namespace"] = json!("shop");
+    obj["metadata"]["annotations"] = json!({"sextant.dev/tracking-id": tracking});
+    api.patch(
+        name,
+        &PatchParams::apply("sextant").force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_diff_renders_the_compared_revision_with_tracking_and_lists_what_would_be_pruned() {
+    let env = env().await;
+    env.namespace("shop").await;
+    let (repo, first) = repo(env.tmp.path());
+    let mut app_spec = spec();
+    app_spec["source"] = json!({"repoURL": repo.display().to_string(), "path": "apps/web", "targetRevision": "main"});
+    app_spec["ignoreDifferences"] =
+        json!([{"kind": "ConfigMap", "jsonPointers": ["/data/ignored"]}]);
+    env.app("web", app_spec, json!({})).await;
+    env.status(
+        "web",
+        json!({
+            "sync": {"status": "OutOfSync", "revision": first},
+            "resources": [
+                {"version": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "web-config"},
+                {"version": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "old-config"},
+            ],
+        }),
+    )
+    .await;
+    live(&env, "web-config", "blue", "web:/ConfigMap:shop/web-config").await;
+    live(&env, "old-config", "blue", "web:/ConfigMap:shop/old-config").await;
+    live(
+        &env,
+        "other-config",
+        "blue",
+        "other:/ConfigMap:shop/other-config",
+    )
+    .await;
+    live(&env, "copied", "blue", "web:/ConfigMap:shop/web-config").await;
+
+    let out = env.run(&["diff", "web"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(&format!("commit: {first}")),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        stdout.contains("===== ConfigMap shop/old-config (would be pruned) =====\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("other-config") && !stdout.contains("copied"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("1 object compared: 0 added, 0 changed, 1 unchanged; 1 would be pruned\n"),
+        "the first commit (blue) is rendered and /data/ignored ignored: {stdout}"
+    );
+
+    let out = env.run(&["diff", "web", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["wouldBePruned"][0]["name"], "old-config");
+    assert_eq!(doc["commit"], first.as_str());
+
+    let cms: Api<DynamicObject> = Api::namespaced_with(
+        env.client(),
+        "shop",
+        &resource("", "v1", "ConfigMap", "configmaps"),
+    );
+    cms.delete("old-config", &Default::default()).await.unwrap();
+    let out = env.run(&["diff", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "1 object compared: 0 added, 0 changed, 1 unchanged\n"
+    );
+
+    // Without a compared revision the target revision (main: red) is rendered.
+    env.status(
+        "web",
+        json!({"sync": {"status": "Unknown", "revision": null}}),
+    )
+    .await;
+    let out = env.run(&["diff", "web"]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout.contains("===== ConfigMap shop/web-config (changed) ====="),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("-  color: blue\n+  color: red\n"),
+        "{stdout}"
+    );
+}
