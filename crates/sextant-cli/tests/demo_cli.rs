@@ -152,8 +152,15 @@ fn kubectl_json(kubeconfig: &str, home: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+fn wait_until(limit: Duration, what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 #[test]
-#[ignore = "needs the Application controller (sextant-controller is a stub on this branch)"]
 fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
@@ -196,6 +203,59 @@ fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
             "{name}: {d:#}"
         );
     }
+
+    // What the demo suggests trying. 1: a commit is synced.
+    let repo = dir.join("gitops");
+    let file = repo.join("clusters/demo/apps/payments/deployment.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("replicas: 2"), "{text}");
+    std::fs::write(&file, text.replace("replicas: 2", "replicas: 3")).unwrap();
+    let out = Command::new("git")
+        .args(["commit", "-q", "-am", "payments: 3 replicas"])
+        .current_dir(&repo)
+        .env("HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replicas = || {
+        kubectl_json(
+            &kubeconfig,
+            tmp.path(),
+            &["get", "deployment", "payments", "-n", "payments"],
+        )["spec"]["replicas"]
+            .as_i64()
+    };
+    wait_until(Duration::from_secs(120), "the commit to be synced", || {
+        replicas() == Some(3)
+    });
+    // 2: a change in the cluster is reverted by self-heal.
+    let out = Command::new("kubectl")
+        .args([
+            "scale",
+            "deployment",
+            "payments",
+            "-n",
+            "payments",
+            "--replicas=5",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until(
+        Duration::from_secs(120),
+        "self-heal to revert the scale",
+        || replicas() == Some(3),
+    );
 
     let (code, transcript) = demo.interrupt();
     assert!(

@@ -289,19 +289,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         repo::write_files(dir.path()).unwrap();
         let tools = Tools::new(ToolConfig::default()).unwrap();
-        // Render each app with the options its Application sets, read back
-        // as `sextant preview` reads Applications.
-        let manifests = tempfile::tempdir().unwrap();
         for app in APPS {
-            let text = serde_yaml_ng::to_string(&application(app, "file:///demo", "HEAD")).unwrap();
-            std::fs::write(manifests.path().join(format!("{}.yaml", app.name)), text).unwrap();
-        }
-        let (specs, skipped) =
-            crate::preview_apps::discover(manifests.path(), "default", &|_| true);
-        assert!(skipped.is_empty(), "{skipped:?}");
-        assert_eq!(specs.len(), APPS.len());
-        for spec in specs {
-            let app = APPS.iter().find(|a| a.name == spec.name).unwrap();
+            // The options the controller renders this Application with.
+            let application = application(app, "file:///demo", "HEAD");
+            let source = application.spec.source.as_ref().unwrap();
+            let options =
+                crate::app_source::render_options(app.name, source, app.namespace).unwrap();
             if app.needs == Needs::Helm {
                 assert!(
                     tools.helm().is_ok(),
@@ -309,7 +302,8 @@ mod tests {
                      and put .tools/bin on PATH (scripts/test.sh does)"
                 );
             }
-            let rendered = render_path(dir.path(), &spec.path, &spec.options, &tools)
+            let path = source.path.as_deref().unwrap();
+            let rendered = render_path(dir.path(), path, &options, &tools)
                 .unwrap_or_else(|e| panic!("{}: {e:?}", app.name));
             let (kind, want) = expected_kinds(app.name);
             assert_eq!(rendered.kind, kind, "{}", app.name);
@@ -335,6 +329,9 @@ mod tests {
                         .as_str()
                         .unwrap();
                     assert!(!image.contains("doesnotexist"), "{image}");
+                    // A bad image turns the app Degraded this soon (step 3
+                    // of what the demo suggests).
+                    assert_eq!(o["spec"]["progressDeadlineSeconds"], 30, "{}", app.name);
                 }
             }
             assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
