@@ -34,6 +34,8 @@ enum Command {
     App(Box<crate::app_cmd::AppArgs>),
     /// Run the Application controller: keep the cluster equal to Git.
     Controller(Box<crate::controller_cmd::ControllerArgs>),
+    /// Run a demo: localkube, a sample GitOps repository, its Applications and the controller.
+    Demo(Box<crate::demo_cmd::DemoArgs>),
 }
 
 /// Run the parsed command.
@@ -47,5 +49,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(args) => crate::preview_cmd::run(*args).await,
         Command::App(args) => crate::app_cmd::run(*args).await,
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
+        Command::Demo(args) => crate::demo_cmd::run(*args).await,
     }
 }

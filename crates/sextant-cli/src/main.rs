@@ -11,6 +11,7 @@ mod app_source;
 mod cli;
 mod controller_cmd;
 mod crds_cmd;
+mod demo_cmd;
 mod diff_cmd;
 mod health_cmd;
 mod localkube_cmd;

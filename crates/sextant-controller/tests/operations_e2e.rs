@@ -239,14 +239,14 @@ async fn a_refresh_reads_git_at_once_instead_of_at_the_next_poll() {
         .patch("cfg", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
-    let app = w.wait_synced_healthy("cfg", &c2).await;
-    assert!(
-        app.metadata
+    w.wait_synced_healthy("cfg", &c2).await;
+    w.wait_app("cfg", 30, "the refresh annotation to be removed", |a| {
+        !a.metadata
             .annotations
-            .unwrap_or_default()
-            .get("sextant.dev/refresh")
-            .is_none()
-    );
+            .as_ref()
+            .is_some_and(|m| m.contains_key("sextant.dev/refresh"))
+    })
+    .await;
     assert_eq!(w.configmap("cfg", "cfg").await.unwrap()["data"]["key"], "2");
     w.stop_controller().await;
 }
