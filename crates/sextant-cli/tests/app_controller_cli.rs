@@ -1,0 +1,266 @@
+//! The whole loop through the binaries a user runs: `sextant controller`
+//! as its own process against localkube, driven by `sextant app create,
+//! sync, wait, list, get --refresh, diff, history, rollback, delete
+//! --cascade`. Checks the CLI and the controller agree on their contract
+//! (operations with request ids, refresh, history, finalizer).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use localkube::controllers::SimulationConfig;
+use localkube::{Config, LocalKube};
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn deployment(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: {image}
+"
+    )
+}
+
+async fn sextant(kubeconfig: &Path, args: &[&str]) -> Output {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env_remove("KUBECONFIG")
+        .env("USER", "e2e-tester")
+        .output()
+        .await
+        .unwrap();
+    eprintln!(
+        "$ sextant {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = LocalKube::start(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        kubeconfig: Some(tmp.path().join("kubeconfig")),
+        simulation: SimulationConfig {
+            pod_start_delay: Duration::from_millis(50),
+            pod_ready_delay: Duration::from_millis(50),
+            ..SimulationConfig::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let kc = server.kubeconfig_path().to_owned();
+    let client = server.client().await.unwrap();
+    let crd = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+        "customresourcedefinitions",
+    );
+    let crds: Api<DynamicObject> = Api::all_with(client.clone(), &crd);
+    for c in sextant_model::crd::all() {
+        crds.create(&PostParams::default(), &serde_json::from_value(c).unwrap())
+            .await
+            .unwrap();
+    }
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(serde_json::json!({"metadata": {"name": "sextant"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("app/deploy.yaml"), deployment("nginx:1.27")).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "v1"]);
+    let c1 = git(&repo, &["rev-parse", "HEAD"]);
+
+    let mut controller = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args([
+            "controller",
+            "--repo-poll-interval",
+            "1h",
+            "--self-heal-delay",
+            "1s",
+        ])
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache"))
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let repo_url = format!("file://{}", repo.display());
+    let out = sextant(
+        &kc,
+        &[
+            "app",
+            "create",
+            "web",
+            "--repo",
+            &repo_url,
+            "--path",
+            "app",
+            "--revision",
+            "main",
+            "--dest-namespace",
+            "shop",
+            "--sync-option",
+            "CreateNamespace=true",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+
+    // A manual app: OutOfSync until synced by hand.
+    let out = sextant(&kc, &["app", "sync", "web", "--timeout", "60s"]).await;
+    assert!(out.status.success(), "sync must succeed");
+    let shown = text(&out);
+    assert!(
+        shown.contains("Deployment") && shown.contains("web"),
+        "{shown}"
+    );
+    assert!(shown.contains("Succeeded"), "{shown}");
+    let out = sextant(
+        &kc,
+        &[
+            "app",
+            "wait",
+            "web",
+            "--sync",
+            "--health",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    let list = text(&sextant(&kc, &["app", "list"]).await);
+    assert!(
+        list.contains("web") && list.contains("Synced") && list.contains("Healthy"),
+        "{list}"
+    );
+    assert!(list.contains(&c1[..7]), "{list}");
+    let out = sextant(&kc, &["app", "diff", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "in sync: diff exits 0");
+
+    // A commit is seen at once with --refresh (the poll is an hour).
+    std::fs::write(repo.join("app/deploy.yaml"), deployment("nginx:1.28")).unwrap();
+    git(&repo, &["commit", "-qam", "v2"]);
+    let c2 = git(&repo, &["rev-parse", "HEAD"]);
+    let got = sextant(&kc, &["app", "get", "web", "--refresh"]).await;
+    assert!(got.status.success());
+    let shown = text(&got);
+    assert!(
+        shown.contains("OutOfSync") && shown.contains(&c2[..7]),
+        "{shown}"
+    );
+    let out = sextant(&kc, &["app", "diff", "web"]).await;
+    assert_eq!(out.status.code(), Some(1), "out of sync: diff exits 1");
+    assert!(text(&out).contains("nginx:1.28"));
+
+    let out = sextant(&kc, &["app", "sync", "web", "--timeout", "60s"]).await;
+    assert!(out.status.success());
+    let history = text(&sextant(&kc, &["app", "history", "web"]).await);
+    assert!(
+        history.contains(&c1[..7]) && history.contains(&c2[..7]),
+        "{history}"
+    );
+    assert!(history.contains("e2e-tester"), "{history}");
+
+    let deployments = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("apps", "v1", "Deployment"),
+        "deployments",
+    );
+    let live: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &deployments);
+    let image = |d: DynamicObject| {
+        d.data["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(image(live.get("web").await.unwrap()), "nginx:1.28");
+    let out = sextant(&kc, &["app", "rollback", "web", "0", "--timeout", "60s"]).await;
+    assert!(out.status.success(), "rollback must succeed");
+    assert_eq!(image(live.get("web").await.unwrap()), "nginx:1.27");
+
+    let out = sextant(
+        &kc,
+        &[
+            "app",
+            "delete",
+            "web",
+            "--cascade",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "delete --cascade --wait must succeed");
+    assert!(
+        live.get_opt("web").await.unwrap().is_none(),
+        "cascade deletes the Deployment"
+    );
+
+    Command::new("kill")
+        .args(["-INT", &controller.id().to_string()])
+        .status()
+        .unwrap();
+    let status = controller.wait().unwrap();
+    assert!(status.success(), "the controller stops cleanly on SIGINT");
+    server.shutdown().await;
+}
