@@ -9,6 +9,8 @@
 //!
 //! - `controller.rs`: wiring (watchers, queue, workers, Git poll timer).
 //! - `reconcile.rs`: one pass over one app; decides what is due.
+//! - `prepare.rs`: render + compare; `report.rs`: a comparison as status.
+//! - `operation.rs`: running a sync operation; `finalize.rs`: deletion.
 //! - `source.rs`: the app's source to objects (revision cache, render).
 //! - `compare.rs`: Git vs live per object, health, pruning, ownership.
 //! - `sync.rs` + `order.rs`: preflight, apply in kind order, prune.
@@ -19,9 +21,13 @@ mod compare;
 mod config;
 mod controller;
 mod events;
+mod finalize;
+mod operation;
 mod order;
+mod prepare;
 mod queue;
 mod reconcile;
+mod report;
 pub mod source;
 mod status;
 mod sync;

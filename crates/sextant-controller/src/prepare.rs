@@ -1,0 +1,117 @@
+//! Render an app's source and compare it with the live state: the first
+//! half of every reconcile, and of a sync to another revision.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use sextant_cluster::LiveKey;
+use sextant_engine::diff::{IgnoreDifferences, ObjectKey};
+use sextant_model::Application;
+use sextant_model::application::{ApplicationSource, ComparedTo};
+
+use crate::compare::{self, Comparison};
+use crate::controller::Shared;
+use crate::source::{self, Fetched};
+use crate::tracking;
+
+pub(crate) fn compared_to(app: &Application, source: Option<&ApplicationSource>) -> ComparedTo {
+    ComparedTo {
+        source: source.cloned().or_else(|| app.spec.source.clone()),
+        destination: Some(app.spec.destination.clone()),
+    }
+}
+
+/// Render (at `revision`, or with `source_override` for a rollback) and
+/// compare. Errors are the ComparisonError message.
+pub(crate) async fn prepare_with(
+    shared: &Arc<Shared>,
+    app: &Application,
+    source_override: Option<&ApplicationSource>,
+    revision: Option<&str>,
+    fresh: bool,
+) -> Result<(Fetched, Comparison), String> {
+    let name = app.metadata.name.as_deref().unwrap_or_default();
+    check_destination(app)?;
+    let source = match source_override {
+        Some(s) => s,
+        None => source::single_source(app)?,
+    };
+    let namespace = source::destination_namespace(app);
+    let fetched = shared
+        .sources
+        .fetch(name, source, revision, &namespace, fresh)
+        .await?;
+    let mut desired = fetched.outcome.rendered.objects.clone();
+    for obj in &mut desired {
+        tracking::mark(name, obj);
+    }
+    // Watch every kind the app uses or used.
+    let mut kinds: BTreeSet<(String, String)> = desired
+        .iter()
+        .map(|o| {
+            let k = ObjectKey::of(o);
+            (k.api_version, k.kind)
+        })
+        .collect();
+    for r in app.status.iter().flat_map(|s| s.resources.iter().flatten()) {
+        let av = if r.group.is_empty() {
+            r.version.clone()
+        } else {
+            format!("{}/{}", r.group, r.version)
+        };
+        kinds.insert((av, r.kind.clone()));
+    }
+    for (av, kind) in &kinds {
+        shared.live.watch_kind(av, kind).await?;
+    }
+    shared
+        .live
+        .set_wanted(name, desired.iter().map(LiveKey::of).collect());
+    let ignore = ignore_rules(app)?;
+    let cx = compare::Context {
+        live: &shared.live,
+        kinds: &shared.kinds,
+        predictions: &shared.predictions,
+        ignore: &ignore,
+        health: &shared.health,
+    };
+    let cmp = compare::compare(name, &desired, &cx).await;
+    Ok((fetched, cmp))
+}
+
+pub(crate) async fn prepare(
+    shared: &Arc<Shared>,
+    app: &Application,
+    revision: Option<&str>,
+    fresh: bool,
+) -> Result<(Fetched, Comparison), String> {
+    prepare_with(shared, app, None, revision, fresh).await
+}
+
+pub(crate) fn check_destination(app: &Application) -> Result<(), String> {
+    let d = &app.spec.destination;
+    let server_ok = d.server.as_deref().is_none_or(|s| {
+        s.is_empty() || s.trim_end_matches('/') == "https://kubernetes.default.svc"
+    });
+    let name_ok = d
+        .name
+        .as_deref()
+        .is_none_or(|n| n.is_empty() || n == "in-cluster");
+    if server_ok && name_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "destination {} is not supported yet: only the cluster the controller runs against (https://kubernetes.default.svc or name in-cluster)",
+            d.server
+                .as_deref()
+                .or(d.name.as_deref())
+                .unwrap_or_default()
+        ))
+    }
+}
+
+pub(crate) fn ignore_rules(app: &Application) -> Result<IgnoreDifferences, String> {
+    let rules = source::ignore_rules(app).map_err(|e| format!("spec.ignoreDifferences: {e}"))?;
+    IgnoreDifferences::new(&rules, &[])
+        .map_err(|e| format!("spec.ignoreDifferences is invalid: {e}"))
+}
