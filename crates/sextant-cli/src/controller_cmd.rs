@@ -33,6 +33,10 @@ pub struct ControllerArgs {
     /// `sextant.dev/refresh` annotation asks at once.
     #[arg(long, default_value = "3m", value_parser = duration::parse)]
     repo_poll_interval: Duration,
+    /// How often every app is re-evaluated even when nothing it follows
+    /// changed (a safety net; `reconciledAt` advances).
+    #[arg(long, default_value = "10m", value_parser = duration::parse)]
+    resync_interval: Duration,
     /// How long self-heal waits after an app's last sync before it
     /// re-applies Git over live changes.
     #[arg(long, default_value = "5s", value_parser = duration::parse)]
@@ -70,6 +74,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     let mut config = ControllerConfig::new(args.namespace.clone(), cache_dir);
     config.repo_poll_interval = args.repo_poll_interval;
     config.self_heal_delay = args.self_heal_delay;
+    config.resync_interval = args.resync_interval;
     config.workers = args.workers.max(1);
     config.tools = ToolConfig {
         helm: args.helm_bin,

@@ -18,6 +18,10 @@ pub struct ControllerConfig {
     /// How often each app's revision is re-resolved in Git (default 3
     /// minutes); the `sextant.dev/refresh` annotation asks for it at once.
     pub repo_poll_interval: Duration,
+    /// Every app is re-evaluated this often even when nothing it follows
+    /// changed (default 10 minutes); a safety net, and how often
+    /// `reconciledAt` advances on a quiet app.
+    pub resync_interval: Duration,
     /// Self-heal waits this long after the app's last sync before it
     /// re-syncs drift (default 5 s), so a fight with another writer cannot
     /// spin.
@@ -34,6 +38,7 @@ impl ControllerConfig {
             cache_dir: cache_dir.into(),
             tools: ToolConfig::default(),
             repo_poll_interval: Duration::from_secs(180),
+            resync_interval: Duration::from_secs(600),
             self_heal_delay: Duration::from_secs(5),
             workers: 8,
         }

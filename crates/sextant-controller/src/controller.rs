@@ -44,9 +44,18 @@ pub struct Shared {
     pub(crate) predictions: Predictions,
     pub(crate) health: HealthCustomizations,
     queue: Queue,
-    /// The apps seen by the watcher, with a fingerprint of what makes them
-    /// worth another look (not their status).
-    apps: Mutex<HashMap<String, u64>>,
+    /// The apps seen by the watcher.
+    apps: Mutex<HashMap<String, Known>>,
+    /// Reconciles per app since start (for tests and, later, metrics).
+    reconciles: Mutex<HashMap<String, u64>>,
+}
+
+/// What the watcher remembers of an app: a fingerprint of what makes it
+/// worth another look (not its status), and the (repository, revision)
+/// it follows, so a Git poll queues only the apps whose commit moved.
+struct Known {
+    fingerprint: u64,
+    follows: Option<(String, String)>,
 }
 
 /// A running controller; call [`Controller::shutdown`] (or drop it) to stop.
@@ -103,6 +112,7 @@ impl Controller {
             health: HealthCustomizations::new(),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
+            reconciles: Mutex::new(HashMap::new()),
             config,
         });
         let (stop, stop_rx) = watch::channel(false);
@@ -125,11 +135,17 @@ impl Controller {
                             if let Some(l) = listing.as_mut() {
                                 l.insert(name.clone());
                             }
-                            let fp = fingerprint(&app);
+                            let known = Known {
+                                fingerprint: fingerprint(&app),
+                                follows: app.spec.source.as_ref().map(crate::source::watched),
+                            };
+                            let fp = known.fingerprint;
                             let changed = shared
                                 .apps
                                 .lock()
-                                .map(|mut a| a.insert(name.clone(), fp) != Some(fp))
+                                .map(|mut a| {
+                                    a.insert(name.clone(), known).map(|k| k.fingerprint) != Some(fp)
+                                })
                                 .unwrap_or(true);
                             if changed {
                                 shared.queue.add(&name);
@@ -183,12 +199,42 @@ impl Controller {
             }));
         }
 
-        // Git: every app is looked at again each poll interval (one Git
-        // round trip per repository and revision, shared by its apps).
+        // Git: each (repository, revision) the apps follow is asked once
+        // per poll interval; only the apps whose commit moved are queued.
         {
             let shared = shared.clone();
             tasks.push(tokio::spawn(async move {
                 let period = shared.config.repo_poll_interval.max(Duration::from_secs(1));
+                let mut tick =
+                    tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                loop {
+                    tick.tick().await;
+                    let mut by_pair: HashMap<(String, String), Vec<String>> = HashMap::new();
+                    if let Ok(apps) = shared.apps.lock() {
+                        for (name, known) in apps.iter() {
+                            if let Some(pair) = &known.follows {
+                                by_pair.entry(pair.clone()).or_default().push(name.clone());
+                            }
+                        }
+                    }
+                    for ((repo, revision), names) in by_pair {
+                        match shared.sources.poll(&repo, &revision).await {
+                            Ok(false) => {}
+                            Ok(true) => names.iter().for_each(|n| shared.queue.add(n)),
+                            // The apps report the error in their status.
+                            Err(_) => names.iter().for_each(|n| shared.queue.add(n)),
+                        }
+                    }
+                }
+            }));
+        }
+
+        // Every app is looked at again each resync interval, whatever
+        // happened (a safety net; reconciledAt advances).
+        {
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                let period = shared.config.resync_interval.max(Duration::from_secs(1));
                 let mut tick =
                     tokio::time::interval_at(tokio::time::Instant::now() + period, period);
                 loop {
@@ -215,6 +261,9 @@ impl Controller {
                         name = shared.queue.next() => name,
                         _ = stop_rx.wait_for(|s| *s) => return,
                     };
+                    if let Ok(mut counts) = shared.reconciles.lock() {
+                        *counts.entry(name.clone()).or_default() += 1;
+                    }
                     let outcome = reconcile::reconcile(&shared, &name).await;
                     shared.queue.done(&name);
                     match outcome {
@@ -239,6 +288,14 @@ impl Controller {
             tasks,
             shared,
         })
+    }
+
+    /// How many times the app `name` has been reconciled since start.
+    pub fn reconciles(&self, name: &str) -> u64 {
+        self.shared
+            .reconciles
+            .lock()
+            .map_or(0, |c| c.get(name).copied().unwrap_or(0))
     }
 
     /// How many objects the live cache holds whole and by identity only.

@@ -286,7 +286,7 @@ fn stale(previous: &ApplicationStatus, shared: &Shared) -> bool {
         .reconciled_at
         .as_deref()
         .and_then(status::age)
-        .is_none_or(|a| a >= shared.config.repo_poll_interval)
+        .is_none_or(|a| a >= shared.config.resync_interval)
 }
 
 pub(crate) fn short(revision: &str) -> &str {

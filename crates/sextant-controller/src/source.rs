@@ -129,6 +129,23 @@ impl Fetched {
     }
 }
 
+/// The (repository, revision) a source follows, as Git is asked for it
+/// (`file://` dropped for local paths, `HEAD` when no revision is set).
+pub fn watched(source: &ApplicationSource) -> (String, String) {
+    let repo = source.repo_url.trim();
+    let repo = repo
+        .strip_prefix("file://")
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or(repo);
+    let revision = source
+        .target_revision
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("HEAD");
+    (repo.to_owned(), revision.to_owned())
+}
+
 type Slot = Arc<tokio::sync::Mutex<Option<(CommitId, Instant)>>>;
 
 /// Rendering with revision resolution remembered per (repository,
@@ -137,6 +154,8 @@ pub struct Sources {
     renderer: Arc<Renderer>,
     poll: Duration,
     resolved: Mutex<HashMap<(String, String), Slot>>,
+    /// The commit each (repository, revision) had at its last poll.
+    polled: Mutex<HashMap<(String, String), CommitId>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -154,6 +173,7 @@ impl Sources {
             renderer,
             poll,
             resolved: Mutex::new(HashMap::new()),
+            polled: Mutex::new(HashMap::new()),
         }
     }
 
@@ -200,6 +220,20 @@ impl Sources {
         Ok(Some(commit))
     }
 
+    /// Ask Git for `revision` of `repo` now; `true` when the commit is not
+    /// the one the previous poll of this pair saw (the first poll of a pair
+    /// counts as a change). Plain folders (not Git) always count.
+    pub async fn poll(&self, repo: &str, revision: &str) -> Result<bool, String> {
+        let Some(commit) = self.resolve(repo, revision, true).await? else {
+            return Ok(true);
+        };
+        let mut polled = self
+            .polled
+            .lock()
+            .map_err(|_| "revision cache poisoned".to_owned())?;
+        Ok(polled.insert((repo.to_owned(), revision.to_owned()), commit.clone()) != Some(commit))
+    }
+
     /// Resolve and render `source` (at `revision`, default its
     /// targetRevision) for the app `app_name` deploying to `namespace`.
     pub async fn fetch(
@@ -211,16 +245,11 @@ impl Sources {
         fresh: bool,
     ) -> Result<Fetched, String> {
         let options = render_options(app_name, source, namespace)?;
-        let repo = source.repo_url.trim();
-        let repo = repo
-            .strip_prefix("file://")
-            .filter(|p| p.starts_with('/'))
-            .unwrap_or(repo);
+        let (repo, default_revision) = watched(source);
+        let repo = repo.as_str();
         let revision = revision
             .filter(|r| !r.is_empty())
-            .or(source.target_revision.as_deref())
-            .filter(|r| !r.is_empty())
-            .unwrap_or("HEAD");
+            .unwrap_or(&default_revision);
         let commit = self.resolve(repo, revision, fresh).await?;
         let path = source.path.clone().unwrap_or_else(|| ".".to_owned());
         let renderer = self.renderer.clone();

@@ -216,3 +216,61 @@ async fn a_bad_image_makes_the_app_degraded() {
     assert!(message.contains("Deployment"), "{message}");
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn a_commit_or_a_live_change_re_evaluates_only_the_apps_it_touches() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("a/cm.yaml", &configmap("a", "1")),
+            ("b/cm.yaml", &configmap("b", "1")),
+        ],
+        "one",
+    );
+    git(&w.repo, &["branch", "other"]);
+    w.start_controller_with(|c| {
+        c.repo_poll_interval = Duration::from_millis(200);
+        c.resync_interval = Duration::from_secs(3600);
+    })
+    .await;
+    w.create_app_at("a", "a", "a", automated(true, true), "main")
+        .await;
+    w.create_app_at("b", "b", "b", automated(true, true), "other")
+        .await;
+    w.wait_synced_healthy("a", &c1).await;
+    w.wait_synced_healthy("b", &c1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (a0, b0) = (
+        w.controller().reconciles("a"),
+        w.controller().reconciles("b"),
+    );
+
+    // A commit on main (b follows `other`), then a live edit of a's object.
+    let c2 = w.commit(&[("a/cm.yaml", &configmap("a", "2"))], "a changes");
+    w.wait_synced_healthy("a", &c2).await;
+    let edit = json!({"data": {"key": "edited"}});
+    w.api("v1", "ConfigMap", "configmaps", Some("a"))
+        .patch(
+            "a",
+            &PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            },
+            &Patch::Merge(&edit),
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while w.configmap("a", "a").await.unwrap()["data"]["key"] != "2" {
+        assert!(std::time::Instant::now() < deadline, "a was not healed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // several polls
+    assert!(w.controller().reconciles("a") > a0);
+    assert_eq!(
+        w.controller().reconciles("b"),
+        b0,
+        "b follows another revision and its objects did not change"
+    );
+    w.stop_controller().await;
+}

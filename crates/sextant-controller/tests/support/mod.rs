@@ -172,19 +172,35 @@ impl World {
         git(&self.repo, &["rev-parse", "HEAD"])
     }
 
+    pub fn controller(&self) -> &Controller {
+        self.controller.as_ref().expect("the controller runs")
+    }
+
     pub fn apps(&self) -> Api<Application> {
         Api::namespaced(self.client.clone(), NS)
     }
 
     /// Create an app deploying `path` to namespace `dest`.
     pub async fn create_app(&self, name: &str, path: &str, dest: &str, policy: Value) {
+        self.create_app_at(name, path, dest, policy, "main").await;
+    }
+
+    /// Create an app following `revision`.
+    pub async fn create_app_at(
+        &self,
+        name: &str,
+        path: &str,
+        dest: &str,
+        policy: Value,
+        revision: &str,
+    ) {
         let app = json!({
             "apiVersion": "sextant.dev/v1alpha1",
             "kind": "Application",
             "metadata": {"name": name, "namespace": NS},
             "spec": {
                 "project": "default",
-                "source": {"repoURL": format!("file://{}", self.repo.display()), "path": path, "targetRevision": "main"},
+                "source": {"repoURL": format!("file://{}", self.repo.display()), "path": path, "targetRevision": revision},
                 "destination": {"server": "https://kubernetes.default.svc", "namespace": dest},
                 "syncPolicy": policy,
             }
