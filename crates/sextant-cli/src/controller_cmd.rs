@@ -8,8 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use sextant_controller::{Controller, ControllerConfig};
-use sextant_render::ToolConfig;
-use sextant_render::runner::Limits;
 
 use crate::app_cmd::duration;
 
@@ -44,15 +42,9 @@ pub struct ControllerArgs {
     /// How many apps are reconciled at once.
     #[arg(long, default_value_t = 8)]
     workers: usize,
-    /// The helm binary (default: `helm` on PATH).
-    #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]
-    helm_bin: Option<PathBuf>,
-    /// The kustomize binary (default: `kustomize` on PATH, else `kubectl kustomize`).
-    #[arg(long, env = "SEXTANT_KUSTOMIZE_BIN", value_name = "PATH")]
-    kustomize_bin: Option<PathBuf>,
-    /// Seconds helm or kustomize may run.
-    #[arg(long, default_value_t = 90)]
-    tool_timeout: u64,
+    /// helm and kustomize.
+    #[command(flatten)]
+    tools: crate::render_cmd::ToolArgs,
 }
 
 /// Run the controller until asked to stop.
@@ -76,16 +68,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     config.self_heal_delay = args.self_heal_delay;
     config.resync_interval = args.resync_interval;
     config.workers = args.workers.max(1);
-    config.tools = ToolConfig {
-        helm: args.helm_bin,
-        kustomize: args.kustomize_bin,
-        kubectl: None,
-        limits: Limits {
-            timeout: Duration::from_secs(args.tool_timeout.max(1)),
-            ..Limits::default()
-        },
-        allow_network: false,
-    };
+    config.tools = args.tools.config();
     let controller = Controller::start(client, config)
         .await
         .context("could not start the controller")?;

@@ -107,19 +107,9 @@ pub struct RenderArgs {
 /// and `sextant app diff`).
 #[derive(Debug, Args)]
 pub struct RendererArgs {
-    /// The helm binary (default: `helm` on PATH).
-    #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]
-    helm_bin: Option<PathBuf>,
-    /// The kustomize binary (default: `kustomize` on PATH, else `kubectl
-    /// kustomize`).
-    #[arg(long, env = "SEXTANT_KUSTOMIZE_BIN", value_name = "PATH")]
-    kustomize_bin: Option<PathBuf>,
-    /// Seconds helm or kustomize may run.
-    #[arg(long, default_value_t = 90)]
-    tool_timeout: u64,
-    /// Let helm and kustomize reach the network.
-    #[arg(long)]
-    allow_network: bool,
+    /// helm and kustomize.
+    #[command(flatten)]
+    tools: ToolArgs,
     /// Where mirrors, snapshots and rendered output are cached (default:
     /// $XDG_CACHE_HOME/sextant or ~/.cache/sextant).
     #[arg(long, env = "SEXTANT_CACHE_DIR", value_name = "DIR")]
@@ -138,6 +128,41 @@ pub struct RendererArgs {
     insecure_http_credentials: bool,
 }
 
+/// Where helm and kustomize are and how they run (shared by every
+/// command that renders, and by `sextant controller`).
+#[derive(Debug, Args)]
+pub struct ToolArgs {
+    /// The helm binary (default: `helm` on PATH).
+    #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]
+    helm_bin: Option<PathBuf>,
+    /// The kustomize binary (default: `kustomize` on PATH, else `kubectl
+    /// kustomize`).
+    #[arg(long, env = "SEXTANT_KUSTOMIZE_BIN", value_name = "PATH")]
+    kustomize_bin: Option<PathBuf>,
+    /// Seconds helm or kustomize may run.
+    #[arg(long, default_value_t = 90)]
+    tool_timeout: u64,
+    /// Let helm and kustomize reach the network.
+    #[arg(long)]
+    allow_network: bool,
+}
+
+impl ToolArgs {
+    /// The tool settings these flags give.
+    pub(crate) fn config(&self) -> ToolConfig {
+        ToolConfig {
+            helm: self.helm_bin.clone(),
+            kustomize: self.kustomize_bin.clone(),
+            kubectl: None,
+            limits: Limits {
+                timeout: Duration::from_secs(self.tool_timeout.max(1)),
+                ..Limits::default()
+            },
+            allow_network: self.allow_network,
+        }
+    }
+}
+
 impl RendererArgs {
     /// A renderer set up as these options say.
     pub(crate) fn renderer(&self) -> anyhow::Result<Renderer> {
@@ -147,16 +172,7 @@ impl RendererArgs {
                 insecure_http_credentials: self.insecure_http_credentials,
                 ..GitOptions::default()
             },
-            tools: ToolConfig {
-                helm: self.helm_bin.clone(),
-                kustomize: self.kustomize_bin.clone(),
-                kubectl: None,
-                limits: Limits {
-                    timeout: Duration::from_secs(self.tool_timeout.max(1)),
-                    ..Limits::default()
-                },
-                allow_network: self.allow_network,
-            },
+            tools: self.tools.config(),
             disk_cache: true,
             ..RendererConfig::default()
         };

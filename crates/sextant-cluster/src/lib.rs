@@ -21,7 +21,7 @@ pub use live::{Entry, LiveCache, LiveKey};
 
 /// An API error in the server's own words (`reason: message`); other
 /// errors with their chain.
-pub(crate) fn words(e: &kube::Error) -> String {
+pub fn words(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) => {
             if status.reason.is_empty() {

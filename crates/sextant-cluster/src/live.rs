@@ -38,16 +38,12 @@ pub struct LiveKey {
 impl LiveKey {
     /// The key of an object (JSON with apiVersion, kind, metadata).
     pub fn of(obj: &Value) -> Self {
-        let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
-        let api_version = text("/apiVersion");
+        let k = sextant_engine::diff::ObjectKey::of(obj);
         Self {
-            group: api_version
-                .rsplit_once('/')
-                .map_or("", |(g, _)| g)
-                .to_owned(),
-            kind: text("/kind").to_owned(),
-            namespace: text("/metadata/namespace").to_owned(),
-            name: text("/metadata/name").to_owned(),
+            group: k.group,
+            kind: k.kind,
+            namespace: k.namespace,
+            name: k.name,
         }
     }
 }

@@ -119,26 +119,4 @@ pub async fn crds_installed(client: &Client) -> anyhow::Result<bool> {
     }
 }
 
-/// An API error in the server's own words (`reason: message`); other
-/// errors with their chain.
-pub fn words(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(status) => {
-            if status.reason.is_empty() {
-                status.message.clone()
-            } else {
-                format!("{}: {}", status.reason, status.message)
-            }
-        }
-        other => {
-            let mut text = other.to_string();
-            let mut cause = std::error::Error::source(other);
-            while let Some(c) = cause {
-                text.push_str(": ");
-                text.push_str(&c.to_string());
-                cause = c.source();
-            }
-            text
-        }
-    }
-}
+pub use sextant_cluster::words;
