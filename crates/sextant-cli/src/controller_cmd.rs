@@ -42,6 +42,13 @@ pub struct ControllerArgs {
     /// How many apps are reconciled at once.
     #[arg(long, default_value_t = 8)]
     workers: usize,
+    /// Lua health checks laid out as GROUP/KIND/health.lua (Argo CD's
+    /// resource customizations); used for every app.
+    #[arg(long, value_name = "DIR")]
+    resource_customizations: Option<PathBuf>,
+    /// ignoreDifferences rules for every app (a YAML list of rules).
+    #[arg(long, value_name = "FILE")]
+    system_ignore_differences: Option<PathBuf>,
     /// helm and kustomize.
     #[command(flatten)]
     tools: crate::render_cmd::ToolArgs,
@@ -69,6 +76,12 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     config.resync_interval = args.resync_interval;
     config.workers = args.workers.max(1);
     config.tools = args.tools.config();
+    if let Some(dir) = &args.resource_customizations {
+        config.health = crate::health_cmd::load_customizations(dir)?;
+    }
+    if let Some(file) = &args.system_ignore_differences {
+        config.system_ignore = crate::diff_cmd::load_rules(file)?;
+    }
     let controller = Controller::start(client, config)
         .await
         .context("could not start the controller")?;

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sextant_engine::diff::IgnoreRule;
+use sextant_engine::health::HealthCustomizations;
 use sextant_render::ToolConfig;
 
 /// Settings of a [`crate::Controller`].
@@ -28,6 +30,10 @@ pub struct ControllerConfig {
     pub self_heal_delay: Duration,
     /// How many apps are reconciled at once.
     pub workers: usize,
+    /// Lua health checks (Argo CD's resource-customizations layout).
+    pub health: HealthCustomizations,
+    /// ignoreDifferences rules for every app, on top of each app's own.
+    pub system_ignore: Vec<IgnoreRule>,
 }
 
 impl ControllerConfig {
@@ -41,6 +47,8 @@ impl ControllerConfig {
             resync_interval: Duration::from_secs(600),
             self_heal_delay: Duration::from_secs(5),
             workers: 8,
+            health: HealthCustomizations::new(),
+            system_ignore: Vec::new(),
         }
     }
 }

@@ -12,7 +12,6 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::json;
 use sextant_cluster::{Kinds, LiveCache};
-use sextant_engine::health::HealthCustomizations;
 use sextant_model::Application;
 use sextant_model::annotations::TRACKING_ID;
 use sextant_render::{Renderer, RendererConfig};
@@ -42,7 +41,6 @@ pub struct Shared {
     pub(crate) live: LiveCache,
     pub(crate) sources: Sources,
     pub(crate) predictions: Predictions,
-    pub(crate) health: HealthCustomizations,
     queue: Queue,
     /// The apps seen by the watcher.
     apps: Mutex<HashMap<String, Known>>,
@@ -109,7 +107,6 @@ impl Controller {
             live: LiveCache::new(kinds, TRACKING_ID, notice_tx),
             sources: Sources::new(Arc::new(renderer), config.repo_poll_interval),
             predictions: Predictions::default(),
-            health: HealthCustomizations::new(),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
             reconciles: Mutex::new(HashMap::new()),

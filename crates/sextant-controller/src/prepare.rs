@@ -67,13 +67,13 @@ pub(crate) async fn prepare_with(
     shared
         .live
         .set_wanted(name, desired.iter().map(LiveKey::of).collect());
-    let ignore = ignore_rules(app)?;
+    let ignore = ignore_rules(app, &shared.config.system_ignore)?;
     let cx = compare::Context {
         live: &shared.live,
         kinds: &shared.kinds,
         predictions: &shared.predictions,
         ignore: &ignore,
-        health: &shared.health,
+        health: &shared.config.health,
     };
     let cmp = compare::compare(name, &desired, &cx).await;
     Ok((fetched, cmp))
@@ -110,8 +110,11 @@ pub(crate) fn check_destination(app: &Application) -> Result<(), String> {
     }
 }
 
-pub(crate) fn ignore_rules(app: &Application) -> Result<IgnoreDifferences, String> {
+pub(crate) fn ignore_rules(
+    app: &Application,
+    system: &[sextant_engine::diff::IgnoreRule],
+) -> Result<IgnoreDifferences, String> {
     let rules = source::ignore_rules(app).map_err(|e| format!("spec.ignoreDifferences: {e}"))?;
-    IgnoreDifferences::new(&rules, &[])
+    IgnoreDifferences::new(&rules, system)
         .map_err(|e| format!("spec.ignoreDifferences is invalid: {e}"))
 }

@@ -274,3 +274,71 @@ async fn a_commit_or_a_live_change_re_evaluates_only_the_apps_it_touches() {
     );
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn lua_health_checks_and_system_wide_ignore_rules_apply_to_every_app() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("feature", "off"))], "one");
+    w.start_controller_with(|c| {
+        c.health
+            .insert(
+                "ConfigMap",
+                r#"if obj.data ~= nil and obj.data.key == "broken" then
+                     return {status = "Degraded", message = "the key says broken"}
+                   end
+                   return {status = "Healthy", message = "fine"}"#,
+            )
+            .unwrap();
+        c.system_ignore = vec![
+            serde_json::from_value(
+                json!({"kind": "ConfigMap", "jsonPointers": ["/metadata/labels"]}),
+            )
+            .unwrap(),
+        ];
+    })
+    .await;
+    w.create_app("feature", "app", "feature", automated(true, false))
+        .await;
+    let app = w.wait_synced_healthy("feature", &c1).await;
+    let res = app.status.unwrap().resources.unwrap();
+    let checked = res[0].health.as_ref().unwrap().message.as_deref();
+    assert_eq!(checked, Some("fine"), "the Lua check ran");
+    let cms = w.api("v1", "ConfigMap", "configmaps", Some("feature"));
+    let params = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    // A label added by hand is ignored system-wide: still Synced.
+    cms.patch(
+        "feature",
+        &params,
+        &Patch::Merge(&json!({"metadata": {"labels": {"team": "x"}}})),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sync_status(&w.app("feature").await), "Synced");
+    // Data the script dislikes: OutOfSync (not ignored) and Degraded by Lua.
+    cms.patch(
+        "feature",
+        &params,
+        &Patch::Merge(&json!({"data": {"key": "broken"}})),
+    )
+    .await
+    .unwrap();
+    let app = w
+        .wait_app("feature", 30, "Degraded by the Lua check", |a| {
+            health(a) == "Degraded"
+        })
+        .await;
+    assert_eq!(sync_status(&app), "OutOfSync");
+    let message = app
+        .status
+        .unwrap()
+        .health
+        .unwrap()
+        .message
+        .unwrap_or_default();
+    assert!(message.contains("the key says broken"), "{message}");
+    w.stop_controller().await;
+}
