@@ -28,7 +28,9 @@
 //! (`FLEET_HEAL`, 50), `--self-heal-delay-ms N` (`FLEET_SELF_HEAL_DELAY_MS`,
 //! 0; the product default is 5000), `--workers N` (`FLEET_WORKERS`, the
 //! controller's default), `--pod-start-ms` / `--pod-ready-ms`
-//! (`FLEET_POD_START_MS` / `FLEET_POD_READY_MS`, 100 each), `--timeout-s N`
+//! (`FLEET_POD_START_MS` / `FLEET_POD_READY_MS`, 100 each),
+//! `--no-simulation` (`FLEET_NO_SIMULATION`: localkube without its simulated
+//! controllers, so only Synced is waited for), `--timeout-s N`
 //! (`FLEET_TIMEOUT_S`, 900), `--json PATH` (`FLEET_JSON`). `SEXTANT_LOG`
 //! (an env filter such as `sextant_controller=debug`) turns logging on.
 
@@ -66,6 +68,9 @@ struct Options {
     workers: Option<usize>,
     pod_start_ms: u64,
     pod_ready_ms: u64,
+    /// localkube without its simulated controllers: no Pods, so
+    /// Deployments never become Healthy; only Synced is waited for.
+    no_simulation: bool,
     timeout: Duration,
     json: Option<PathBuf>,
 }
@@ -89,6 +94,7 @@ impl Options {
                 .and_then(|v| v.parse().ok()),
             pod_start_ms: env_or("FLEET_POD_START_MS", 100),
             pod_ready_ms: env_or("FLEET_POD_READY_MS", 100),
+            no_simulation: std::env::var_os("FLEET_NO_SIMULATION").is_some(),
             timeout: Duration::from_secs(env_or("FLEET_TIMEOUT_S", 900)),
             json: std::env::var_os("FLEET_JSON").map(PathBuf::from),
         };
@@ -114,6 +120,7 @@ impl Options {
                 "--workers" => o.workers = Some(number(&arg, value("--workers")) as usize),
                 "--pod-start-ms" => o.pod_start_ms = number(&arg, value("--pod-start-ms")),
                 "--pod-ready-ms" => o.pod_ready_ms = number(&arg, value("--pod-ready-ms")),
+                "--no-simulation" => o.no_simulation = true,
                 "--timeout-s" => {
                     o.timeout = Duration::from_secs(number(&arg, value("--timeout-s")))
                 }
@@ -179,6 +186,7 @@ impl LocalkubeProcess {
             .arg(&kubeconfig)
             .args(["--pod-start-ms", &o.pod_start_ms.to_string()])
             .args(["--pod-ready-ms", &o.pod_ready_ms.to_string()])
+            .args(o.no_simulation.then_some("--no-simulation"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -461,6 +469,8 @@ struct Fleet {
     all_synced: Option<Duration>,
     all_done: Option<Duration>,
     started: Option<Instant>,
+    /// Without the simulation nothing becomes Healthy: count Synced only.
+    synced_only: bool,
 }
 
 fn view(app: &Application, commit: &str) -> AppView {
@@ -479,7 +489,10 @@ fn view(app: &Application, commit: &str) -> AppView {
 impl Fleet {
     fn update(&mut self, app: &Application, commit: &str, expected: usize) {
         let name = app.metadata.name.clone().unwrap_or_default();
-        let v = view(app, commit);
+        let mut v = view(app, commit);
+        if self.synced_only {
+            v.healthy = true;
+        }
         if let Some(t0) = self.started {
             let now = t0.elapsed();
             if v.compared && self.first_status.is_none() {
@@ -704,7 +717,10 @@ async fn main() {
         lk.url, o.apps
     );
 
-    let fleet = Arc::new(Mutex::new(Fleet::default()));
+    let fleet = Arc::new(Mutex::new(Fleet {
+        synced_only: o.no_simulation,
+        ..Fleet::default()
+    }));
     let (watch_task, mut ready) =
         watch_fleet(client.clone(), fleet.clone(), commit.clone(), o.apps);
     ready.wait_for(|r| *r).await.unwrap();
@@ -832,6 +848,7 @@ async fn main() {
         "selfHealDelayMs": o.self_heal_delay_ms,
         "podStartMs": o.pod_start_ms,
         "podReadyMs": o.pod_ready_ms,
+        "simulation": !o.no_simulation,
         "commit": commit,
         "appsCreated": "before the controller started",
         "setup": {"repoSeconds": repo_s, "installSeconds": install_s, "files": files},
@@ -871,6 +888,11 @@ async fn main() {
         o.self_heal_delay_ms, o.pod_start_ms, o.pod_ready_ms
     );
     println!("  Applications created before the controller started");
+    if o.no_simulation {
+        println!(
+            "  localkube --no-simulation: no Pods, Deployments stay Progressing; \"Healthy\" below is not waited for"
+        );
+    }
     println!(
         "  first app compared:    {:>7.1} s   (first render: Git fetch + checkout of the commit)",
         first_status.map_or(f64::NAN, |d| d.as_secs_f64())
