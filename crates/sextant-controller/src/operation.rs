@@ -160,37 +160,36 @@ pub(crate) async fn run_operation(
         scratch_namespace: shared.config.namespace.clone(),
     };
 
-    // Progress is written by a side task, at most a few times a second.
-    let (tx, mut rx) = tokio::sync::watch::channel(Vec::new());
+    // Progress is written by a side task, at most a few times a second;
+    // the final status below does not wait out its pause.
     let writer = {
         let api = api.clone();
         let name = name.clone();
         let base = st.clone();
         let revision = revision.clone();
-        tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let results = rx.borrow_and_update().clone();
-                let mut s = base.clone();
-                if let Some(os) = s.operation_state.as_mut() {
-                    os.sync_result = Some(SyncOperationResult {
-                        revision: revision.clone(),
-                        resources: Some(results),
-                        source: None,
-                    });
-                }
+        status::Throttled::spawn(Duration::from_millis(250), move |results| {
+            let api = api.clone();
+            let name = name.clone();
+            let mut s = base.clone();
+            if let Some(os) = s.operation_state.as_mut() {
+                os.sync_result = Some(SyncOperationResult {
+                    revision: revision.clone(),
+                    resources: Some(results),
+                    source: None,
+                });
+            }
+            async move {
                 if let Err(e) = status::write(&api, &name, &s).await {
                     tracing::debug!(app = %name, error = %e, "could not write sync progress");
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
             }
         })
     };
-    let progress = move |results: &[sextant_model::application::ResourceResult]| {
-        let _ = tx.send(results.to_vec());
+    let progress = |results: &[sextant_model::application::ResourceResult]| {
+        writer.send(results.to_vec());
     };
     let report = sync::run(&shared.kinds, &cmp, &req, &progress).await;
-    drop(progress);
-    let _ = writer.await;
+    writer.finish().await;
 
     let finished = status::now();
     let source = sync_op.source.clone().or_else(|| app.spec.source.clone());

@@ -4,6 +4,9 @@
 //! the Application itself (clearing a finished operation, removing the
 //! refresh annotation, releasing the finalizer).
 
+use std::future::Future;
+use std::time::Duration;
+
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use sextant_model::annotations;
@@ -138,4 +141,110 @@ pub fn differs(a: &ApplicationStatus, b: &ApplicationStatus) -> bool {
     a.reconciled_at = None;
     b.reconciled_at = None;
     a != b
+}
+
+/// Writes the latest of a stream of values (sync progress) on a side
+/// task, at most once per pause. [`Throttled::finish`] stops it at once: a
+/// write in flight completes first (so it cannot land after what the
+/// caller writes next), but the pause after it is not waited out, and a
+/// value still waiting is dropped (the caller's final write supersedes it).
+pub struct Throttled<T> {
+    tx: tokio::sync::watch::Sender<Option<T>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<T: Clone + Send + Sync + 'static> Throttled<T> {
+    /// Start a writer that calls `write` with the newest value, then
+    /// pauses for `pause`.
+    pub fn spawn<F, Fut>(pause: Duration, mut write: F) -> Self
+    where
+        F: FnMut(T) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let (tx, mut rx) = tokio::sync::watch::channel(None::<T>);
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let value = rx.borrow_and_update().clone();
+                if let Some(v) = value {
+                    write(v).await;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = &mut stopped => return,
+                }
+            }
+        });
+        Self { tx, stop, task }
+    }
+
+    /// Hand over a newer value.
+    pub fn send(&self, value: T) {
+        let _ = self.tx.send(Some(value));
+    }
+
+    /// Stop, once a write in flight is done.
+    pub async fn finish(self) {
+        let _ = self.stop.send(());
+        drop(self.tx);
+        let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn recorder() -> (
+        Arc<Mutex<Vec<u32>>>,
+        impl FnMut(u32) -> std::future::Ready<()> + Send + 'static,
+    ) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        (seen, move |v| {
+            if let Ok(mut s) = s.lock() {
+                s.push(v);
+            }
+            std::future::ready(())
+        })
+    }
+
+    fn written(seen: &Arc<Mutex<Vec<u32>>>) -> Vec<u32> {
+        seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn values_sent_during_a_pause_are_coalesced_into_the_newest() {
+        let (seen, write) = recorder();
+        let w = Throttled::spawn(Duration::from_millis(250), write);
+        w.send(1);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        w.send(2);
+        w.send(3);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(written(&seen), vec![1, 3]);
+        w.finish().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn finishing_does_not_wait_out_the_pause() {
+        // A sync's worker waits for `finish`; waiting out the pause held
+        // every worker 250-500 ms per sync after its work was done.
+        let (seen, write) = recorder();
+        let w = Throttled::spawn(Duration::from_millis(250), write);
+        w.send(1);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        w.send(2);
+        let start = tokio::time::Instant::now();
+        w.finish().await;
+        assert!(
+            start.elapsed() < Duration::from_millis(250),
+            "finish waited {:?}",
+            start.elapsed()
+        );
+        assert_eq!(written(&seen), vec![1]);
+    }
 }
