@@ -1,7 +1,8 @@
 //! The work queue: app names waiting to be reconciled. A name is queued at
 //! most once; a name added while its reconcile runs is run once more
 //! afterwards (never twice at the same time); a name can be scheduled for
-//! later (self-heal delay, retries).
+//! later (self-heal delay, retries, the check after a sync); a name that
+//! comes due goes ahead of the names waiting.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -70,7 +71,11 @@ impl Queue {
                         if s.active.contains(&name) {
                             s.dirty.insert(name);
                         } else if s.queued.insert(name.clone()) {
-                            s.ready.push_back(name);
+                            // It has waited its turn already (a check after a
+                            // sync, a retry): ahead of fresh work, so an app
+                            // shows Synced as soon as its sync is done even
+                            // while a whole fleet is being synced.
+                            s.ready.push_front(name);
                         }
                     }
                 }
@@ -135,6 +140,17 @@ mod tests {
         assert_eq!(q.next().await, "a");
         q.done("a");
         assert_eq!(q.len(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_due_name_goes_ahead_of_names_queued_meanwhile() {
+        let q = Queue::default();
+        q.add_after("after-sync", Duration::from_millis(100));
+        q.add("fresh-1");
+        q.add("fresh-2");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(q.next().await, "after-sync");
+        assert_eq!(q.next().await, "fresh-1");
     }
 
     #[tokio::test(start_paused = true)]
