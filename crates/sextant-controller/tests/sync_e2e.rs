@@ -342,3 +342,38 @@ async fn lua_health_checks_and_system_wide_ignore_rules_apply_to_every_app() {
     assert!(message.contains("the key says broken"), "{message}");
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn history_keeps_revision_history_limit_entries() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
+    w.start_controller().await;
+    w.create_app("cfg", "app", "cfg", automated(true, false))
+        .await;
+    let patch = json!({"spec": {"revisionHistoryLimit": 2}});
+    w.apps()
+        .patch("cfg", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    w.wait_synced_healthy("cfg", &c1).await;
+    let c2 = w.commit(&[("app/cm.yaml", &configmap("cfg", "2"))], "two");
+    w.wait_synced_healthy("cfg", &c2).await;
+    let c3 = w.commit(&[("app/cm.yaml", &configmap("cfg", "3"))], "three");
+    let app = w
+        .wait_app("cfg", 30, "three syncs", |a| {
+            a.status
+                .as_ref()
+                .and_then(|s| s.history.as_ref())
+                .is_some_and(|h| h.last().is_some_and(|e| e.revision == c3))
+        })
+        .await;
+    let history = app.status.unwrap().history.unwrap();
+    let revisions: Vec<&str> = history.iter().map(|h| h.revision.as_str()).collect();
+    assert_eq!(revisions, [c2.as_str(), c3.as_str()]);
+    assert_eq!(
+        history.iter().map(|h| h.id).collect::<Vec<_>>(),
+        [1, 2],
+        "ids keep counting"
+    );
+    w.stop_controller().await;
+}
