@@ -310,12 +310,8 @@ async fn run_watch(
     notices: mpsc::UnboundedSender<String>,
     ready: watch::Sender<Option<Result<(), String>>>,
 ) {
-    let api = kinds.api(&info, "");
-    let api = if info.namespaced {
-        kube::Api::all_with(kinds.client().clone(), &info.resource)
-    } else {
-        api
-    };
+    // All namespaces for a namespaced kind; the whole kind otherwise.
+    let api: kube::Api<DynamicObject> = kube::Api::all_with(kinds.client().clone(), &info.resource);
     let mut stream = watcher::watcher(api, watcher::Config::default())
         .default_backoff()
         .boxed();

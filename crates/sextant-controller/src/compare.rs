@@ -206,12 +206,10 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
         if wanted.contains(&live_key) {
             continue;
         }
-        let key = ObjectKey::of(&live);
-        // Only objects carrying exactly this app's id for this identity
-        // (a copy with a stale id is left alone).
-        if crate::tracking::tracking_of(&live) != Some(tracking_id(app, &key).as_str()) {
+        if !crate::tracking::is_owned_by(app, &live) {
             continue;
         }
+        let key = ObjectKey::of(&live);
         resources.push(ResourceState {
             health: Some(health::assess(&live, cx.health)),
             key,

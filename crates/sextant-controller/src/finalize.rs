@@ -39,10 +39,10 @@ pub(crate) async fn finalize(
     }
     let mut remaining = 0usize;
     for live in shared.live.tracked_by(&name) {
-        let key = ObjectKey::of(&live);
-        if tracking::tracking_of(&live) != Some(tracking::tracking_id(&name, &key).as_str()) {
+        if !tracking::is_owned_by(&name, &live) {
             continue;
         }
+        let key = ObjectKey::of(&live);
         remaining += 1;
         if live
             .pointer("/metadata/deletionTimestamp")

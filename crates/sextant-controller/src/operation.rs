@@ -14,7 +14,7 @@ use crate::compare::Comparison;
 use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::prepare::prepare_with;
-use crate::reconcile::{automated, short};
+use crate::reconcile::short;
 use crate::source::{self, Fetched};
 use crate::status;
 use crate::sync::{self, SyncRequest};
@@ -129,13 +129,8 @@ pub(crate) async fn run_operation(
     let options = sync_options(app, &op);
     let namespace = source::destination_namespace(app);
     let req = SyncRequest {
-        prune: sync_op.prune.unwrap_or(false)
-            || automated(app).and_then(|a| a.prune).unwrap_or(false)
-                && op
-                    .initiated_by
-                    .as_ref()
-                    .and_then(|i| i.automated)
-                    .unwrap_or(false),
+        // An automated operation carries `automated.prune` itself.
+        prune: sync_op.prune.unwrap_or(false),
         dry_run: sync_op.dry_run.unwrap_or(false),
         create_namespace: has_option(&options, "CreateNamespace=true").then_some(namespace),
         namespace_metadata: app

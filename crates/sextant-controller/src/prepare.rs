@@ -79,15 +79,6 @@ pub(crate) async fn prepare_with(
     Ok((fetched, cmp))
 }
 
-pub(crate) async fn prepare(
-    shared: &Arc<Shared>,
-    app: &Application,
-    revision: Option<&str>,
-    fresh: bool,
-) -> Result<(Fetched, Comparison), String> {
-    prepare_with(shared, app, None, revision, fresh).await
-}
-
 pub(crate) fn check_destination(app: &Application) -> Result<(), String> {
     let d = &app.spec.destination;
     let server_ok = d.server.as_deref().is_none_or(|s| {

@@ -18,7 +18,7 @@ use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::finalize::finalize;
 use crate::operation::{fail_operation, run_operation};
-use crate::prepare::{compared_to, prepare};
+use crate::prepare::{compared_to, prepare_with};
 use crate::report::fill_status;
 use crate::status;
 
@@ -51,7 +51,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     let mut st = previous.clone();
     let refresh = status::refresh_requested(&app);
 
-    let prepared = prepare(shared, &app, None, refresh).await;
+    let prepared = prepare_with(shared, &app, None, None, refresh).await;
     let (fetched, cmp) = match prepared {
         Ok(p) => p,
         Err(message) => {
@@ -270,9 +270,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     })
 }
 
-pub(crate) fn automated(
-    app: &Application,
-) -> Option<&sextant_model::application::SyncPolicyAutomated> {
+fn automated(app: &Application) -> Option<&sextant_model::application::SyncPolicyAutomated> {
     app.spec
         .sync_policy
         .as_ref()?

@@ -279,18 +279,11 @@ pub async fn run(
     doomed.sort_by(|a, b| order::apply_order(&b.key, &a.key));
     for r in doomed {
         let Some(live) = &r.live else { continue };
-        let opts = annotations::get(
-            serde_json::from_value(
-                live.pointer("/metadata/annotations")
-                    .cloned()
-                    .unwrap_or(Value::Null),
-            )
-            .ok()
-            .as_ref(),
-            annotations::SYNC_OPTIONS,
-        )
-        .unwrap_or_default()
-        .to_owned();
+        let live_annotations: Option<std::collections::BTreeMap<String, String>> = live
+            .pointer("/metadata/annotations")
+            .and_then(|a| serde_json::from_value(a.clone()).ok());
+        let opts = annotations::get(live_annotations.as_ref(), annotations::SYNC_OPTIONS)
+            .unwrap_or_default();
         let keep = opts.split(',').any(|o| {
             let o = o.trim();
             o == "Prune=false" || o == "Delete=false"

@@ -23,6 +23,13 @@ pub fn tracking_of(obj: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// Whether `obj` carries exactly the id `app` would give it (a copy of an
+/// object under another name or namespace, with a stale id, is not the
+/// app's).
+pub fn is_owned_by(app: &str, obj: &Value) -> bool {
+    tracking_of(obj) == Some(tracking_id(app, &ObjectKey::of(obj)).as_str())
+}
+
 /// Set the app's tracking id on a desired object.
 pub fn mark(app: &str, obj: &mut Value) {
     let id = tracking_id(app, &ObjectKey::of(obj));
