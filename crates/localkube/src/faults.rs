@@ -1,4 +1,4 @@
-//! Fault injection for reliability tests: latency, 429 throttling, 500/503
+//! Fault injection for reliability tests: latency, 429 throttling, 409/500/503
 //! errors, dropped watch connections and expired resourceVersions. Off by
 //! default; switched on through the admin endpoint
 //! `/localkube/v1/faults`, the `sextant localkube --fault-*` flags, or
@@ -59,7 +59,9 @@ pub struct FaultRules {
     /// Answer matching requests with 429 Too Many Requests and `Retry-After`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleFault>,
-    /// Answer matching requests with 500 InternalError or 503 ServiceUnavailable.
+    /// Answer matching requests with 500 InternalError, 503
+    /// ServiceUnavailable or 409 Conflict (the answer to a write that lost
+    /// an optimistic-concurrency race).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<ErrorFault>,
     /// Cut every matching watch this long after it opened.
@@ -138,7 +140,7 @@ impl Default for ThrottleFault {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ErrorFault {
-    /// 500 (InternalError) or 503 (ServiceUnavailable).
+    /// 500 (InternalError), 503 (ServiceUnavailable) or 409 (Conflict).
     #[serde(default = "internal_error")]
     pub code: u16,
     /// Fraction (0..1) of matching requests failed; all when unset.
@@ -205,8 +207,8 @@ pub enum FaultError {
         /// The rule.
         rule: &'static str,
     },
-    /// An error code other than 500 or 503.
-    #[error("errors.code must be 500 or 503, got {0}")]
+    /// An error code other than 409, 500 or 503.
+    #[error("errors.code must be 409, 500 or 503, got {0}")]
     Code(u16),
     /// `maxDelayMs` below `delayMs`.
     #[error("latency.maxDelayMs ({max}) is less than latency.delayMs ({min})")]
@@ -358,7 +360,7 @@ impl FaultRules {
         }
         if let Some(e) = &self.errors {
             check_trigger("errors", e.rate, e.every)?;
-            if !matches!(e.code, 500 | 503) {
+            if !matches!(e.code, 409 | 500 | 503) {
                 return Err(FaultError::Code(e.code));
             }
             e.matches.validate("errors")?;
@@ -381,6 +383,8 @@ struct RequestInfo {
     group: String,
     plural: Option<String>,
     namespace: String,
+    /// The object's name, for requests on one object.
+    name: String,
 }
 
 impl RequestInfo {
@@ -391,6 +395,7 @@ impl RequestInfo {
             group: String::new(),
             plural: None,
             namespace: String::new(),
+            name: String::new(),
         };
         let (group, rest) = match segs.as_slice() {
             ["api", _version, rest @ ..] if !rest.is_empty() => ("", rest),
@@ -435,6 +440,7 @@ impl RequestInfo {
             group: group.to_string(),
             plural: Some(plural.to_string()),
             namespace: namespace.to_string(),
+            name: rest.get(1).copied().unwrap_or_default().to_string(),
         }
     }
 }
@@ -447,7 +453,7 @@ pub struct FaultStats {
     pub delayed: u64,
     /// Requests answered with 429.
     pub throttled: u64,
-    /// Requests answered with 500 or 503.
+    /// Requests answered with 409, 500 or 503.
     pub errors: u64,
     /// Watches open now.
     pub watches_open: u64,
@@ -534,12 +540,17 @@ impl State {
             && e.matches.matches(req)
             && fires(&mut matched[2], rng, e.rate, e.every)
         {
-            let err = if e.code == 503 {
-                ApiError::unavailable(
+            let err = match e.code {
+                503 => ApiError::unavailable(
                     "the server is currently unable to handle the request (injected by localkube)",
-                )
-            } else {
-                ApiError::internal("Internal error occurred: injected by localkube")
+                ),
+                409 => ApiError::conflict(
+                    &req.group,
+                    req.plural.as_deref().unwrap_or_default(),
+                    &req.name,
+                    "the object has been modified; please apply your changes to the latest version and try again (injected by localkube)",
+                ),
+                _ => ApiError::internal("Internal error occurred: injected by localkube"),
             };
             return (delay, Some(err));
         }
@@ -720,6 +731,7 @@ impl Faults {
             group: group.into(),
             plural: Some(plural.into()),
             namespace: namespace.into(),
+            name: String::new(),
         };
         let after = if self.active.load(Ordering::Relaxed) {
             self.lock().drop_after(&req)
@@ -930,7 +942,10 @@ mod tests {
         );
         assert_eq!(r.namespace, "web");
         let r = info(Method::GET, "/api/v1/nodes/n1", None);
-        assert_eq!((r.verb.as_str(), r.namespace.as_str()), ("get", ""));
+        assert_eq!(
+            (r.verb.as_str(), r.namespace.as_str(), r.name.as_str()),
+            ("get", "", "n1")
+        );
         let r = info(Method::GET, "/apis/apps/v1", None);
         assert_eq!((r.verb.as_str(), r.plural), ("get", None));
     }
@@ -1030,7 +1045,7 @@ mod tests {
             bad(json!({"throttle": {"rate": 1.5}})),
             "throttle.rate must be between 0 and 1, got 1.5"
         );
-        assert!(bad(json!({"errors": {"code": 404}})).contains("500 or 503"));
+        assert!(bad(json!({"errors": {"code": 404}})).contains("409, 500 or 503"));
         assert!(bad(json!({"errors": {"rate": 0.5, "every": 2}})).contains("not both"));
         assert!(bad(json!({"latency": {"delayMs": 5, "maxDelayMs": 1}})).contains("maxDelayMs"));
         assert!(

@@ -185,7 +185,7 @@ async fn the_admin_endpoint_round_trips_the_fault_rules_as_json() {
         ),
         (
             json!({"errors": {"code": 502}}),
-            "errors.code must be 500 or 503",
+            "errors.code must be 409, 500 or 503",
         ),
         (json!({"latncy": {"delayMs": 5}}), "unknown field `latncy`"),
     ] {
@@ -301,14 +301,18 @@ async fn kube_rs_retries_injected_429s_after_retry_after_and_503s_and_succeeds()
 }
 
 #[tokio::test]
-async fn injected_500_and_503_fail_only_the_chosen_resource() {
+async fn injected_409_500_and_503_fail_only_the_chosen_resource() {
     let server = server().await;
     let client = client_without_retries(&server).await;
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
     let namespaces: Api<Namespace> = Api::all(client.clone());
 
-    for (code, reason) in [(500, "InternalError"), (503, "ServiceUnavailable")] {
+    for (code, reason) in [
+        (500, "InternalError"),
+        (503, "ServiceUnavailable"),
+        (409, "Conflict"),
+    ] {
         server
             .faults()
             .set(FaultRules {
@@ -333,6 +337,17 @@ async fn injected_500_and_503_fail_only_the_chosen_resource() {
                 .unwrap_err(),
         );
         assert_eq!(status.code, code);
+        if code == 409 {
+            // As the API server words a lost optimistic-concurrency race.
+            let status = api_status(configmaps.get("web").await.unwrap_err());
+            assert!(
+                status
+                    .message
+                    .starts_with("Operation cannot be fulfilled on configmaps \"web\": the object has been modified"),
+                "{}",
+                status.message
+            );
+        }
         secrets.list(&ListParams::default()).await.unwrap();
         namespaces.get("default").await.unwrap();
     }

@@ -880,6 +880,94 @@ async fn sync_refuses_while_an_operation_is_present_async_returns_at_once_and_a_
     );
 }
 
+/// Answer every `every`-th write (patch or update) of an Application with
+/// 409 Conflict, as the API server answers a write conditional on a
+/// resourceVersion the controller has since moved.
+fn conflicts(env: &Env, every: u64) {
+    env.server
+        .faults()
+        .set(localkube::faults::FaultRules {
+            errors: Some(localkube::faults::ErrorFault {
+                code: 409,
+                every: Some(every),
+                matches: localkube::faults::Match {
+                    resources: vec!["applications.sextant.dev".into()],
+                    verbs: vec!["patch".into(), "update".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_that_lose_a_race_with_the_controller_are_read_again_and_retried() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    // The first write of each command conflicts; the second goes through.
+    conflicts(&env, 2);
+
+    let out = env.run(&["sync", "web", "--async"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(env.get("web").await.operation.is_some());
+    env.server.faults().clear();
+    env.apps
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"operation": null})),
+        )
+        .await
+        .unwrap();
+
+    conflicts(&env, 2);
+    let out = env
+        .run(&[
+            "create",
+            "web",
+            "--repo",
+            "https://git.example.invalid/deploy.git",
+            "--path",
+            "apps/web-v2",
+            "--dest-namespace",
+            "shop",
+            "--upsert",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("application web updated"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        env.get("web").await.spec.source.unwrap().path.as_deref(),
+        Some("apps/web-v2")
+    );
+
+    // A race lost every time is given to the user, and nothing is written.
+    conflicts(&env, 1);
+    let out = env.run(&["sync", "web", "--async"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("application web kept changing while it was being written"),
+        "{}",
+        show(&out)
+    );
+    assert!(env.get("web").await.operation.is_none());
+    assert_eq!(env.server.faults().stats().errors, 1 + 1 + 8);
+
+    conflicts(&env, 2);
+    let out = env.run(&["delete", "web", "--cascade"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // No controller here: the app waits on the finalizer the CLI added.
+    let app = env.get("web").await;
+    assert!(app.metadata.deletion_timestamp.is_some());
+    assert_eq!(finalizers(&app), [RESOURCES_FINALIZER]);
+}
+
 // ---------------------------------------------------------------- wait
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,10 +80,10 @@ impl Apps {
     pub async fn failed(&self, e: kube::Error, name: &str, verb: &str) -> anyhow::Error {
         match &e {
             kube::Error::Api(status) if status.code == 404 => self.missing(name).await,
-            kube::Error::Api(status) if status.code == 409 => anyhow::anyhow!(
-                "application {name} changed while it was being written ({}); run the command again",
-                status.message
-            ),
+            kube::Error::Api(status) if status.code == 409 => anyhow::Error::new(Conflict {
+                name: name.to_owned(),
+                message: status.message.clone(),
+            }),
             _ => anyhow::anyhow!(words(&e)).context(format!(
                 "could not {verb} application {name} in namespace {}",
                 self.namespace
@@ -102,6 +102,50 @@ impl Apps {
                 "application {name} not found in namespace {}",
                 self.namespace
             ),
+        }
+    }
+}
+
+/// A write that lost a race: the app changed between our read and our
+/// conditional write (the controller writes status and annotations all the
+/// time, and each write moves the resourceVersion).
+#[derive(Debug)]
+pub struct Conflict {
+    name: String,
+    message: String,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "application {} kept changing while it was being written ({}); run the command again",
+            self.name, self.message
+        )
+    }
+}
+
+impl std::error::Error for Conflict {}
+
+/// How many times a read-check-write is tried before a conflict is given
+/// to the user.
+const CONFLICT_ATTEMPTS: u32 = 8;
+
+/// Run `attempt` (read the app, check it, write conditionally on what was
+/// read) again while it fails with a [`Conflict`], with a short growing
+/// pause. Each attempt re-reads, so the checks see the current app: a
+/// conflict never overwrites a change we did not look at.
+pub async fn retry_on_conflict<T>(
+    mut attempt: impl AsyncFnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.is::<Conflict>() && tries < CONFLICT_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(tries))).await;
+                tries += 1;
+            }
+            outcome => return outcome,
         }
     }
 }

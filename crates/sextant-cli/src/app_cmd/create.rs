@@ -14,7 +14,7 @@ use sextant_model::application::{
 use sextant_model::{Application, ApplicationSpec};
 
 use super::ConnArgs;
-use super::client::Apps;
+use super::client::{Apps, retry_on_conflict};
 
 /// Options of `sextant app create`.
 #[derive(Debug, Args)]
@@ -107,20 +107,29 @@ pub async fn run(conn: &ConnArgs, args: CreateArgs) -> anyhow::Result<ExitCode> 
             });
         }
     }
-    let mut existing = apps.get(name).await?;
-    if existing.spec == spec {
+    // Replace the spec of what we read (the update is conditional on its
+    // resourceVersion), re-reading when the controller wrote in between.
+    let updated = retry_on_conflict(async || {
+        let mut existing = apps.get(name).await?;
+        if existing.spec == spec {
+            return Ok(false);
+        }
+        existing.spec = spec.clone();
+        match apps
+            .api
+            .replace(name, &PostParams::default(), &existing)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => Err(apps.failed(e, name, "update").await),
+        }
+    })
+    .await?;
+    if updated {
+        println!("application {name} updated in namespace {}", apps.namespace);
+    } else {
         println!("application {name} unchanged");
-        return Ok(ExitCode::SUCCESS);
     }
-    existing.spec = spec;
-    if let Err(e) = apps
-        .api
-        .replace(name, &PostParams::default(), &existing)
-        .await
-    {
-        return Err(apps.failed(e, name, "update").await);
-    }
-    println!("application {name} updated in namespace {}", apps.namespace);
     Ok(ExitCode::SUCCESS)
 }
 

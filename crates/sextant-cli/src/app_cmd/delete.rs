@@ -15,7 +15,7 @@ use sextant_model::annotations::{ARGOCD_RESOURCES_FINALIZER, RESOURCES_FINALIZER
 use tokio::time::Instant;
 
 use super::ConnArgs;
-use super::client::Apps;
+use super::client::{Apps, retry_on_conflict};
 use super::watch::{Watched, watch_app};
 
 /// Options of `sextant app delete`.
@@ -42,31 +42,21 @@ pub struct DeleteArgs {
 pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let apps = Apps::connect(conn).await?;
     let name = args.name.as_str();
-    let app = apps.get(name).await?;
-    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
-    let wanted: Option<Vec<String>> = if args.cascade {
-        (!finalizers.iter().any(|f| f == RESOURCES_FINALIZER)).then(|| {
-            let mut f = finalizers.clone();
-            f.push(RESOURCES_FINALIZER.to_owned());
-            f
-        })
-    } else if args.no_cascade {
-        let kept: Vec<String> = finalizers
-            .iter()
-            .filter(|f| *f != RESOURCES_FINALIZER && *f != ARGOCD_RESOURCES_FINALIZER)
-            .cloned()
-            .collect();
-        (kept.len() != finalizers.len()).then_some(kept)
-    } else {
-        None
-    };
-    if let Some(list) = wanted {
-        let patch = json!({"metadata": {
-            "resourceVersion": app.metadata.resource_version,
-            "finalizers": list,
-        }});
-        apps.merge_patch(name, &patch).await?;
-    }
+    // Set the finalizers as asked, re-reading on conflict: the controller
+    // may write the app between our read and our write.
+    let finalizers = retry_on_conflict(async || {
+        let app = apps.get(name).await?;
+        let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+        if let Some(list) = wanted_finalizers(&finalizers, &args) {
+            let patch = json!({"metadata": {
+                "resourceVersion": app.metadata.resource_version,
+                "finalizers": list,
+            }});
+            apps.merge_patch(name, &patch).await?;
+        }
+        Ok(finalizers)
+    })
+    .await?;
     if let Err(e) = apps.api.delete(name, &DeleteParams::default()).await
         && !matches!(&e, kube::Error::Api(s) if s.code == 404)
     {
@@ -118,5 +108,26 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
             );
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// The finalizer list `--cascade`/`--no-cascade` ask for, when it differs
+/// from `finalizers`.
+fn wanted_finalizers(finalizers: &[String], args: &DeleteArgs) -> Option<Vec<String>> {
+    if args.cascade {
+        (!finalizers.iter().any(|f| f == RESOURCES_FINALIZER)).then(|| {
+            let mut f = finalizers.to_vec();
+            f.push(RESOURCES_FINALIZER.to_owned());
+            f
+        })
+    } else if args.no_cascade {
+        let kept: Vec<String> = finalizers
+            .iter()
+            .filter(|f| *f != RESOURCES_FINALIZER && *f != ARGOCD_RESOURCES_FINALIZER)
+            .cloned()
+            .collect();
+        (kept.len() != finalizers.len()).then_some(kept)
+    } else {
+        None
     }
 }

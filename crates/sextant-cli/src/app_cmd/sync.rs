@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::ConnArgs;
-use super::client::Apps;
+use sextant_model::Application;
+
+use super::client::{Apps, retry_on_conflict};
 use super::operation::{self, Request};
 
 /// Options of `sextant app sync`.
@@ -57,15 +59,18 @@ pub struct RollbackArgs {
 pub async fn run_sync(conn: &ConnArgs, args: SyncArgs) -> anyhow::Result<ExitCode> {
     let apps = Apps::connect(conn).await?;
     let name = args.name.as_str();
-    let app = apps.get(name).await?;
-    operation::refuse_if_busy(&app, name)?;
     let req = Request {
         revision: args.revision.clone(),
         prune: args.prune,
         dry_run: args.dry_run,
         source: None,
     };
-    let id = operation::request(&apps, &app, name, &req).await?;
+    let id = retry_on_conflict(async || {
+        let app = apps.get(name).await?;
+        operation::refuse_if_busy(&app, name)?;
+        operation::request(&apps, &app, name, &req).await
+    })
+    .await?;
     let what = if args.dry_run { "dry-run sync" } else { "sync" };
     finish(&apps, name, &id, what, args.no_wait, args.timeout).await
 }
@@ -74,7 +79,23 @@ pub async fn run_sync(conn: &ConnArgs, args: SyncArgs) -> anyhow::Result<ExitCod
 pub async fn run_rollback(conn: &ConnArgs, args: RollbackArgs) -> anyhow::Result<ExitCode> {
     let apps = Apps::connect(conn).await?;
     let name = args.name.as_str();
-    let app = apps.get(name).await?;
+    let (id, what) = retry_on_conflict(async || {
+        let app = apps.get(name).await?;
+        let (req, what) = rollback_request(&app, name, &args)?;
+        let id = operation::request(&apps, &app, name, &req).await?;
+        Ok((id, what))
+    })
+    .await?;
+    finish(&apps, name, &id, &what, args.no_wait, args.timeout).await
+}
+
+/// The operation that rolls `app` back to history entry `args.id`, and
+/// how to call it; refused while the app syncs automatically or is busy.
+fn rollback_request(
+    app: &Application,
+    name: &str,
+    args: &RollbackArgs,
+) -> anyhow::Result<(Request, String)> {
     let automated = app
         .spec
         .sync_policy
@@ -86,7 +107,7 @@ pub async fn run_rollback(conn: &ConnArgs, args: RollbackArgs) -> anyhow::Result
             "application {name} syncs automatically, which would undo a rollback at once; disable auto-sync first (remove spec.syncPolicy.automated)"
         );
     }
-    operation::refuse_if_busy(&app, name)?;
+    operation::refuse_if_busy(app, name)?;
     let history = app
         .status
         .as_ref()
@@ -117,13 +138,12 @@ pub async fn run_rollback(conn: &ConnArgs, args: RollbackArgs) -> anyhow::Result
         dry_run: false,
         source,
     };
-    let id = operation::request(&apps, &app, name, &req).await?;
     let what = format!(
         "rollback to history entry {} ({})",
         entry.id,
         super::table::short_revision(&entry.revision)
     );
-    finish(&apps, name, &id, &what, args.no_wait, args.timeout).await
+    Ok((req, what))
 }
 
 async fn finish(

@@ -37,9 +37,9 @@ pub struct FaultArgs {
     /// a server error.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), group = "fault_error", group = "fault_rule")]
     fault_error_every: Option<u64>,
-    /// The injected server error: 500 (InternalError) or 503
-    /// (ServiceUnavailable) [default: 500].
-    #[arg(long, value_name = "CODE", value_parser = ["500", "503"], requires = "fault_error")]
+    /// The injected error: 500 (InternalError), 503 (ServiceUnavailable)
+    /// or 409 (Conflict, a lost optimistic-concurrency race) [default: 500].
+    #[arg(long, value_name = "CODE", value_parser = ["500", "503", "409"], requires = "fault_error")]
     fault_error_code: Option<String>,
     /// Cut each matching watch this long after it opens (e.g. 30s).
     #[arg(long, value_name = "DURATION", value_parser = duration, group = "fault_rule")]
@@ -119,10 +119,10 @@ impl FaultArgs {
                 matches: matches.clone(),
             }),
             errors: errors.then(|| ErrorFault {
-                code: if self.fault_error_code.as_deref() == Some("503") {
-                    503
-                } else {
-                    500
+                code: match self.fault_error_code.as_deref() {
+                    Some("503") => 503,
+                    Some("409") => 409,
+                    _ => 500,
                 },
                 rate: self.fault_error_rate,
                 every: self.fault_error_every,
