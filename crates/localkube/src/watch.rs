@@ -172,8 +172,14 @@ pub fn start(
                 _ = &mut deadline => return,
                 _ = tx.closed() => return,
                 _ = ticker.tick(), if opts.bookmarks => {
+                    // The store's version is reached only once every event
+                    // up to it has been delivered (events are broadcast
+                    // under the store's lock, so any not yet received is
+                    // queued here); a client resuming from a bookmark must
+                    // not skip one.
                     let current = cluster.store.read().current_rv();
-                    if tx.send(bookmark(&target, last_rv.max(current), false)).await.is_err() {
+                    let reached = if receiver.is_empty() { last_rv.max(current) } else { last_rv };
+                    if tx.send(bookmark(&target, reached, false)).await.is_err() {
                         return;
                     }
                 }

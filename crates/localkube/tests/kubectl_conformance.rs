@@ -329,6 +329,11 @@ async fn get_formats_label_annotate_and_patch() {
         err.contains("The request is invalid") && err.contains("did not match"),
         "{err}"
     );
+    // kubectl says "no change" when the object it read equals the patch's
+    // answer: let the simulated rollout finish first, so no status write
+    // lands in between.
+    k.ok(&["rollout", "status", "deploy/web", "--timeout=120s"])
+        .await;
     let out = k
         .ok(&[
             "patch",
@@ -349,6 +354,8 @@ async fn diff_dry_run_and_delete() {
     let (code, out, _) = k.run(&["diff", "-f", &file]).await;
     assert_eq!(code, 1, "diff against nothing shows a creation: {out}");
     k.ok(&["apply", "-f", &file]).await;
+    k.ok(&["rollout", "status", "deploy/web", "--timeout=120s"])
+        .await;
     let (code, out, err) = k.run(&["diff", "-f", &file]).await;
     assert_eq!(code, 0, "no change: {out} {err}");
     assert!(out.is_empty());

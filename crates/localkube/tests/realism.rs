@@ -57,7 +57,11 @@ async fn defaults_are_visible_in_kubectl_get() {
             .starts_with("10.96.")
     );
     assert_eq!(s["spec"]["ipFamilies"][0], "IPv4");
-    // A defaulted object diffs clean against its manifest.
+    // A defaulted object diffs clean against its manifest (once the
+    // rollout is done: kubectl diff would show a status written between
+    // its read and its dry run).
+    k.ok(&["rollout", "status", "deploy/web", "--timeout=120s"])
+        .await;
     let (code, out, _) = k.run(&["diff", "-f", &f]).await;
     assert_eq!(code, 0, "{out}");
 }

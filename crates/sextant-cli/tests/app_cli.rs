@@ -147,6 +147,12 @@ impl Env {
             .unwrap();
     }
 
+    /// How many watches the server has opened so far (the CLI's follow
+    /// and wait commands watch the app).
+    fn watches_started(&self) -> u64 {
+        self.server.faults().stats().watches_started
+    }
+
     async fn get(&self, name: &str) -> Application {
         self.apps.get(name).await.unwrap()
     }
@@ -203,20 +209,21 @@ struct Step {
     resources: Value,
 }
 
-/// Play the controller for one operation on `name`: wait for it, report
-/// each step in `status.operationState` (a pause between steps), then
-/// clear `operation`. Returns the operation as the CLI wrote it.
-async fn play_sync(apps: Api<Application>, name: &str, steps: Vec<Step>) -> Value {
-    let op = eventually(|| {
-        let apps = apps.clone();
-        async move {
-            let app = apps.get(name).await.unwrap();
-            app.operation.map(|op| serde_json::to_value(op).unwrap())
-        }
+/// Play the controller for one operation on `name`: wait for it and for
+/// the CLI to watch the app (so it sees every step), report each step in
+/// `status.operationState` (a pause between steps), then clear
+/// `operation`. Returns the operation as the CLI wrote it.
+async fn play_sync(env: &Env, name: &str, steps: Vec<Step>) -> Value {
+    let apps = &env.apps;
+    let watching = env.watches_started() + 1;
+    let op = eventually(|| async move {
+        let app = apps.get(name).await.unwrap();
+        app.operation.map(|op| serde_json::to_value(op).unwrap())
     })
     .await;
+    eventually(|| async { (env.watches_started() >= watching).then_some(()) }).await;
     for step in steps {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let terminal = step.phase != "Running";
         let mut state = json!({
             "operation": op,
@@ -727,11 +734,10 @@ async fn sync_writes_the_operation_prints_each_result_once_and_exits_0_on_succes
             ]),
         },
     ];
-    let controller = tokio::spawn(play_sync(env.apps.clone(), "web", steps));
-    let out = env
-        .run(&["sync", "web", "--revision", "v2", "--prune"])
-        .await;
-    let op = controller.await.unwrap();
+    let (out, op) = tokio::join!(
+        env.run(&["sync", "web", "--revision", "v2", "--prune"]),
+        play_sync(&env, "web", steps)
+    );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 
     assert_eq!(op["sync"]["revision"], "v2");
@@ -811,9 +817,10 @@ async fn sync_exits_1_when_the_sync_fails_and_prints_a_result_again_when_it_chan
             )]),
         },
     ];
-    let controller = tokio::spawn(play_sync(env.apps.clone(), "web", steps));
-    let out = env.run(&["sync", "web", "--dry-run"]).await;
-    let op = controller.await.unwrap();
+    let (out, op) = tokio::join!(
+        env.run(&["sync", "web", "--dry-run"]),
+        play_sync(&env, "web", steps)
+    );
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_eq!(op["sync"]["dryRun"], true);
     assert!(
@@ -1074,9 +1081,10 @@ async fn history_lists_the_syncs_and_rollback_syncs_to_an_entrys_revision_and_so
         message: "rolled back",
         resources: json!([result("Deployment", "web", "Synced", "configured")]),
     }];
-    let controller = tokio::spawn(play_sync(env.apps.clone(), "web", steps));
-    let out = env.run(&["rollback", "web", "1", "--prune"]).await;
-    let op = controller.await.unwrap();
+    let (out, op) = tokio::join!(
+        env.run(&["rollback", "web", "1", "--prune"]),
+        play_sync(&env, "web", steps)
+    );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(op["sync"]["revision"], "a".repeat(40));
     assert_eq!(op["sync"]["source"]["path"], "apps/web-v1");
@@ -1138,20 +1146,26 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
         "deletion requested"
     );
 
-    // The controller deletes the resources, then lets go.
-    let apps = env.apps.clone();
-    let controller = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        apps.patch(
+    // The controller deletes the resources, then lets go: once the CLI
+    // is watching (before that, the app would already be gone when the
+    // CLI first reads it).
+    let watching = env.watches_started() + 1;
+    let cli = env
+        .command(&["delete", "web", "--cascade", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(|| async { (env.watches_started() >= watching).then_some(()) }).await;
+    env.apps
+        .patch(
             "web",
             &PatchParams::default(),
             &Patch::Merge(json!({"metadata": {"finalizers": null}})),
         )
         .await
         .unwrap();
-    });
-    let out = env.run(&["delete", "web", "--cascade", "--wait"]).await;
-    controller.await.unwrap();
+    let out = cli.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         text(&out.stdout).contains("application web is gone"),

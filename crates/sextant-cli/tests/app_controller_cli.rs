@@ -59,16 +59,26 @@ spec:
     )
 }
 
-async fn sextant(kubeconfig: &Path, args: &[&str]) -> Output {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
-        .args(args)
+/// `sextant ARGS --kubeconfig K`, with HOME and caches in the test's
+/// temp dir (the kubeconfig's) and no SEXTANT_* settings inherited.
+fn command(kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
+    let home = kubeconfig.parent().unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"));
+    cmd.args(args)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .env_remove("KUBECONFIG")
+        .env_remove("SEXTANT_NAMESPACE")
+        .env_remove("SEXTANT_SYSTEM_IGNORE_DIFFERENCES")
+        .env("HOME", home)
+        .env("SEXTANT_CACHE_DIR", home.join("cli-cache"))
         .env("USER", "e2e-tester")
-        .output()
-        .await
-        .unwrap();
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn sextant(kubeconfig: &Path, args: &[&str]) -> Output {
+    let out = command(kubeconfig, args).output().await.unwrap();
     eprintln!(
         "$ sextant {}\n{}{}",
         args.join(" "),
@@ -82,7 +92,19 @@ fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[tokio::test]
+/// Prints the controller's log when the test fails.
+struct ShowLog(std::path::PathBuf);
+
+impl Drop for ShowLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- controller log\n{log}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
     let tmp = tempfile::tempdir().unwrap();
     let server = LocalKube::start(Config {
@@ -125,23 +147,26 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
     git(&repo, &["commit", "-qm", "v1"]);
     let c1 = git(&repo, &["rev-parse", "HEAD"]);
 
-    let mut controller = Command::new(env!("CARGO_BIN_EXE_sextant"))
-        .args([
+    // The controller's log goes to a file: a pipe nobody reads would block
+    // it once full.
+    let log = tmp.path().join("controller.log");
+    let mut controller = command(
+        &kc,
+        &[
             "controller",
             "--repo-poll-interval",
             "1h",
             "--self-heal-delay",
             "1s",
-        ])
-        .arg("--kubeconfig")
-        .arg(&kc)
-        .arg("--cache-dir")
-        .arg(tmp.path().join("cache"))
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    )
+    .arg("--cache-dir")
+    .arg(tmp.path().join("cache"))
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&log).unwrap())
+    .spawn()
+    .unwrap();
+    let _show_log_on_failure = ShowLog(log);
 
     let repo_url = format!("file://{}", repo.display());
     let out = sextant(
@@ -256,11 +281,15 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
         "cascade deletes the Deployment"
     );
 
+    let pid = controller.id().unwrap();
     Command::new("kill")
-        .args(["-INT", &controller.id().to_string()])
+        .args(["-INT", &pid.to_string()])
         .status()
         .unwrap();
-    let status = controller.wait().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), controller.wait())
+        .await
+        .expect("the controller stops within a minute of SIGINT")
+        .unwrap();
     assert!(status.success(), "the controller stops cleanly on SIGINT");
     server.shutdown().await;
 }

@@ -69,11 +69,7 @@ pub(crate) async fn finalize(
         "deleted the app's resources",
     )
     .await;
-    match status::release_finalizer(api, app).await {
-        Ok(()) => {}
-        Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {}
-        Err(e) => return Err(e),
-    }
+    status::release_finalizer(api, &name).await?;
     shared.live.forget_app(&name);
     Ok(Next::default())
 }

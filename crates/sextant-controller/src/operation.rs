@@ -225,7 +225,7 @@ pub(crate) async fn run_operation(
     }
     status::write(api, &name, &st).await?;
     if from_resource {
-        status::clear_operation(api, &name).await?;
+        status::clear_operation(api, &name, &op).await?;
     }
     let (reason, text) = if report.succeeded {
         (
@@ -276,8 +276,8 @@ pub(crate) async fn fail_operation(
     });
     status::set_condition(st, "SyncError", Some(message.to_owned()));
     status::write(api, &name, st).await?;
-    if app.operation.is_some() {
-        status::clear_operation(api, &name).await?;
+    if let Some(ran) = &app.operation {
+        status::clear_operation(api, &name, ran).await?;
     }
     events::record(&shared.client, app, Reason::SyncFailed, message).await;
     Ok(())

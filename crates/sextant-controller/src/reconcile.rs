@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use kube::api::Api;
 use sextant_model::Application;
+use sextant_model::annotations::REQUEST_ID_INFO;
 use sextant_model::application::{
     ApplicationStatus, Operation, OperationInitiator, OperationState, SyncOperation, SyncStatus,
 };
@@ -109,6 +110,14 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         .await;
     }
 
+    // An operation that already ran (its outcome is recorded, but the
+    // controller stopped before clearing it) is only cleared.
+    if let Some(op) = &app.operation
+        && already_ran(op, previous.operation_state.as_ref())
+    {
+        status::clear_operation(&api, name, op).await?;
+        return Ok(Next::default());
+    }
     // A requested operation first.
     if let Some(op) = app.operation.clone() {
         run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await?;
@@ -289,4 +298,65 @@ fn stale(previous: &ApplicationStatus, shared: &Shared) -> bool {
 
 pub(crate) fn short(revision: &str) -> &str {
     revision.get(..7).unwrap_or(revision)
+}
+
+/// Whether `op` is the operation whose final outcome `state` records. Only
+/// operations with a request id can tell (two syncs asked with the same
+/// options are otherwise the same value).
+fn already_ran(op: &Operation, state: Option<&OperationState>) -> bool {
+    let id = |op: &Operation| {
+        op.info
+            .iter()
+            .flatten()
+            .find(|i| i.name == REQUEST_ID_INFO)
+            .map(|i| i.value.clone())
+    };
+    state.is_some_and(|s| {
+        matches!(s.phase.as_str(), "Succeeded" | "Failed" | "Error")
+            && id(op).is_some()
+            && id(op) == id(&s.operation)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sextant_model::application::Info;
+
+    fn op(id: Option<&str>) -> Operation {
+        Operation {
+            info: id.map(|id| {
+                vec![Info {
+                    name: REQUEST_ID_INFO.into(),
+                    value: id.into(),
+                }]
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn state(op: Operation, phase: &str) -> OperationState {
+        OperationState {
+            operation: op,
+            phase: phase.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_operation_already_ran_when_its_request_id_has_a_final_outcome() {
+        let a = op(Some("a"));
+        assert!(already_ran(&a, Some(&state(a.clone(), "Succeeded"))));
+        assert!(already_ran(&a, Some(&state(a.clone(), "Failed"))));
+        // Still running, another request, or nothing recorded: run it.
+        assert!(!already_ran(&a, Some(&state(a.clone(), "Running"))));
+        assert!(!already_ran(&a, Some(&state(op(Some("b")), "Succeeded"))));
+        assert!(!already_ran(&a, None));
+        // Without request ids two equal requests cannot be told apart.
+        let plain = op(None);
+        assert!(!already_ran(
+            &plain,
+            Some(&state(plain.clone(), "Succeeded"))
+        ));
+    }
 }

@@ -204,7 +204,9 @@ impl Sources {
         let asked_at = Instant::now();
         let mut slot = slot.lock().await;
         if let Some((commit, at)) = slot.as_ref() {
-            // Fresh enough, or someone asked Git while we waited.
+            // Fresh enough, or someone started asking Git after we were
+            // asked (a query that started before might predate the commit
+            // we are asked about).
             if (!fresh && at.elapsed() < self.poll) || *at >= asked_at {
                 return Ok(Some(commit.clone()));
             }
@@ -212,11 +214,12 @@ impl Sources {
         let url = RepoUrl::parse(repo).map_err(|e| e.to_string())?;
         let renderer = self.renderer.clone();
         let rev = revision.to_owned();
+        let started = Instant::now();
         let commit = tokio::task::spawn_blocking(move || renderer.git().resolve(&url, &rev, None))
             .await
             .map_err(|e| format!("the Git task failed: {e}"))?
             .map_err(|e| error_chain(&e))?;
-        *slot = Some((commit.clone(), Instant::now()));
+        *slot = Some((commit.clone(), started));
         Ok(Some(commit))
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use sextant_model::annotations;
-use sextant_model::application::{ApplicationCondition, ApplicationStatus};
+use sextant_model::application::{ApplicationCondition, ApplicationStatus, Operation};
 use sextant_model::{API_VERSION, Application};
 
 /// The field manager of status writes.
@@ -42,33 +42,82 @@ pub async fn write(
     Ok(())
 }
 
-/// Clear the `operation` an app carries (it has been run).
-pub async fn clear_operation(api: &Api<Application>, name: &str) -> Result<(), kube::Error> {
-    let patch = json!({"operation": null});
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
-    Ok(())
-}
+/// How many times a conditional metadata write re-reads the app after
+/// losing a race (a user or another client wrote it in between).
+const CONFLICT_ATTEMPTS: usize = 5;
 
-/// Remove the refresh annotation (both spellings) once the refresh is done.
-pub async fn clear_refresh(api: &Api<Application>, app: &Application) -> Result<(), kube::Error> {
-    let Some(a) = &app.metadata.annotations else {
-        return Ok(());
-    };
-    let mut nulls = serde_json::Map::new();
-    for key in [annotations::REFRESH, "argocd.argoproj.io/refresh"] {
-        if a.contains_key(key) {
-            nulls.insert(key.to_owned(), Value::Null);
+/// Write a JSON merge patch to the app's main resource, computed from the
+/// app as it is now and conditional on that read (its resourceVersion), so
+/// a concurrent change is never overwritten unseen: on a conflict the app
+/// is read again and `patch_for` asked again. `patch_for` returns `None`
+/// when there is nothing (left) to write. A missing app is not an error.
+async fn write_conditionally(
+    api: &Api<Application>,
+    name: &str,
+    patch_for: impl Fn(&Application) -> Option<Value>,
+) -> Result<(), kube::Error> {
+    let mut attempt = 1;
+    loop {
+        let Some(app) = api.get_opt(name).await? else {
+            return Ok(());
+        };
+        let Some(mut patch) = patch_for(&app) else {
+            return Ok(());
+        };
+        patch["metadata"]["resourceVersion"] = json!(app.metadata.resource_version);
+        match api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < CONFLICT_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            other => return other.map(drop),
         }
     }
-    if nulls.is_empty() {
+}
+
+/// Clear the `operation` an app carries once `ran` has been run, unless
+/// it has been replaced by another one meanwhile.
+pub async fn clear_operation(
+    api: &Api<Application>,
+    name: &str,
+    ran: &Operation,
+) -> Result<(), kube::Error> {
+    write_conditionally(api, name, |app| {
+        (app.operation.as_ref() == Some(ran)).then(|| json!({"operation": null}))
+    })
+    .await
+}
+
+/// Remove the refresh annotation (both spellings) once the refresh is
+/// done; a refresh asked with another value meanwhile is left for the next
+/// pass.
+pub async fn clear_refresh(api: &Api<Application>, app: &Application) -> Result<(), kube::Error> {
+    let keys = [annotations::REFRESH, "argocd.argoproj.io/refresh"];
+    let seen = |a: &Application, key: &str| {
+        a.metadata
+            .annotations
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .cloned()
+    };
+    let handled: Vec<(&str, Option<String>)> = keys.iter().map(|k| (*k, seen(app, k))).collect();
+    if handled.iter().all(|(_, v)| v.is_none()) {
         return Ok(());
     }
-    let patch = json!({"metadata": {"annotations": nulls}});
     let name = app.metadata.name.as_deref().unwrap_or_default();
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
-    Ok(())
+    write_conditionally(api, name, |now| {
+        let mut nulls = serde_json::Map::new();
+        for (key, value) in &handled {
+            if value.is_some() && seen(now, key) == *value {
+                nulls.insert((*key).to_owned(), Value::Null);
+            }
+        }
+        (!nulls.is_empty()).then(|| json!({"metadata": {"annotations": nulls}}))
+    })
+    .await
 }
 
 /// Whether the app asks for a refresh.
@@ -83,30 +132,21 @@ pub fn has_resources_finalizer(app: &Application) -> bool {
     })
 }
 
-/// Remove the resources finalizers; the resourceVersion makes a
-/// concurrent change of the list fail (and be retried) instead of being
-/// overwritten.
-pub async fn release_finalizer(
-    api: &Api<Application>,
-    app: &Application,
-) -> Result<(), kube::Error> {
-    let kept: Vec<&String> = app
-        .metadata
-        .finalizers
-        .iter()
-        .flatten()
-        .filter(|f| {
-            *f != annotations::RESOURCES_FINALIZER && *f != annotations::ARGOCD_RESOURCES_FINALIZER
-        })
-        .collect();
-    let patch = json!({"metadata": {
-        "finalizers": kept,
-        "resourceVersion": app.metadata.resource_version,
-    }});
-    let name = app.metadata.name.as_deref().unwrap_or_default();
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
-    Ok(())
+/// Remove the resources finalizers (conditionally on the app as read just
+/// before, so another client's change of the list is never lost).
+pub async fn release_finalizer(api: &Api<Application>, name: &str) -> Result<(), kube::Error> {
+    write_conditionally(api, name, |app| {
+        let all = app.metadata.finalizers.clone().unwrap_or_default();
+        let kept: Vec<&String> = all
+            .iter()
+            .filter(|f| {
+                *f != annotations::RESOURCES_FINALIZER
+                    && *f != annotations::ARGOCD_RESOURCES_FINALIZER
+            })
+            .collect();
+        (kept.len() != all.len()).then(|| json!({"metadata": {"finalizers": kept}}))
+    })
+    .await
 }
 
 /// Set (or, with `None`, remove) the condition of `type_`, keeping its

@@ -39,7 +39,7 @@ async fn a_malformed_manifest_fails_its_app_with_nothing_applied_and_other_apps_
         .await;
     w.wait_synced_healthy("fine", &c1).await;
     let app = w
-        .wait_app("broken", 30, "ComparisonError", |a| {
+        .wait_app("broken", 90, "ComparisonError", |a| {
             condition(a, "ComparisonError").is_some()
         })
         .await;
@@ -49,7 +49,7 @@ async fn a_malformed_manifest_fails_its_app_with_nothing_applied_and_other_apps_
     // A sync asked for by hand fails too, and still nothing is applied.
     w.request_sync("broken", json!({"prune": true})).await;
     let app = w
-        .wait_app("broken", 30, "the sync to fail", |a| {
+        .wait_app("broken", 90, "the sync to fail", |a| {
             op_phase(a) == "Failed" && a.operation.is_none()
         })
         .await;
@@ -87,11 +87,11 @@ spec:
     );
     w.start_controller().await;
     w.create_app("shop", "app", "shop", manual()).await;
-    w.wait_app("shop", 30, "OutOfSync", |a| sync_status(a) == "OutOfSync")
+    w.wait_app("shop", 90, "OutOfSync", |a| sync_status(a) == "OutOfSync")
         .await;
     w.request_sync("shop", json!({})).await;
     let app = w
-        .wait_app("shop", 30, "the sync to fail", |a| op_phase(a) == "Failed")
+        .wait_app("shop", 90, "the sync to fail", |a| op_phase(a) == "Failed")
         .await;
     let op = app.status.unwrap().operation_state.unwrap();
     assert!(
@@ -123,7 +123,7 @@ async fn a_manual_app_waits_for_a_sync_and_a_dry_run_changes_nothing() {
     w.start_controller().await;
     w.create_app("web", "app", "web", manual()).await;
     let app = w
-        .wait_app("web", 30, "OutOfSync", |a| sync_status(a) == "OutOfSync")
+        .wait_app("web", 90, "OutOfSync", |a| sync_status(a) == "OutOfSync")
         .await;
     assert_eq!(health(&app), "Missing");
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -134,7 +134,7 @@ async fn a_manual_app_waits_for_a_sync_and_a_dry_run_changes_nothing() {
 
     w.request_sync("web", json!({"dryRun": true})).await;
     let app = w
-        .wait_app("web", 30, "the dry run", |a| {
+        .wait_app("web", 90, "the dry run", |a| {
             op_phase(a) == "Succeeded" && a.operation.is_none()
         })
         .await;
@@ -173,7 +173,7 @@ async fn rollback_restores_the_previous_revisions_objects() {
     );
     w.start_controller().await;
     w.create_app("web", "app", "web", manual()).await;
-    w.wait_app("web", 30, "compared", |a| synced_revision(a) == c1)
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
         .await;
     w.request_sync("web", json!({})).await;
     w.wait_synced_healthy("web", &c1).await;
@@ -184,7 +184,7 @@ async fn rollback_restores_the_previous_revisions_objects() {
         ],
         "v2",
     );
-    w.wait_app("web", 30, "c2 seen", |a| synced_revision(a) == c2)
+    w.wait_app("web", 90, "c2 seen", |a| synced_revision(a) == c2)
         .await;
     w.request_sync("web", json!({"prune": true})).await;
     w.wait_synced_healthy("web", &c2).await;
@@ -199,7 +199,7 @@ async fn rollback_restores_the_previous_revisions_objects() {
         json!({"revision": entry.revision, "source": entry.source}),
     )
     .await;
-    w.wait_app("web", 30, "the rollback", |a| {
+    w.wait_app("web", 90, "the rollback", |a| {
         op_phase(a) == "Succeeded" && a.operation.is_none()
     })
     .await;
@@ -209,7 +209,7 @@ async fn rollback_restores_the_previous_revisions_objects() {
     );
     assert!(w.configmap("web", "old").await.is_some());
     let app = w
-        .wait_app("web", 30, "OutOfSync with HEAD", |a| {
+        .wait_app("web", 90, "OutOfSync with HEAD", |a| {
             sync_status(a) == "OutOfSync"
         })
         .await;
@@ -240,7 +240,7 @@ async fn a_refresh_reads_git_at_once_instead_of_at_the_next_poll() {
         .await
         .unwrap();
     w.wait_synced_healthy("cfg", &c2).await;
-    w.wait_app("cfg", 30, "the refresh annotation to be removed", |a| {
+    w.wait_app("cfg", 90, "the refresh annotation to be removed", |a| {
         !a.metadata
             .annotations
             .as_ref()
@@ -277,7 +277,7 @@ async fn an_object_sextant_did_not_create_is_never_adopted_silently() {
     w.create_app("shop", "app", "shop", automated(true, true))
         .await;
     let app = w
-        .wait_app("shop", 30, "SharedResourceWarning", |a| {
+        .wait_app("shop", 90, "SharedResourceWarning", |a| {
             synced_revision(a) == c1 && condition(a, "SharedResourceWarning").is_some()
         })
         .await;
@@ -289,7 +289,7 @@ async fn an_object_sextant_did_not_create_is_never_adopted_silently() {
     assert_eq!(sync_status(&app), "OutOfSync");
     w.request_sync("shop", json!({})).await;
     let app = w
-        .wait_app("shop", 30, "the sync to fail", |a| op_phase(a) == "Failed")
+        .wait_app("shop", 90, "the sync to fail", |a| op_phase(a) == "Failed")
         .await;
     let msg = app
         .status
@@ -336,7 +336,7 @@ async fn deleting_an_app_with_the_finalizer_deletes_its_objects_and_without_it_k
         .delete("orphan", &DeleteParams::default())
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
     while w.apps().get_opt("cascade").await.unwrap().is_some() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -373,7 +373,7 @@ async fn a_controller_killed_mid_sync_converges_when_started_again() {
         .faults()
         .set(FaultRules {
             latency: Some(LatencyFault {
-                delay_ms: 150,
+                delay_ms: 500,
                 matches: Match {
                     resources: vec!["configmaps".into()],
                     verbs: vec!["patch".into()],
@@ -387,7 +387,7 @@ async fn a_controller_killed_mid_sync_converges_when_started_again() {
     w.start_controller().await;
     w.create_app("many", "app", "many", automated(true, false))
         .await;
-    w.wait_app("many", 30, "the sync to start", |a| {
+    w.wait_app("many", 90, "the sync to start", |a| {
         op_phase(a) == "Running"
     })
     .await;

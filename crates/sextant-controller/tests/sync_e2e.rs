@@ -110,7 +110,7 @@ async fn self_heal_reverts_a_live_edit_and_without_it_the_edit_is_reported_as_dr
             .unwrap();
     }
     // Self-heal puts Git back.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         let d = w.deployment("a", "healed").await.unwrap();
         if image_of(&d) == "nginx:1.27" {
@@ -133,7 +133,7 @@ async fn self_heal_reverts_a_live_edit_and_without_it_the_edit_is_reported_as_dr
 
     // Without self-heal: OutOfSync, the object named, the edit kept.
     let app = w
-        .wait_app("drifting", 30, "OutOfSync", |a| {
+        .wait_app("drifting", 90, "OutOfSync", |a| {
             sync_status(a) == "OutOfSync"
         })
         .await;
@@ -177,7 +177,7 @@ async fn a_removed_file_is_pruned_with_prune_and_reported_without() {
     assert!(w.configmap("p", "gone").await.is_none());
     assert!(w.configmap("p", "keep").await.is_some());
     let app = w
-        .wait_app("keeping", 30, "OutOfSync at c2", |a| {
+        .wait_app("keeping", 90, "OutOfSync at c2", |a| {
             synced_revision(a) == c2 && sync_status(a) == "OutOfSync"
         })
         .await;
@@ -217,6 +217,22 @@ async fn a_bad_image_makes_the_app_degraded() {
     w.stop_controller().await;
 }
 
+/// `count()` once it has not moved for 3 s (at most 60 s).
+async fn settled(count: impl Fn() -> u64) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = count();
+    let mut since = std::time::Instant::now();
+    while since.elapsed() < Duration::from_secs(3) {
+        assert!(std::time::Instant::now() < deadline, "never settled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = count();
+        if now != last {
+            (last, since) = (now, std::time::Instant::now());
+        }
+    }
+    last
+}
+
 #[tokio::test]
 async fn a_commit_or_a_live_change_re_evaluates_only_the_apps_it_touches() {
     let mut w = World::new().await;
@@ -239,11 +255,11 @@ async fn a_commit_or_a_live_change_re_evaluates_only_the_apps_it_touches() {
         .await;
     w.wait_synced_healthy("a", &c1).await;
     w.wait_synced_healthy("b", &c1).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (a0, b0) = (
-        w.controller().reconciles("a"),
-        w.controller().reconciles("b"),
-    );
+    // Let the start-up settle: the first Git poll of each (repo, revision)
+    // counts as a change (polls are at least 1 s apart), and each sync is
+    // followed by a re-check.
+    let b0 = settled(|| w.controller().reconciles("b")).await;
+    let a0 = w.controller().reconciles("a");
 
     // A commit on main (b follows `other`), then a live edit of a's object.
     let c2 = w.commit(&[("a/cm.yaml", &configmap("a", "2"))], "a changes");
@@ -260,12 +276,12 @@ async fn a_commit_or_a_live_change_re_evaluates_only_the_apps_it_touches() {
         )
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
     while w.configmap("a", "a").await.unwrap()["data"]["key"] != "2" {
         assert!(std::time::Instant::now() < deadline, "a was not healed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(1)).await; // several polls
+    tokio::time::sleep(Duration::from_secs(2)).await; // several polls
     assert!(w.controller().reconciles("a") > a0);
     assert_eq!(
         w.controller().reconciles("b"),
@@ -327,7 +343,7 @@ async fn lua_health_checks_and_system_wide_ignore_rules_apply_to_every_app() {
     .await
     .unwrap();
     let app = w
-        .wait_app("feature", 30, "Degraded by the Lua check", |a| {
+        .wait_app("feature", 90, "Degraded by the Lua check", |a| {
             health(a) == "Degraded"
         })
         .await;
@@ -360,7 +376,7 @@ async fn history_keeps_revision_history_limit_entries() {
     w.wait_synced_healthy("cfg", &c2).await;
     let c3 = w.commit(&[("app/cm.yaml", &configmap("cfg", "3"))], "three");
     let app = w
-        .wait_app("cfg", 30, "three syncs", |a| {
+        .wait_app("cfg", 90, "three syncs", |a| {
             a.status
                 .as_ref()
                 .and_then(|s| s.history.as_ref())

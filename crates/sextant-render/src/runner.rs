@@ -131,6 +131,26 @@ pub struct Output {
 
 const STDERR_KEEP: usize = 8 << 10;
 
+/// ETXTBSY: the program file is open for writing somewhere, typically in
+/// a child another thread forked while the file was being written (the
+/// descriptor lives until that child's exec). It passes within moments.
+const TEXT_FILE_BUSY: i32 = 26;
+
+/// Spawn `cmd`, waiting out a busy program file for a short while (tool
+/// binaries that were just installed or replaced).
+fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut attempt = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(TEXT_FILE_BUSY) && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10 * attempt));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// Run `invocation` within `limits`.
 pub fn run(invocation: &Invocation, limits: Limits) -> Result<Output, RunError> {
     let program = invocation.name();
@@ -143,7 +163,7 @@ pub fn run(invocation: &Invocation, limits: Limits) -> Result<Output, RunError> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
+    let mut child = spawn(&mut cmd).map_err(|source| RunError::Spawn {
         program: program.clone(),
         source,
     })?;

@@ -42,6 +42,10 @@ pub struct Request {
 /// clear one before it writes the other).
 const LOST_AFTER: Duration = Duration::from_secs(10);
 
+/// How long an operation with a final outcome may stay in `operation`
+/// before we stop waiting for the controller to clear it.
+const CLEAR_GRACE: Duration = Duration::from_secs(5);
+
 /// Refuse when `app` already has an operation.
 pub fn refuse_if_busy(app: &Application, name: &str) -> anyhow::Result<()> {
     if app.operation.is_some() {
@@ -113,6 +117,7 @@ pub async fn follow(
     let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut lost_since: Option<Instant> = None;
     let mut running = false;
+    let mut ended_since: Option<Instant> = None;
     let deadline = Instant::now() + timeout;
     let outcome = watch_app(apps, name, deadline, |app| {
         let Some(app) = app else {
@@ -156,7 +161,18 @@ pub async fn follow(
                 seen.insert(key, (status, message));
             }
         }
-        Ok(is_terminal(&state.phase).then(|| state.clone()))
+        if !is_terminal(&state.phase) {
+            return Ok(None);
+        }
+        // The controller records the outcome, then clears `operation`:
+        // wait for that too (for a while), so the next command does not
+        // find the app busy with the operation that just ended.
+        let cleared = !app
+            .operation
+            .as_ref()
+            .is_some_and(|o| carries(o.info.as_deref(), id));
+        let ended_at = *ended_since.get_or_insert_with(Instant::now);
+        Ok((cleared || ended_at.elapsed() >= CLEAR_GRACE).then(|| state.clone()))
     })
     .await?;
     let state = match outcome {

@@ -241,7 +241,7 @@ impl World {
     }
 
     pub async fn wait_synced_healthy(&self, name: &str, revision: &str) -> Application {
-        self.wait_app(name, 60, &format!("Synced+Healthy at {revision}"), |a| {
+        self.wait_app(name, 120, &format!("Synced+Healthy at {revision}"), |a| {
             sync_status(a) == "Synced" && health(a) == "Healthy" && synced_revision(a) == revision
         })
         .await

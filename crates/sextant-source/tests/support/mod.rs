@@ -347,7 +347,13 @@ impl GitDaemon {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Self { port, child };
+                    // Someone else may have taken the port after we let it
+                    // go: then the daemon fails to bind and exits.
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Ok(None) = child.try_wait() {
+                        return Self { port, child };
+                    }
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
