@@ -14,6 +14,7 @@ use serde_json::Value;
 use sextant_cluster::{Kinds, LiveCache, LiveKey};
 use sextant_engine::diff::{IgnoreDifferences, Input, ObjectDiff, ObjectKey, diff_object};
 use sextant_engine::health::{self, Health, HealthCustomizations};
+use sextant_model::annotations;
 
 use crate::tracking::tracking_id;
 
@@ -48,6 +49,9 @@ pub struct ResourceState {
     pub health: Option<Health>,
     /// Tracked by the app, gone from Git.
     pub requires_pruning: bool,
+    /// Gone from Git but marked `compare-options: IgnoreExtraneous`: shown,
+    /// not counted against the app's sync status.
+    pub ignore_extraneous: bool,
     /// Why the app may not touch it (it exists and is not the app's).
     pub conflict: Option<String>,
     /// The live object, when the app tracks it.
@@ -66,9 +70,14 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// Synced when every object is.
+    /// Synced when every object is (extraneous objects marked
+    /// IgnoreExtraneous aside).
     pub fn sync(&self) -> SyncState {
-        if self.resources.iter().all(|r| r.sync == SyncState::Synced) {
+        if self
+            .resources
+            .iter()
+            .all(|r| r.sync == SyncState::Synced || r.ignore_extraneous)
+        {
             SyncState::Synced
         } else {
             SyncState::OutOfSync
@@ -159,6 +168,7 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
             sync: SyncState::OutOfSync,
             health: Some(Health::missing()),
             requires_pruning: false,
+            ignore_extraneous: false,
             conflict: None,
             live: None,
             desired: Some(obj.clone()),
@@ -215,6 +225,7 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
             key,
             sync: SyncState::OutOfSync,
             requires_pruning: true,
+            ignore_extraneous: has_compare_option(&live, "IgnoreExtraneous"),
             conflict: None,
             live: Some(live),
             desired: None,
@@ -222,6 +233,16 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
         });
     }
     Comparison { resources }
+}
+
+/// Whether `obj` carries `option` in its compare options annotation
+/// (`sextant.dev/compare-options`, or Argo CD's spelling).
+fn has_compare_option(obj: &Value, option: &str) -> bool {
+    let annotations: Option<std::collections::BTreeMap<String, String>> = obj
+        .pointer("/metadata/annotations")
+        .and_then(|a| serde_json::from_value(a.clone()).ok());
+    annotations::get(annotations.as_ref(), annotations::COMPARE_OPTIONS)
+        .is_some_and(|v| v.split(',').any(|o| o.trim() == option))
 }
 
 /// Structural diff; when it finds a difference, ask the API server what

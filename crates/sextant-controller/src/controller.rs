@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -23,6 +24,7 @@ use crate::compare::Predictions;
 use crate::config::ControllerConfig;
 use crate::queue::Queue;
 use crate::reconcile;
+use crate::repo_creds::{self, RepoCredentials};
 use crate::source::Sources;
 
 /// Why a controller could not start.
@@ -100,12 +102,17 @@ impl Controller {
             ..RendererConfig::default()
         })?;
         let kinds = Arc::new(Kinds::new(client.clone()));
+        let credentials = Arc::new(RepoCredentials::new(&config.namespace));
         let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<String>();
         let shared = Arc::new(Shared {
             client: client.clone(),
             kinds: kinds.clone(),
             live: LiveCache::new(kinds, TRACKING_ID, notice_tx),
-            sources: Sources::new(Arc::new(renderer), config.repo_poll_interval),
+            sources: Sources::new(
+                Arc::new(renderer),
+                credentials.clone(),
+                config.repo_poll_interval,
+            ),
             predictions: Predictions::default(),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
@@ -174,6 +181,52 @@ impl Controller {
                         Err(e) => {
                             tracing::warn!(error = %e, "watching Applications failed; retrying")
                         }
+                    }
+                }
+            }));
+        }
+
+        // Repository credentials: a Secret added, changed or removed
+        // queues the apps on the repositories it covers.
+        {
+            let shared = shared.clone();
+            let api: Api<Secret> = Api::namespaced(client.clone(), &shared.config.namespace);
+            tasks.push(tokio::spawn(async move {
+                let mut stream = watcher::watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .boxed();
+                while let Some(event) = stream.next().await {
+                    let urls = match event {
+                        Ok(Event::InitApply(s)) | Ok(Event::Apply(s)) => credentials.upsert(&s),
+                        Ok(Event::Delete(s)) => credentials
+                            .remove(s.metadata.name.as_deref().unwrap_or_default())
+                            .into_iter()
+                            .collect(),
+                        Ok(Event::Init) | Ok(Event::InitDone) => Vec::new(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "watching repository credentials failed; retrying");
+                            Vec::new()
+                        }
+                    };
+                    if urls.is_empty() {
+                        continue;
+                    }
+                    let names: Vec<String> = shared
+                        .apps
+                        .lock()
+                        .map(|apps| {
+                            apps.iter()
+                                .filter(|(_, k)| {
+                                    k.follows.as_ref().is_some_and(|(repo, _)| {
+                                        urls.iter().any(|u| repo_creds::matches(u, repo))
+                                    })
+                                })
+                                .map(|(n, _)| n.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for name in names {
+                        shared.queue.add(&name);
                     }
                 }
             }));

@@ -27,6 +27,7 @@ mod order;
 mod prepare;
 mod queue;
 mod reconcile;
+pub mod repo_creds;
 mod report;
 pub mod source;
 mod status;

@@ -15,6 +15,7 @@ use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::prepare::prepare_with;
 use crate::reconcile::short;
+use crate::report;
 use crate::source::{self, Fetched};
 use crate::status;
 use crate::sync::{self, SyncRequest};
@@ -220,6 +221,13 @@ pub(crate) async fn run_operation(
         }
         st.history = Some(history);
         status::set_condition(&mut st, "SyncError", None);
+        let compared_here = st
+            .sync
+            .as_ref()
+            .is_some_and(|s| s.revision.as_deref() == Some(revision.as_str()));
+        if !wants_other && compared_here {
+            report::apply_sync_outcome(&mut st, &cmp, &report.results);
+        }
     } else if !report.succeeded {
         status::set_condition(&mut st, "SyncError", Some(report.message.clone()));
     }

@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 
 use sextant_model::Application;
-use sextant_model::application::{ApplicationStatus, HealthStatus, ResourceStatus, SyncStatus};
+use sextant_model::application::{
+    ApplicationStatus, HealthStatus, ResourceResult, ResourceStatus, SyncStatus,
+};
 
-use crate::compare::Comparison;
+use crate::compare::{Comparison, SyncState};
 use crate::prepare::compared_to;
 use crate::source::Fetched;
 use crate::status;
@@ -107,5 +109,182 @@ pub(crate) fn collect_images(v: &serde_json::Value, out: &mut BTreeSet<String>) 
         }
         serde_json::Value::Array(list) => list.iter().for_each(|c| collect_images(c, out)),
         _ => {}
+    }
+}
+
+/// After a successful sync of the compared revision, what the sync did as
+/// the status reports it: the objects it applied are Synced (server-side
+/// apply succeeded, so live now has Git's fields), the ones it pruned are
+/// gone, and the app is Synced when nothing else differs. The re-check that
+/// follows every sync compares again and corrects it if anything changed
+/// meanwhile. Without this the status would show the comparison from
+/// before the sync until that re-check.
+pub(crate) fn apply_sync_outcome(
+    st: &mut ApplicationStatus,
+    cmp: &Comparison,
+    results: &[ResourceResult],
+) {
+    let outcome = |group: &str, kind: &str, namespace: &str, name: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r.group == group && r.kind == kind && r.namespace == namespace && r.name == name
+            })
+            .and_then(|r| r.status.as_deref())
+    };
+    if let Some(resources) = st.resources.as_mut() {
+        resources.retain(|s| {
+            outcome(
+                &s.group,
+                &s.kind,
+                s.namespace.as_deref().unwrap_or_default(),
+                &s.name,
+            ) != Some("Pruned")
+        });
+        for s in resources.iter_mut() {
+            let ns = s.namespace.as_deref().unwrap_or_default();
+            if outcome(&s.group, &s.kind, ns, &s.name) == Some("Synced") {
+                s.status = Some("Synced".to_owned());
+            }
+        }
+    }
+    let all_synced = cmp.resources.iter().all(|r| {
+        let k = &r.key;
+        match outcome(&k.group, &k.kind, &k.namespace, &k.name) {
+            Some("Synced" | "Pruned") => true,
+            _ => r.sync == SyncState::Synced || r.ignore_extraneous,
+        }
+    });
+    if all_synced && let Some(sync) = st.sync.as_mut() {
+        sync.status = "Synced".to_owned();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::ResourceState;
+    use sextant_engine::diff::ObjectKey;
+
+    /// One object as compared and as the status shows it.
+    fn object(
+        kind: &str,
+        name: &str,
+        synced: bool,
+        prune: bool,
+    ) -> (ResourceState, ResourceStatus) {
+        let status = if synced { "Synced" } else { "OutOfSync" };
+        let state = ResourceState {
+            key: ObjectKey {
+                group: String::new(),
+                kind: kind.into(),
+                namespace: "shop".into(),
+                name: name.into(),
+                api_version: "v1".into(),
+            },
+            sync: if synced {
+                SyncState::Synced
+            } else {
+                SyncState::OutOfSync
+            },
+            health: None,
+            requires_pruning: prune,
+            ignore_extraneous: false,
+            conflict: None,
+            live: None,
+            desired: None,
+            diff: None,
+        };
+        let shown = ResourceStatus {
+            kind: kind.into(),
+            namespace: Some("shop".into()),
+            name: name.into(),
+            status: Some(status.into()),
+            requires_pruning: prune.then_some(true),
+            ..ResourceStatus::default()
+        };
+        (state, shown)
+    }
+
+    fn result(kind: &str, name: &str, status: &str) -> ResourceResult {
+        ResourceResult {
+            kind: kind.into(),
+            namespace: "shop".into(),
+            name: name.into(),
+            status: Some(status.into()),
+            ..ResourceResult::default()
+        }
+    }
+
+    /// Apply `results` to an OutOfSync app made of `objects`.
+    fn after(
+        objects: Vec<(ResourceState, ResourceStatus)>,
+        results: &[ResourceResult],
+    ) -> ApplicationStatus {
+        let (states, shown): (Vec<_>, Vec<_>) = objects.into_iter().unzip();
+        let mut st = ApplicationStatus {
+            sync: Some(SyncStatus {
+                status: "OutOfSync".into(),
+                ..SyncStatus::default()
+            }),
+            resources: Some(shown),
+            ..ApplicationStatus::default()
+        };
+        apply_sync_outcome(&mut st, &Comparison { resources: states }, results);
+        st
+    }
+
+    #[test]
+    fn applied_objects_become_synced_pruned_ones_go_and_the_app_follows() {
+        let st = after(
+            vec![
+                object("ConfigMap", "a", false, false),
+                object("ConfigMap", "old", false, true),
+                object("Deployment", "web", true, false),
+            ],
+            &[
+                result("ConfigMap", "a", "Synced"),
+                result("ConfigMap", "old", "Pruned"),
+            ],
+        );
+        let shown: Vec<_> = st
+            .resources
+            .iter()
+            .flatten()
+            .map(|r| (r.name.as_str(), r.status.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(shown, [("a", "Synced"), ("web", "Synced")]);
+        assert_eq!(st.sync.unwrap().status, "Synced");
+    }
+
+    #[test]
+    fn what_the_sync_left_out_keeps_the_app_out_of_sync_unless_ignored() {
+        let st = after(
+            vec![
+                object("ConfigMap", "a", false, false),
+                object("ConfigMap", "b", false, false),
+            ],
+            &[
+                result("ConfigMap", "a", "Synced"),
+                result("ConfigMap", "b", "SyncFailed"),
+            ],
+        );
+        assert_eq!(st.sync.unwrap().status, "OutOfSync");
+        let st = after(
+            vec![object("ConfigMap", "old", false, true)],
+            &[result("ConfigMap", "old", "PruneSkipped")],
+        );
+        assert_eq!(st.sync.unwrap().status, "OutOfSync");
+        // An extraneous object marked IgnoreExtraneous does not count.
+        let (mut state, shown) = object("ConfigMap", "extra", false, true);
+        state.ignore_extraneous = true;
+        let st = after(
+            vec![(state, shown), object("ConfigMap", "a", false, false)],
+            &[
+                result("ConfigMap", "extra", "PruneSkipped"),
+                result("ConfigMap", "a", "Synced"),
+            ],
+        );
+        assert_eq!(st.sync.unwrap().status, "Synced");
     }
 }

@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sextant_model::application::{Application, ApplicationSource};
-use sextant_render::{HelmParameter, Outcome, RenderOptions, Renderer, Request};
-use sextant_source::{CommitId, RepoUrl};
+use sextant_render::{HelmParameter, Outcome, RenderOptions, Renderer, Request, ServiceError};
+use sextant_source::{CommitId, FetchError, RepoUrl, SourceError};
+
+use crate::repo_creds::{Found, RepoCredentials, SECRET_TYPE_LABEL};
 
 /// The render options `source` of the Application `app_name` sets, with
 /// `namespace` for namespaced objects that set none. A Helm release is
@@ -152,6 +154,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<(CommitId, Instant)>>>;
 /// revision): many apps on one branch cost one Git round trip per poll.
 pub struct Sources {
     renderer: Arc<Renderer>,
+    credentials: Arc<RepoCredentials>,
     poll: Duration,
     resolved: Mutex<HashMap<(String, String), Slot>>,
     /// The commit each (repository, revision) had at its last poll.
@@ -167,10 +170,12 @@ impl std::fmt::Debug for Sources {
 }
 
 impl Sources {
-    /// Sources rendered by `renderer`, revisions re-resolved after `poll`.
-    pub fn new(renderer: Arc<Renderer>, poll: Duration) -> Self {
+    /// Sources rendered by `renderer`, revisions re-resolved after `poll`,
+    /// private repositories read with `credentials`.
+    pub fn new(renderer: Arc<Renderer>, credentials: Arc<RepoCredentials>, poll: Duration) -> Self {
         Self {
             renderer,
+            credentials,
             poll,
             resolved: Mutex::new(HashMap::new()),
             polled: Mutex::new(HashMap::new()),
@@ -215,10 +220,13 @@ impl Sources {
         let renderer = self.renderer.clone();
         let rev = revision.to_owned();
         let started = Instant::now();
-        let commit = tokio::task::spawn_blocking(move || renderer.git().resolve(&url, &rev, None))
-            .await
-            .map_err(|e| format!("the Git task failed: {e}"))?
-            .map_err(|e| error_chain(&e))?;
+        let found = self.credentials.lookup(repo);
+        let creds = found.as_ref().map(|f| f.credentials.clone());
+        let commit =
+            tokio::task::spawn_blocking(move || renderer.git().resolve(&url, &rev, creds.as_ref()))
+                .await
+                .map_err(|e| format!("the Git task failed: {e}"))?
+                .map_err(|e| self.explain(&e, found.as_ref()))?;
         *slot = Some((commit.clone(), started));
         Ok(Some(commit))
     }
@@ -258,22 +266,59 @@ impl Sources {
         let renderer = self.renderer.clone();
         let repo_owned = repo.to_owned();
         let rev = commit.as_ref().map(ToString::to_string).unwrap_or_default();
+        let found = self.credentials.lookup(repo);
+        let creds = found.as_ref().map(|f| f.credentials.clone());
         let outcome = tokio::task::spawn_blocking(move || {
             renderer.render(&Request {
                 repo: &repo_owned,
                 revision: &rev,
                 path: &path,
                 options: &options,
-                credentials: None,
+                credentials: creds.as_ref(),
             })
         })
         .await
         .map_err(|e| format!("the render task failed: {e}"))?
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| self.explain(&e, found.as_ref()))?;
         Ok(Fetched {
             commit: outcome.commit.clone().or(commit),
             outcome,
         })
+    }
+}
+
+impl Sources {
+    /// `e` in words, with what to do when the Git server wanted other
+    /// credentials than it got.
+    fn explain(&self, e: &(dyn std::error::Error + 'static), found: Option<&Found>) -> String {
+        let mut text = error_chain(e);
+        let ns = self.credentials.namespace();
+        match (fetch_error(e), found) {
+            (Some(FetchError::AuthRequired { .. }), _) => text.push_str(&format!(
+                "; no Secret holds credentials for this repository: create one in namespace {ns} labelled {SECRET_TYPE_LABEL}=repository with keys url, username and password (see docs/controller.md, Private repositories)"
+            )),
+            (Some(FetchError::Auth { .. }), Some(f)) => text.push_str(&format!(
+                "; the credentials come from Secret {ns}/{}: correct its username or password",
+                f.secret
+            )),
+            _ => {}
+        }
+        text
+    }
+}
+
+/// The Git transport error inside a resolve or render error (they wrap it
+/// transparently, so it is not in the `source()` chain).
+fn fetch_error<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e FetchError> {
+    let source =
+        e.downcast_ref::<SourceError>()
+            .or_else(|| match e.downcast_ref::<ServiceError>()? {
+                ServiceError::Source(s) => Some(s),
+                _ => None,
+            })?;
+    match source {
+        SourceError::Fetch(f) => Some(f),
+        _ => None,
     }
 }
 

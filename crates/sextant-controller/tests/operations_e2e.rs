@@ -141,8 +141,36 @@ async fn a_manual_app_waits_for_a_sync_and_a_dry_run_changes_nothing() {
     assert!(app.status.as_ref().unwrap().history.is_none());
     assert!(w.deployment("web", "web").await.is_none());
 
+    // Every status the app goes through, to check the one the sync ends with.
+    let seen = {
+        let stream = kube::runtime::watcher(
+            w.apps(),
+            kube::runtime::watcher::Config::default().fields("metadata.name=web"),
+        );
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = seen.clone();
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut stream = std::pin::pin!(kube::runtime::WatchStreamExt::applied_objects(stream));
+            while let Some(Ok(app)) = stream.next().await {
+                into.lock().unwrap().push(app);
+            }
+        });
+        seen
+    };
     w.request_sync("web", json!({})).await;
     let app = w.wait_synced_healthy("web", &c1).await;
+    // The status that records the sync says Synced: no OutOfSync left over
+    // from the comparison before it.
+    let first_recorded = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|a| a.status.as_ref().is_some_and(|s| s.history.is_some()))
+        .cloned()
+        .expect("the sync's outcome was seen");
+    assert_eq!(op_phase(&first_recorded), "Succeeded");
+    assert_eq!(sync_status(&first_recorded), "Synced");
     let st = app.status.unwrap();
     let entry = &st.history.unwrap()[0];
     assert_eq!(entry.revision, c1);

@@ -185,6 +185,27 @@ async fn a_removed_file_is_pruned_with_prune_and_reported_without() {
     let gone = res.iter().find(|r| r.name == "gone").unwrap();
     assert_eq!(gone.requires_pruning, Some(true));
     assert!(w.configmap("q", "gone").await.is_some());
+
+    // Marked IgnoreExtraneous (Argo CD's spelling), the leftover is still
+    // listed but no longer makes the app OutOfSync.
+    w.api("v1", "ConfigMap", "configmaps", Some("q"))
+        .patch(
+            "gone",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "argocd.argoproj.io/compare-options": "IgnoreExtraneous"
+            }}})),
+        )
+        .await
+        .unwrap();
+    let app = w
+        .wait_app("keeping", 90, "Synced with the leftover ignored", |a| {
+            sync_status(a) == "Synced"
+        })
+        .await;
+    let res = app.status.unwrap().resources.unwrap();
+    let gone = res.iter().find(|r| r.name == "gone").unwrap();
+    assert_eq!(gone.requires_pruning, Some(true));
     w.stop_controller().await;
 }
 

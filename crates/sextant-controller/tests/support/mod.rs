@@ -3,8 +3,7 @@
 
 #![allow(dead_code, reason = "each test file uses part of the support module")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -25,24 +24,7 @@ pub struct World {
     pub controller: Option<Controller>,
 }
 
-pub fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use sextant_testkit::git;
 
 pub fn deployment(name: &str, image: &str) -> String {
     format!(
@@ -194,13 +176,28 @@ impl World {
         policy: Value,
         revision: &str,
     ) {
+        let repo = format!("file://{}", self.repo.display());
+        self.create_app_from(name, &repo, path, dest, policy, revision)
+            .await;
+    }
+
+    /// An app on `repo_url` (any URL, e.g. an HTTP server's).
+    pub async fn create_app_from(
+        &self,
+        name: &str,
+        repo_url: &str,
+        path: &str,
+        dest: &str,
+        policy: Value,
+        revision: &str,
+    ) {
         let app = json!({
             "apiVersion": "sextant.dev/v1alpha1",
             "kind": "Application",
             "metadata": {"name": name, "namespace": NS},
             "spec": {
                 "project": "default",
-                "source": {"repoURL": format!("file://{}", self.repo.display()), "path": path, "targetRevision": revision},
+                "source": {"repoURL": repo_url, "path": path, "targetRevision": revision},
                 "destination": {"server": "https://kubernetes.default.svc", "namespace": dest},
                 "syncPolicy": policy,
             }

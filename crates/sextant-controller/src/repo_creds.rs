@@ -1,0 +1,365 @@
+//! Credentials for private Git repositories, from Secrets in the
+//! controller's namespace, as Argo CD keeps them: a Secret labelled
+//! `sextant.dev/secret-type` (or `argocd.argoproj.io/secret-type`) with
+//! value `repository` holds the credentials of one repository (`url`
+//! equal to the app's `repoURL`), one with value `repo-creds` those of
+//! every repository under a URL prefix (`url: https://git.example.com/org`).
+//! Keys: `url`, `username`, `password` (a token alone goes in `password`).
+//!
+//! A repository Secret wins over a prefix one; among prefixes the longest
+//! wins. Values never reach a log line, an event or a status: only the
+//! Secret's name does.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use k8s_openapi::api::core::v1::Secret as KubeSecret;
+use sextant_source::{Credentials, Secret};
+
+/// The label that marks a Secret as Git credentials.
+pub const SECRET_TYPE_LABEL: &str = "sextant.dev/secret-type";
+/// Argo CD's spelling of the same label.
+pub const ARGOCD_SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
+
+/// Which repositories a credentials Secret covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Exactly one repository (`repository`).
+    Repository,
+    /// Every repository under a URL prefix (`repo-creds`).
+    Prefix,
+}
+
+/// One credentials Secret, read.
+#[derive(Debug, Clone)]
+struct Entry {
+    scope: Scope,
+    /// The normalised URL (or prefix).
+    url: String,
+    credentials: Credentials,
+}
+
+/// Credentials found for a repository, and the Secret they came from.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The Secret's name (in the controller's namespace).
+    pub secret: String,
+    /// What to authenticate with.
+    pub credentials: Credentials,
+}
+
+/// The credentials Secrets of the controller's namespace, kept current by
+/// a watch (see `controller.rs`).
+#[derive(Debug)]
+pub struct RepoCredentials {
+    namespace: String,
+    entries: RwLock<BTreeMap<String, Entry>>,
+}
+
+impl RepoCredentials {
+    /// An empty set for the Secrets of `namespace`.
+    pub fn new(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            entries: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The namespace the Secrets live in.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Take in a Secret that was added or changed. Returns the URLs whose
+    /// credentials may have changed (the Secret's old and new URL), so the
+    /// apps on them can be looked at again.
+    pub fn upsert(&self, secret: &KubeSecret) -> Vec<String> {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let entry = read(secret).unwrap_or_else(|why| {
+            tracing::warn!(secret = %name, namespace = %self.namespace, "ignoring repository credentials: {why}");
+            None
+        });
+        let Ok(mut entries) = self.entries.write() else {
+            return Vec::new();
+        };
+        let new_url = entry.as_ref().map(|e| e.url.clone());
+        let old = match entry {
+            Some(entry) => entries.insert(name, entry),
+            None => entries.remove(&name),
+        };
+        old.map(|o| o.url).into_iter().chain(new_url).collect()
+    }
+
+    /// Forget a deleted Secret; returns the URL it covered.
+    pub fn remove(&self, name: &str) -> Option<String> {
+        self.entries
+            .write()
+            .ok()
+            .and_then(|mut e| e.remove(name))
+            .map(|e| e.url)
+    }
+
+    /// The credentials for `repo_url`, if a Secret covers it.
+    pub fn lookup(&self, repo_url: &str) -> Option<Found> {
+        let url = normalise(repo_url);
+        let entries = self.entries.read().ok()?;
+        let exact = entries
+            .iter()
+            .find(|(_, e)| e.scope == Scope::Repository && e.url == url);
+        let best = exact.or_else(|| {
+            entries
+                .iter()
+                .filter(|(_, e)| e.scope == Scope::Prefix && covers(&e.url, &url))
+                .max_by_key(|(_, e)| e.url.len())
+        });
+        best.map(|(name, e)| Found {
+            secret: name.clone(),
+            credentials: e.credentials.clone(),
+        })
+    }
+}
+
+/// Whether a Secret's URL (or prefix) covers `repo_url` (both raw).
+pub fn matches(secret_url: &str, repo_url: &str) -> bool {
+    let (s, r) = (normalise(secret_url), normalise(repo_url));
+    s == r || covers(&s, &r)
+}
+
+/// Whether `prefix` covers `url` at a path boundary (`.../org` covers
+/// `.../org/repo`, not `.../organisation`).
+fn covers(prefix: &str, url: &str) -> bool {
+    url.strip_prefix(prefix).is_some_and(|rest| {
+        rest.is_empty() || rest.starts_with('/') || prefix.ends_with(['/', ':'])
+    })
+}
+
+/// A URL as compared: no surrounding blanks, no trailing `/` or `.git`,
+/// scheme and host in lower case.
+pub fn normalise(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let url = url.strip_suffix(".git").unwrap_or(url);
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            format!(
+                "{}://{}{path}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase()
+            )
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The scope a Secret's labels give it, if it is a credentials Secret.
+fn scope(secret: &KubeSecret) -> Option<Scope> {
+    let labels = secret.metadata.labels.as_ref()?;
+    let value = labels
+        .get(SECRET_TYPE_LABEL)
+        .or_else(|| labels.get(ARGOCD_SECRET_TYPE_LABEL))?;
+    match value.as_str() {
+        "repository" => Some(Scope::Repository),
+        "repo-creds" => Some(Scope::Prefix),
+        _ => None,
+    }
+}
+
+/// Read a Secret: `Ok(None)` when it is not a Git credentials Secret,
+/// `Err(why)` when it is one but unusable.
+fn read(secret: &KubeSecret) -> Result<Option<Entry>, String> {
+    let Some(scope) = scope(secret) else {
+        return Ok(None);
+    };
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in secret.data.iter().flatten() {
+        values.insert(k.clone(), String::from_utf8_lossy(&v.0).into_owned());
+    }
+    for (k, v) in secret.string_data.iter().flatten() {
+        values.insert(k.clone(), v.clone());
+    }
+    let value = |key: &str| values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    if let Some(kind) = value("type")
+        && kind != "git"
+    {
+        // Helm repositories and the like: not ours to use.
+        return Ok(None);
+    }
+    let url = value("url").ok_or("it has no `url` key")?;
+    let password = value("password")
+        .ok_or("it has no `password` key (put a token there, with or without `username`)")?;
+    let credentials = match value("username") {
+        Some(username) => Credentials::Basic {
+            username: username.to_owned(),
+            password: Secret::new(password),
+        },
+        None => Credentials::Token(Secret::new(password)),
+    };
+    Ok(Some(Entry {
+        scope,
+        url: normalise(url),
+        credentials,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+    use kube::api::ObjectMeta;
+
+    fn secret(name: &str, label: (&str, &str), data: &[(&str, &str)]) -> KubeSecret {
+        KubeSecret {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: Some([(label.0.to_owned(), label.1.to_owned())].into()),
+                ..Default::default()
+            },
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| ((*k).to_owned(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    fn user(found: Option<Found>) -> Option<(String, String)> {
+        found.map(|f| {
+            let who = match f.credentials {
+                Credentials::Basic { username, .. } => username,
+                Credentials::Token(_) => "token".to_owned(),
+            };
+            (f.secret, who)
+        })
+    }
+
+    #[test]
+    fn urls_compare_without_case_in_the_host_trailing_slashes_or_dot_git() {
+        assert_eq!(
+            normalise(" HTTPS://Git.Example.com/Org/Repo.git/ "),
+            "https://git.example.com/Org/Repo"
+        );
+        assert!(matches(
+            "https://git.example.com/org",
+            "https://GIT.example.com/org/app.git"
+        ));
+        assert!(!matches(
+            "https://git.example.com/org",
+            "https://git.example.com/organisation/app"
+        ));
+        assert!(matches(
+            "https://git.example.com/",
+            "https://git.example.com/any/thing"
+        ));
+    }
+
+    #[test]
+    fn a_repository_secret_wins_over_prefixes_and_the_longest_prefix_wins() {
+        let creds = RepoCredentials::new("sextant");
+        creds.upsert(&secret(
+            "org",
+            (SECRET_TYPE_LABEL, "repo-creds"),
+            &[
+                ("url", "https://git.example.com/org"),
+                ("username", "org-bot"),
+                ("password", "p1"),
+            ],
+        ));
+        creds.upsert(&secret(
+            "team",
+            (ARGOCD_SECRET_TYPE_LABEL, "repo-creds"),
+            &[
+                ("url", "https://git.example.com/org/team"),
+                ("username", "team-bot"),
+                ("password", "p2"),
+            ],
+        ));
+        creds.upsert(&secret(
+            "one",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[
+                ("url", "https://git.example.com/org/team/app.git"),
+                ("password", "tok"),
+            ],
+        ));
+        let who = |url: &str| user(creds.lookup(url));
+        assert_eq!(
+            who("https://git.example.com/org/team/app"),
+            Some(("one".into(), "token".into()))
+        );
+        assert_eq!(
+            who("https://git.example.com/org/team/other"),
+            Some(("team".into(), "team-bot".into()))
+        );
+        assert_eq!(
+            who("https://git.example.com/org/x.git"),
+            Some(("org".into(), "org-bot".into()))
+        );
+        assert_eq!(who("https://git.example.com/elsewhere/x"), None);
+
+        // A changed URL reports both; a removed Secret stops applying.
+        let touched = creds.upsert(&secret(
+            "one",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[
+                ("url", "https://git.example.com/org/team/moved"),
+                ("password", "tok"),
+            ],
+        ));
+        assert_eq!(
+            touched,
+            [
+                "https://git.example.com/org/team/app",
+                "https://git.example.com/org/team/moved"
+            ]
+        );
+        assert_eq!(
+            creds.remove("team").as_deref(),
+            Some("https://git.example.com/org/team")
+        );
+        assert_eq!(
+            who("https://git.example.com/org/team/other"),
+            Some(("org".into(), "org-bot".into()))
+        );
+    }
+
+    #[test]
+    fn secrets_that_are_not_git_credentials_or_lack_keys_are_ignored() {
+        let creds = RepoCredentials::new("sextant");
+        let url = "https://git.example.com/app";
+        creds.upsert(&secret(
+            "tls",
+            ("app", "web"),
+            &[("url", url), ("password", "x")],
+        ));
+        creds.upsert(&secret(
+            "helm",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[("type", "helm"), ("url", url), ("password", "x")],
+        ));
+        creds.upsert(&secret(
+            "no-password",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[("url", url)],
+        ));
+        creds.upsert(&secret(
+            "no-url",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[("password", "x")],
+        ));
+        assert!(creds.lookup(url).is_none());
+        // A Secret that stops being usable stops applying.
+        creds.upsert(&secret(
+            "ok",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[("url", url), ("password", "x")],
+        ));
+        assert!(creds.lookup(url).is_some());
+        creds.upsert(&secret(
+            "ok",
+            (SECRET_TYPE_LABEL, "repository"),
+            &[("url", url)],
+        ));
+        assert!(creds.lookup(url).is_none());
+    }
+}
