@@ -32,6 +32,8 @@ enum Command {
     Preview(Box<crate::preview_cmd::PreviewArgs>),
     /// Create, inspect, sync, roll back and delete Applications in a cluster.
     App(Box<crate::app_cmd::AppArgs>),
+    /// Save, list and remove the credentials of private Git repositories.
+    Repo(Box<crate::repo_cmd::RepoArgs>),
     /// Run the Application controller: keep the cluster equal to Git.
     Controller(Box<crate::controller_cmd::ControllerArgs>),
     /// Run a demo: localkube, a sample GitOps repository, its Applications and the controller.
@@ -48,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => crate::diff_cmd::run(*args).await,
         Command::Preview(args) => crate::preview_cmd::run(*args).await,
         Command::App(args) => crate::app_cmd::run(*args).await,
+        Command::Repo(args) => crate::repo_cmd::run(*args).await,
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
     }

@@ -18,6 +18,7 @@ mod localkube_cmd;
 mod preview_apps;
 mod preview_cmd;
 mod render_cmd;
+mod repo_cmd;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

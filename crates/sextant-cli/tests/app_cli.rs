@@ -887,6 +887,42 @@ async fn sync_refuses_while_an_operation_is_present_async_returns_at_once_and_a_
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_resource_asks_for_a_partial_sync_of_the_objects_named() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    let out = env
+        .run(&[
+            "sync",
+            "web",
+            "--async",
+            "--resource",
+            "apps:Deployment:shop/web",
+            "--resource",
+            ":ConfigMap:settings",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let op = serde_json::to_value(env.get("web").await.operation.unwrap()).unwrap();
+    assert_eq!(
+        op["sync"]["resources"],
+        json!([
+            {"group": "apps", "kind": "Deployment", "namespace": "shop", "name": "web"},
+            {"group": "", "kind": "ConfigMap", "name": "settings"},
+        ])
+    );
+
+    let out = env
+        .run(&["sync", "other", "--resource", "Deployment/web"])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("is not GROUP:KIND:[NAMESPACE/]NAME"),
+        "{}",
+        show(&out)
+    );
+}
+
 /// Answer every `every`-th write (patch or update) of an Application with
 /// 409 Conflict, as the API server answers a write conditional on a
 /// resourceVersion the controller has since moved.

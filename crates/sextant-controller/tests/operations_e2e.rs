@@ -431,3 +431,47 @@ async fn a_controller_killed_mid_sync_converges_when_started_again() {
     }
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn a_partial_sync_applies_only_the_objects_named() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("app/a.yaml", &configmap("a", "1")),
+            ("app/b.yaml", &configmap("b", "1")),
+        ],
+        "two",
+    );
+    w.start_controller().await;
+    w.create_app("part", "app", "part", manual()).await;
+    w.wait_app("part", 90, "OutOfSync", |a| sync_status(a) == "OutOfSync")
+        .await;
+    w.request_sync(
+        "part",
+        json!({"resources": [{"group": "", "kind": "ConfigMap", "name": "a"}]}),
+    )
+    .await;
+    let app = w
+        .wait_app("part", 90, "the partial sync", |a| {
+            op_phase(a) == "Succeeded" && a.operation.is_none()
+        })
+        .await;
+    assert!(w.configmap("part", "a").await.is_some());
+    assert!(w.configmap("part", "b").await.is_none(), "b was not named");
+    // What was left out keeps the app OutOfSync, at the revision compared.
+    assert_eq!(sync_status(&app), "OutOfSync");
+    assert_eq!(synced_revision(&app), c1);
+    let resources = app.status.unwrap().resources.unwrap();
+    let status_of = |name: &str| {
+        resources
+            .iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.status.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (status_of("a").as_str(), status_of("b").as_str()),
+        ("Synced", "OutOfSync")
+    );
+    w.stop_controller().await;
+}

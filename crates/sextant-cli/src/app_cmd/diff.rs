@@ -14,15 +14,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
+use sextant_controller::repo_creds::RepoCredentials;
 use sextant_engine::diff::{IgnoreDifferences, ObjectError, ObjectKey};
 use sextant_model::Application;
 use sextant_model::annotations::{self, TRACKING_ID};
 use sextant_render::{Outcome, Request};
+use sextant_source::Credentials;
 
 use super::ConnArgs;
 use super::client::{Apps, words};
@@ -76,7 +79,8 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
     let ignore = IgnoreDifferences::new(&app_rules, &system_rules)
         .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
     warn_other_cluster(&app, &name);
-    let outcome = render(&app, &name, args.renderer).await?;
+    let saved = saved_credentials(&apps, &app).await;
+    let outcome = render(&app, &name, args.renderer, saved).await?;
     crate::render_cmd::report(&outcome);
     let mut desired = outcome.rendered.objects.clone();
     for obj in &mut desired {
@@ -139,7 +143,32 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
 }
 
 /// Render the app's source at the revision the controller compared.
-async fn render(app: &Application, name: &str, renderer: RendererArgs) -> anyhow::Result<Outcome> {
+/// The credentials saved for the app's repository in the cluster (as the
+/// controller reads them, see `sextant repo`), when the user may read the
+/// namespace's Secrets; without them the flags (or none) are used.
+async fn saved_credentials(apps: &Apps, app: &Application) -> Option<Credentials> {
+    let repo = app.spec.source.as_ref()?.repo_url.clone();
+    let secrets: Api<Secret> = Api::namespaced(apps.client.clone(), &apps.namespace);
+    let list = match secrets.list(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::debug!("not using saved repository credentials: {e}");
+            return None;
+        }
+    };
+    let saved = RepoCredentials::new(&apps.namespace);
+    for s in &list.items {
+        saved.upsert(s);
+    }
+    saved.lookup(&repo).map(|f| f.credentials)
+}
+
+async fn render(
+    app: &Application,
+    name: &str,
+    renderer: RendererArgs,
+    saved: Option<Credentials>,
+) -> anyhow::Result<Outcome> {
     if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
         anyhow::bail!(
             "application {name} has several sources; `sextant app diff` handles single-source apps only for now"
@@ -170,7 +199,8 @@ async fn render(app: &Application, name: &str, renderer: RendererArgs) -> anyhow
         source.repo_url
     );
     tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
-        let credentials = renderer.credentials();
+        // Flags win over what is saved in the cluster.
+        let credentials = renderer.credentials().or(saved);
         let renderer = renderer.renderer()?;
         Ok(renderer.render(&Request {
             repo: &source.repo_url,

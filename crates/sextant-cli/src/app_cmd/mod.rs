@@ -44,10 +44,10 @@ pub struct ConnArgs {
     /// The cluster's kubeconfig (default: the files in KUBECONFIG, else
     /// ~/.kube/config).
     #[arg(long, global = true, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
     /// A context of the kubeconfig (default: its current context).
     #[arg(long, global = true)]
-    context: Option<String>,
+    pub(crate) context: Option<String>,
     /// The namespace the Applications live in.
     #[arg(
         short = 'n',
@@ -56,7 +56,7 @@ pub struct ConnArgs {
         env = "SEXTANT_NAMESPACE",
         default_value = "sextant"
     )]
-    namespace: String,
+    pub(crate) namespace: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,44 @@ pub struct Request {
     pub dry_run: bool,
     /// `sync.source` (rollback).
     pub source: Option<Value>,
+    /// `sync.resources`: sync only these objects (empty: all).
+    pub resources: Vec<Selected>,
+}
+
+/// One object of a partial sync: `GROUP:KIND:[NAMESPACE/]NAME`, as Argo
+/// CD's `--resource` spells it (the core group is empty: `:ConfigMap:web`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selected {
+    group: String,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+}
+
+/// Parse `GROUP:KIND:[NAMESPACE/]NAME`.
+pub fn parse_selected(text: &str) -> Result<Selected, String> {
+    let usage = || {
+        format!(
+            "`{text}` is not GROUP:KIND:[NAMESPACE/]NAME (e.g. apps:Deployment:web, :ConfigMap:shop/settings; the core group is empty)"
+        )
+    };
+    let mut parts = text.splitn(3, ':');
+    let (Some(group), Some(kind), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(usage());
+    };
+    let (namespace, name) = match rest.split_once('/') {
+        Some((ns, name)) => (Some(ns.to_owned()), name),
+        None => (None, rest),
+    };
+    if kind.is_empty() || name.is_empty() || namespace.as_deref() == Some("") {
+        return Err(usage());
+    }
+    Ok(Selected {
+        group: group.to_owned(),
+        kind: kind.to_owned(),
+        namespace,
+        name: name.to_owned(),
+    })
 }
 
 /// How long an operation may be seen in neither `operation` nor
@@ -71,6 +109,19 @@ pub async fn request(
     }
     if let Some(source) = &req.source {
         sync["source"] = source.clone();
+    }
+    if !req.resources.is_empty() {
+        sync["resources"] = req
+            .resources
+            .iter()
+            .map(|r| {
+                let mut v = json!({"group": r.group, "kind": r.kind, "name": r.name});
+                if let Some(ns) = &r.namespace {
+                    v["namespace"] = json!(ns);
+                }
+                v
+            })
+            .collect();
     }
     let username = std::env::var("USER")
         .ok()
@@ -231,4 +282,34 @@ fn line(r: &ResourceResult, status: &str, message: &str, style: Style) -> String
         style.status(status, 12)
     );
     text.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_group_kind_and_name_with_an_optional_namespace() {
+        let s = parse_selected("apps:Deployment:shop/web").unwrap();
+        assert_eq!(
+            (
+                s.group.as_str(),
+                s.kind.as_str(),
+                s.namespace.as_deref(),
+                s.name.as_str()
+            ),
+            ("apps", "Deployment", Some("shop"), "web")
+        );
+        let s = parse_selected(":ConfigMap:settings").unwrap();
+        assert_eq!((s.group.as_str(), s.namespace), ("", None));
+        for bad in [
+            "Deployment:web",
+            "apps::web",
+            "apps:Deployment:",
+            "apps:Deployment:/web",
+        ] {
+            let e = parse_selected(bad).unwrap_err();
+            assert!(e.contains("GROUP:KIND:[NAMESPACE/]NAME"), "{bad}: {e}");
+        }
+    }
 }

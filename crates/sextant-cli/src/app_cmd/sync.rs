@@ -29,6 +29,10 @@ pub struct SyncArgs {
     /// Only show what a sync would do.
     #[arg(long)]
     dry_run: bool,
+    /// Sync only this object (repeat for more): GROUP:KIND:[NAMESPACE/]NAME,
+    /// the core group empty (`:ConfigMap:shop/settings`).
+    #[arg(long = "resource", value_name = "GROUP:KIND:[NS/]NAME", value_parser = operation::parse_selected)]
+    resources: Vec<operation::Selected>,
     /// Do not wait for the sync to finish.
     #[arg(long = "async")]
     no_wait: bool,
@@ -64,6 +68,7 @@ pub async fn run_sync(conn: &ConnArgs, args: SyncArgs) -> anyhow::Result<ExitCod
         prune: args.prune,
         dry_run: args.dry_run,
         source: None,
+        resources: args.resources.clone(),
     };
     let id = retry_on_conflict(async || {
         let app = apps.get(name).await?;
@@ -137,6 +142,7 @@ fn rollback_request(
         prune: args.prune,
         dry_run: false,
         source,
+        resources: Vec::new(),
     };
     let what = format!(
         "rollback to history entry {} ({})",
