@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use sextant_controller::leader::LeaseConfig;
 use sextant_controller::{Controller, ControllerConfig};
 
 use crate::app_cmd::duration;
@@ -49,6 +50,13 @@ pub struct ControllerArgs {
     /// ignoreDifferences rules for every app (a YAML list of rules).
     #[arg(long, value_name = "FILE")]
     system_ignore_differences: Option<PathBuf>,
+    /// Reconcile without taking the Lease first (only when this is surely
+    /// the one controller of the namespace).
+    #[arg(long)]
+    no_leader_election: bool,
+    /// The Lease (in --namespace) that decides which controller acts.
+    #[arg(long, default_value = "sextant-controller", value_name = "NAME")]
+    lease_name: String,
     /// helm and kustomize.
     #[command(flatten)]
     tools: crate::render_cmd::ToolArgs,
@@ -82,14 +90,37 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     if let Some(file) = &args.system_ignore_differences {
         config.system_ignore = crate::diff_cmd::load_rules(file)?;
     }
-    let controller = Controller::start(client, config)
-        .await
-        .context("could not start the controller")?;
+    if !args.no_leader_election {
+        let mut lease = LeaseConfig::new();
+        lease.name = args.lease_name.clone();
+        eprintln!(
+            "sextant controller: taking the lease {}/{} as {} (another controller may hold it; this one waits)",
+            args.namespace, lease.name, lease.identity
+        );
+        config.leader_election = Some(lease);
+    }
+    let controller = tokio::select! {
+        c = Controller::start(client, config) => c.context("could not start the controller")?,
+        stop = wait_for_stop() => {
+            stop?;
+            eprintln!("sextant controller: stopped before it led");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     eprintln!(
         "sextant controller: reconciling the Applications in namespace {} (Ctrl-C to stop)",
         args.namespace
     );
-    wait_for_stop().await?;
+    tokio::select! {
+        stop = wait_for_stop() => stop?,
+        () = controller.lost() => {
+            eprintln!(
+                "sextant controller: lost the lease {}/{} to another controller; exiting so this one can be started again as a candidate",
+                args.namespace, args.lease_name
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
     eprintln!("sextant controller: stopping");
     controller.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -264,6 +264,42 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
         "cascade deletes the Deployment"
     );
 
+    // A second controller for the namespace waits for the Lease and does
+    // nothing; stopped, it exits cleanly.
+    let standby_log = tmp.path().join("standby.log");
+    let mut standby = command(&kc, &["controller"])
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache-standby"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&standby_log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&standby_log)
+        .unwrap()
+        .contains("taking the lease sextant/sextant-controller")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the standby never started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let said = std::fs::read_to_string(&standby_log).unwrap();
+    assert!(!said.contains("reconciling"), "{said}");
+    Command::new("kill")
+        .args(["-INT", &standby.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), standby.wait())
+        .await
+        .expect("the standby stops on SIGINT")
+        .unwrap();
+    let said = std::fs::read_to_string(&standby_log).unwrap();
+    assert!(status.success(), "{said}");
+    assert!(said.contains("stopped before it led"), "{said}");
+
     let pid = controller.id().unwrap();
     Command::new("kill")
         .args(["-INT", &pid.to_string()])

@@ -34,6 +34,9 @@ pub struct ControllerConfig {
     pub health: HealthCustomizations,
     /// ignoreDifferences rules for every app, on top of each app's own.
     pub system_ignore: Vec<IgnoreRule>,
+    /// Take a Lease before reconciling, so only one controller of the
+    /// namespace acts (`None`: act at once, alone by assumption).
+    pub leader_election: Option<crate::leader::LeaseConfig>,
 }
 
 impl ControllerConfig {
@@ -49,6 +52,7 @@ impl ControllerConfig {
             workers: 8,
             health: HealthCustomizations::new(),
             system_ignore: Vec::new(),
+            leader_election: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::runtime::WatchStreamExt;
@@ -22,6 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::compare::Predictions;
 use crate::config::ControllerConfig;
+use crate::leader::{self, LeaseConfig};
 use crate::queue::Queue;
 use crate::reconcile;
 use crate::repo_creds::{self, RepoCredentials};
@@ -60,9 +62,13 @@ struct Known {
 
 /// A running controller; call [`Controller::shutdown`] (or drop it) to stop.
 pub struct Controller {
-    stop: watch::Sender<bool>,
+    stop: Arc<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
+    /// The Lease held and its renewing task, with leader election.
+    lease: Option<(Api<Lease>, LeaseConfig, JoinHandle<()>)>,
+    /// Set when the Lease was lost.
+    lost: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -120,6 +126,23 @@ impl Controller {
             config,
         });
         let (stop, stop_rx) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let (lost_tx, lost) = watch::channel(false);
+        // With leader election, nothing starts before the Lease is ours;
+        // losing it stops the workers (see `leader.rs`).
+        let lease = match &shared.config.leader_election {
+            Some(cfg) => {
+                let api: Api<Lease> = Api::namespaced(client.clone(), &shared.config.namespace);
+                leader::acquire(&api, cfg).await;
+                let stop = stop.clone();
+                let keeper = leader::keep(api.clone(), cfg.clone(), move || {
+                    let _ = stop.send(true);
+                    let _ = lost_tx.send(true);
+                });
+                Some((api, cfg.clone(), keeper))
+            }
+            None => None,
+        };
         let mut tasks = Vec::new();
 
         // Applications: a change that matters queues the app.
@@ -337,7 +360,19 @@ impl Controller {
             stop,
             tasks,
             shared,
+            lease,
+            lost,
         })
+    }
+
+    /// Resolves when this controller lost its Lease to another one (never
+    /// without leader election). Its workers have stopped by then; the
+    /// process should exit so it can be started again as a candidate.
+    pub async fn lost(&self) {
+        let mut lost = self.lost.clone();
+        if lost.wait_for(|l| *l).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// How many times the app `name` has been reconciled since start.
@@ -353,9 +388,11 @@ impl Controller {
         self.shared.live.size()
     }
 
-    /// Stop: workers finish the app they are on, watches end.
+    /// Stop: workers finish the app they are on, watches end, and the
+    /// Lease (with leader election) is released for the next leader.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        let lease = self.lease.take();
         let tasks = std::mem::take(&mut self.tasks);
         // Workers are the tasks that listen to `stop`; the rest never end
         // on their own.
@@ -368,6 +405,12 @@ impl Controller {
                 let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
             }
         }
+        if let Some((api, cfg, keeper)) = lease {
+            keeper.abort();
+            if !*self.lost.borrow() {
+                leader::release(&api, &cfg).await;
+            }
+        }
     }
 }
 
@@ -376,6 +419,9 @@ impl Drop for Controller {
         let _ = self.stop.send(true);
         for t in &self.tasks {
             t.abort();
+        }
+        if let Some((_, _, keeper)) = &self.lease {
+            keeper.abort();
         }
     }
 }

@@ -16,12 +16,15 @@
 //! - `sync.rs` + `order.rs`: preflight, apply in kind order, prune.
 //! - `status.rs`, `events.rs`: what the controller writes back.
 //! - `queue.rs`, `tracking.rs`: the work queue; tracking ids.
+//! - `leader.rs`: leader election on a Lease (one controller acts).
+//! - `repo_creds.rs`: Git credentials from labelled Secrets.
 
 mod compare;
 mod config;
 mod controller;
 mod events;
 mod finalize;
+pub mod leader;
 mod operation;
 mod order;
 mod prepare;
