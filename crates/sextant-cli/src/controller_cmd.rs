@@ -99,9 +99,13 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
         );
         config.leader_election = Some(lease);
     }
+    // One signal listener for the whole run: a signal between two
+    // listeners would be lost.
+    let stop = wait_for_stop();
+    tokio::pin!(stop);
     let controller = tokio::select! {
         c = Controller::start(client, config) => c.context("could not start the controller")?,
-        stop = wait_for_stop() => {
+        stop = &mut stop => {
             stop?;
             eprintln!("sextant controller: stopped before it led");
             return Ok(ExitCode::SUCCESS);
@@ -112,7 +116,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
         args.namespace
     );
     tokio::select! {
-        stop = wait_for_stop() => stop?,
+        stop = &mut stop => stop?,
         () = controller.lost() => {
             eprintln!(
                 "sextant controller: lost the lease {}/{} to another controller; exiting so this one can be started again as a candidate",

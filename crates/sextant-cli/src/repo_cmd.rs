@@ -159,9 +159,18 @@ async fn add(
         "repository"
     };
     let url = args.url.trim();
-    if !url.contains("://") {
+    let Some((_, rest)) = url.split_once("://") else {
         anyhow::bail!(
             "`{url}` is not an http(s) URL; credentials are for repositories like https://git.example.com/org/repo.git"
+        );
+    };
+    if rest
+        .split('/')
+        .next()
+        .is_some_and(|host| host.contains('@'))
+    {
+        anyhow::bail!(
+            "the URL carries a user name or token; give the URL without it (the Applications' repoURL) and the user with --username, the password or token on standard input"
         );
     }
     // The Secret already saved for this URL and scope, else a new one.
@@ -189,6 +198,16 @@ async fn add(
         "stringData": data,
     });
     let outcome = match secrets.get_opt(&name).await {
+        // Never turn an unrelated Secret (or the other kind of credentials)
+        // into this one.
+        Ok(Some(other))
+            if saved(&other)
+                .is_none_or(|s| s.kind != kind || normalise(&s.url) != normalise(url)) =>
+        {
+            anyhow::bail!(
+                "Secret {ns}/{name} exists and holds something else; choose another name with --name"
+            );
+        }
         Ok(Some(_)) => {
             // stringData is write-only: drop the old keys it replaces.
             let mut patch = body.clone();

@@ -216,6 +216,48 @@ async fn repo_add_saves_what_the_controller_reads_list_hides_passwords_and_rm_re
         2
     );
 
+    // A token in the URL, or a name taken by other credentials: refused.
+    let out = env
+        .run(
+            &[
+                "add",
+                "https://bot:tok@git.example.com/y.git",
+                "--password-stdin",
+            ],
+            "p",
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("carries a user name or token"));
+    let out = env
+        .run(
+            &[
+                "add",
+                "https://git.example.com/org/deploy.git",
+                "--prefix",
+                "--name",
+                "repo-git-example-com-org",
+                "--password-stdin",
+            ],
+            "p",
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("holds something else"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        env.secrets
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+
     let out = env.run(&["rm", repo], "").await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let view = env.controller_view().await;

@@ -218,14 +218,29 @@ impl Controller {
                 let mut stream = watcher::watcher(api, watcher::Config::default())
                     .default_backoff()
                     .boxed();
+                // Secrets seen since a (re)list began: one deleted while the
+                // watch was down is forgotten when the list is done.
+                let mut listing: Option<HashSet<String>> = None;
                 while let Some(event) = stream.next().await {
                     let urls = match event {
-                        Ok(Event::InitApply(s)) | Ok(Event::Apply(s)) => credentials.upsert(&s),
+                        Ok(Event::Init) => {
+                            listing = Some(HashSet::new());
+                            Vec::new()
+                        }
+                        Ok(Event::InitApply(s)) | Ok(Event::Apply(s)) => {
+                            if let Some(l) = listing.as_mut() {
+                                l.insert(s.metadata.name.clone().unwrap_or_default());
+                            }
+                            credentials.upsert(&s)
+                        }
                         Ok(Event::Delete(s)) => credentials
                             .remove(s.metadata.name.as_deref().unwrap_or_default())
                             .into_iter()
                             .collect(),
-                        Ok(Event::Init) | Ok(Event::InitDone) => Vec::new(),
+                        Ok(Event::InitDone) => match listing.take() {
+                            Some(seen) => credentials.retain(&seen),
+                            None => Vec::new(),
+                        },
                         Err(e) => {
                             tracing::warn!(error = %e, "watching repository credentials failed; retrying");
                             Vec::new()
@@ -331,9 +346,13 @@ impl Controller {
             tasks.push(tokio::spawn(async move {
                 loop {
                     let name = tokio::select! {
-                        name = shared.queue.next() => name,
+                        biased;
                         _ = stop_rx.wait_for(|s| *s) => return,
+                        name = shared.queue.next() => name,
                     };
+                    if *stop_rx.borrow() {
+                        return;
+                    }
                     if let Ok(mut counts) = shared.reconciles.lock() {
                         *counts.entry(name.clone()).or_default() += 1;
                     }
@@ -356,6 +375,26 @@ impl Controller {
                 }
             }));
         }
+        // A lost Lease stops the workers at once, in the middle of a sync if
+        // need be (as a crash would: the next leader finds it Running and
+        // runs it again), so two controllers never act together.
+        if lease.is_some() {
+            let workers: Vec<_> = tasks
+                .iter()
+                .rev()
+                .take(shared.config.workers.max(1))
+                .map(JoinHandle::abort_handle)
+                .collect();
+            let mut lost = lost.clone();
+            tasks.insert(
+                0,
+                tokio::spawn(async move {
+                    if lost.wait_for(|l| *l).await.is_ok() {
+                        workers.iter().for_each(tokio::task::AbortHandle::abort);
+                    }
+                }),
+            );
+        }
         Ok(Self {
             stop,
             tasks,
@@ -365,9 +404,9 @@ impl Controller {
         })
     }
 
-    /// Resolves when this controller lost its Lease to another one (never
-    /// without leader election). Its workers have stopped by then; the
-    /// process should exit so it can be started again as a candidate.
+    /// Resolves when this controller lost its Lease (never without leader
+    /// election). Its workers are aborted at that moment; the process
+    /// should exit so it can be started again as a candidate.
     pub async fn lost(&self) {
         let mut lost = self.lost.clone();
         if lost.wait_for(|l| *l).await.is_err() {
@@ -402,7 +441,15 @@ impl Controller {
             if i < n - workers {
                 task.abort();
             } else {
-                let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+                // A worker that does not finish in time is aborted, not
+                // left running: the Lease is released just below.
+                let abort = task.abort_handle();
+                if tokio::time::timeout(Duration::from_secs(30), task)
+                    .await
+                    .is_err()
+                {
+                    abort.abort();
+                }
             }
         }
         if let Some((api, cfg, keeper)) = lease {

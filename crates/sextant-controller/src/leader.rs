@@ -93,8 +93,12 @@ fn holder(lease: &Lease, me: &str, now: Timestamp) -> Holder {
     }
 }
 
+/// Said of the holder when our conditional write lost a race: someone
+/// else wrote the Lease since we read it (read it again to know who).
+const RACE: &str = "another candidate";
+
 /// One attempt to take or keep the Lease: `Ok(None)` when we hold it now,
-/// `Ok(Some(holder))` when someone else does.
+/// `Ok(Some(holder))` when someone else does (or [`RACE`]).
 async fn try_hold(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<Option<String>, kube::Error> {
     let now = Timestamp::now();
     let seconds = i32::try_from(cfg.duration.as_secs().max(1)).unwrap_or(i32::MAX);
@@ -116,7 +120,7 @@ async fn try_hold(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<Option<String>,
         return match api.create(&PostParams::default(), &lease).await {
             Ok(_) => Ok(None),
             // Another candidate created it first.
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Some("another candidate".into())),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Some(RACE.into())),
             Err(e) => Err(e),
         };
     };
@@ -137,7 +141,7 @@ async fn try_hold(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<Option<String>,
     // free lease, one gets a 409.
     match api.replace(&cfg.name, &PostParams::default(), &lease).await {
         Ok(_) => Ok(None),
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Some("another candidate".into())),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Some(RACE.into())),
         Err(e) => Err(e),
     }
 }
@@ -174,25 +178,40 @@ pub fn keep(
     lost: impl FnOnce() + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // When the last successful renewal was sent: the Lease says we hold
+        // it until then + duration. We stop one renewal period before that
+        // (a renewal that cannot finish in time counts as failed), so a
+        // standby that takes an expired Lease never acts alongside us.
         let mut renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(cfg.renew_every).await;
-            match try_hold(&api, &cfg).await {
-                Ok(None) => renewed = tokio::time::Instant::now(),
+            let deadline = renewed + cfg.duration.saturating_sub(cfg.renew_every);
+            let sent = tokio::time::Instant::now();
+            let outcome = match tokio::time::timeout_at(deadline, try_hold(&api, &cfg)).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    tracing::error!(lease = %cfg.name, "could not renew the lease in time; stopping");
+                    lost();
+                    return;
+                }
+            };
+            match outcome {
+                Ok(None) => renewed = sent,
+                // A write that lost a race: read again next time.
+                Ok(Some(other)) if other == RACE => {}
                 Ok(Some(other)) => {
                     tracing::error!(lease = %cfg.name, holder = %other, "lost the lease to another controller; stopping");
                     lost();
                     return;
                 }
                 Err(e) => {
-                    // Stop before the lease runs out, so two never act at once.
-                    if renewed.elapsed() + cfg.renew_every >= cfg.duration {
-                        tracing::error!(lease = %cfg.name, error = %e, "could not renew the lease in time; stopping");
-                        lost();
-                        return;
-                    }
-                    tracing::warn!(lease = %cfg.name, error = %e, "could not renew the lease; trying again");
+                    tracing::warn!(lease = %cfg.name, error = %e, "could not renew the lease; trying again")
                 }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::error!(lease = %cfg.name, "could not renew the lease in time; stopping");
+                lost();
+                return;
             }
         }
     })

@@ -49,6 +49,15 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         return finalize(shared, &api, &app).await;
     }
     let previous = app.status.clone().unwrap_or_default();
+    // An operation that already ran (its outcome is recorded, but the
+    // controller stopped before clearing it) is only cleared, before
+    // anything could overwrite that outcome.
+    if let Some(op) = &app.operation
+        && already_ran(op, previous.operation_state.as_ref())
+    {
+        status::clear_operation(&api, name, op).await?;
+        return Ok(Next::after(Duration::from_millis(200)));
+    }
     let mut st = previous.clone();
     let refresh = status::refresh_requested(&app);
 
@@ -110,14 +119,6 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         .await;
     }
 
-    // An operation that already ran (its outcome is recorded, but the
-    // controller stopped before clearing it) is only cleared.
-    if let Some(op) = &app.operation
-        && already_ran(op, previous.operation_state.as_ref())
-    {
-        status::clear_operation(&api, name, op).await?;
-        return Ok(Next::default());
-    }
     // A requested operation first.
     if let Some(op) = app.operation.clone() {
         run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await?;

@@ -99,6 +99,23 @@ impl RepoCredentials {
             .map(|e| e.url)
     }
 
+    /// Forget the Secrets not in `names` (after a re-list); returns the
+    /// URLs they covered.
+    pub fn retain(&self, names: &std::collections::HashSet<String>) -> Vec<String> {
+        let Ok(mut entries) = self.entries.write() else {
+            return Vec::new();
+        };
+        let gone: Vec<String> = entries
+            .keys()
+            .filter(|n| !names.contains(*n))
+            .cloned()
+            .collect();
+        gone.iter()
+            .filter_map(|n| entries.remove(n))
+            .map(|e| e.url)
+            .collect()
+    }
+
     /// The credentials for `repo_url`, if a Secret covers it.
     pub fn lookup(&self, repo_url: &str) -> Option<Found> {
         let url = normalise(repo_url);
@@ -177,7 +194,15 @@ fn read(secret: &KubeSecret) -> Result<Option<Entry>, String> {
     for (k, v) in secret.string_data.iter().flatten() {
         values.insert(k.clone(), v.clone());
     }
+    // URLs and types are compared trimmed; a password is taken as it is
+    // (only a final line break, which `echo` adds, is dropped).
     let value = |key: &str| values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let exact = |key: &str| {
+        values
+            .get(key)
+            .map(|v| v.trim_end_matches(['\n', '\r']))
+            .filter(|v| !v.is_empty())
+    };
     if let Some(kind) = value("type")
         && kind != "git"
     {
@@ -185,9 +210,9 @@ fn read(secret: &KubeSecret) -> Result<Option<Entry>, String> {
         return Ok(None);
     }
     let url = value("url").ok_or("it has no `url` key")?;
-    let password = value("password")
+    let password = exact("password")
         .ok_or("it has no `password` key (put a token there, with or without `username`)")?;
-    let credentials = match value("username") {
+    let credentials = match exact("username") {
         Some(username) => Credentials::Basic {
             username: username.to_owned(),
             password: Secret::new(password),
@@ -361,5 +386,29 @@ mod tests {
             &[("url", url)],
         ));
         assert!(creds.lookup(url).is_none());
+    }
+
+    #[test]
+    fn a_relist_forgets_secrets_deleted_meanwhile_and_passwords_keep_their_spaces() {
+        let creds = RepoCredentials::new("sextant");
+        let url = "https://git.example.com/app";
+        let label = (SECRET_TYPE_LABEL, "repository");
+        creds.upsert(&secret(
+            "kept",
+            label,
+            &[("url", url), ("password", " spaced pass \n")],
+        ));
+        creds.upsert(&secret(
+            "gone",
+            label,
+            &[("url", "https://x/y"), ("password", "p")],
+        ));
+        let names = ["kept".to_owned()].into_iter().collect();
+        assert_eq!(creds.retain(&names), ["https://x/y"]);
+        assert!(creds.lookup("https://x/y").is_none());
+        match creds.lookup(url).unwrap().credentials {
+            Credentials::Token(t) => assert_eq!(t.expose(), " spaced pass "),
+            other => panic!("{other:?}"),
+        }
     }
 }

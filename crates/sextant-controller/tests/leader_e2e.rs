@@ -104,7 +104,8 @@ async fn a_leader_whose_lease_is_taken_stops_reconciling() {
     tokio::time::timeout(Duration::from_secs(30), a.lost())
         .await
         .expect("a notices it lost the lease");
-    // Stopped: a live edit is no longer healed.
+    // Stopped (its workers aborted): a live edit is no longer healed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let before = a.reconciles("web");
     w.api("v1", "ConfigMap", "configmaps", Some("web"))
         .patch(
@@ -120,7 +121,46 @@ async fn a_leader_whose_lease_is_taken_stops_reconciling() {
         w.configmap("web", "cfg").await.unwrap()["data"]["key"],
         "edited"
     );
-    // A lost leader does not release a Lease it no longer holds.
     a.shutdown().await;
     assert_eq!(holder(&w).await.as_deref(), Some("intruder"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_renew_in_time_stops_before_its_lease_runs_out() {
+    let w = World::new().await;
+    let mut config = w.config();
+    config.leader_election = Some(LeaseConfig {
+        duration: Duration::from_secs(2),
+        renew_every: Duration::from_millis(200),
+        ..lease("a")
+    });
+    let a = Controller::start(w.client.clone(), config).await.unwrap();
+    // The API server stops answering Lease requests in time.
+    w.server
+        .faults()
+        .set(localkube::faults::FaultRules {
+            latency: Some(localkube::faults::LatencyFault {
+                delay_ms: 10_000,
+                matches: localkube::faults::Match {
+                    resources: vec!["leases".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    let since = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(30), a.lost())
+        .await
+        .expect("a gives up leading");
+    // It gave up on the hung renewal (10 s) instead of waiting for it: the
+    // renewal is bounded by the lease (2 s here, less one period).
+    assert!(
+        since.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        since.elapsed()
+    );
+    w.server.faults().clear();
+    a.shutdown().await;
 }

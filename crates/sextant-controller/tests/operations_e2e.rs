@@ -149,19 +149,39 @@ async fn a_manual_app_waits_for_a_sync_and_a_dry_run_changes_nothing() {
         );
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let into = seen.clone();
+        let (ready, listed) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             use futures::StreamExt;
             let mut stream = std::pin::pin!(kube::runtime::WatchStreamExt::applied_objects(stream));
+            let mut ready = Some(ready);
             while let Some(Ok(app)) = stream.next().await {
                 into.lock().unwrap().push(app);
+                if let Some(r) = ready.take() {
+                    let _ = r.send(());
+                }
             }
         });
+        // Watching before the sync is asked for.
+        listed.await.unwrap();
         seen
     };
     w.request_sync("web", json!({})).await;
     let app = w.wait_synced_healthy("web", &c1).await;
     // The status that records the sync says Synced: no OutOfSync left over
-    // from the comparison before it.
+    // from the comparison before it. (The watch may trail the polls.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|a| a.status.as_ref().is_some_and(|s| s.history.is_some()))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watch never saw the sync"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let first_recorded = seen
         .lock()
         .unwrap()
