@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use sextant_controller::repo_creds::{SECRET_TYPE_LABEL, normalise};
+use sextant_controller::repo_creds::{self, SECRET_TYPE_LABEL, Scope, normalise};
 
 use crate::app_cmd::ConnArgs;
 use crate::app_cmd::client::words;
@@ -113,14 +113,7 @@ struct Saved {
 }
 
 fn saved(secret: &Secret) -> Option<Saved> {
-    let labels = secret.metadata.labels.as_ref()?;
-    let kind = labels
-        .get(SECRET_TYPE_LABEL)
-        .or_else(|| labels.get(sextant_controller::repo_creds::ARGOCD_SECRET_TYPE_LABEL))?
-        .clone();
-    if kind != "repository" && kind != "repo-creds" {
-        return None;
-    }
+    let kind = repo_creds::scope(secret)?.as_str().to_owned();
     let value = |key: &str| {
         secret
             .data
@@ -154,10 +147,11 @@ async fn add(
     password: &str,
 ) -> anyhow::Result<ExitCode> {
     let kind = if args.prefix {
-        "repo-creds"
+        Scope::Prefix
     } else {
-        "repository"
-    };
+        Scope::Repository
+    }
+    .as_str();
     let url = args.url.trim();
     let Some((_, rest)) = url.split_once("://") else {
         anyhow::bail!(

@@ -215,40 +215,7 @@ impl Controller {
             let shared = shared.clone();
             let api: Api<Secret> = Api::namespaced(client.clone(), &shared.config.namespace);
             tasks.push(tokio::spawn(async move {
-                let mut stream = watcher::watcher(api, watcher::Config::default())
-                    .default_backoff()
-                    .boxed();
-                // Secrets seen since a (re)list began: one deleted while the
-                // watch was down is forgotten when the list is done.
-                let mut listing: Option<HashSet<String>> = None;
-                while let Some(event) = stream.next().await {
-                    let urls = match event {
-                        Ok(Event::Init) => {
-                            listing = Some(HashSet::new());
-                            Vec::new()
-                        }
-                        Ok(Event::InitApply(s)) | Ok(Event::Apply(s)) => {
-                            if let Some(l) = listing.as_mut() {
-                                l.insert(s.metadata.name.clone().unwrap_or_default());
-                            }
-                            credentials.upsert(&s)
-                        }
-                        Ok(Event::Delete(s)) => credentials
-                            .remove(s.metadata.name.as_deref().unwrap_or_default())
-                            .into_iter()
-                            .collect(),
-                        Ok(Event::InitDone) => match listing.take() {
-                            Some(seen) => credentials.retain(&seen),
-                            None => Vec::new(),
-                        },
-                        Err(e) => {
-                            tracing::warn!(error = %e, "watching repository credentials failed; retrying");
-                            Vec::new()
-                        }
-                    };
-                    if urls.is_empty() {
-                        continue;
-                    }
+                repo_creds::follow(api, &credentials, |urls| {
                     let names: Vec<String> = shared
                         .apps
                         .lock()
@@ -266,7 +233,8 @@ impl Controller {
                     for name in names {
                         shared.queue.add(&name);
                     }
-                }
+                })
+                .await;
             }));
         }
 

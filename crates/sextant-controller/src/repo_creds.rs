@@ -30,6 +30,16 @@ pub enum Scope {
     Prefix,
 }
 
+impl Scope {
+    /// The label value that says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Repository => "repository",
+            Scope::Prefix => "repo-creds",
+        }
+    }
+}
+
 /// One credentials Secret, read.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -136,6 +146,55 @@ impl RepoCredentials {
     }
 }
 
+/// Keep `credentials` equal to the Secrets `api` lists, for as long as the
+/// watch runs; `changed` gets the URLs whose credentials may have changed.
+/// A Secret deleted while the watch was down is forgotten once the re-list
+/// is done.
+pub(crate) async fn follow(
+    api: kube::Api<KubeSecret>,
+    credentials: &RepoCredentials,
+    mut changed: impl FnMut(Vec<String>),
+) {
+    use futures::StreamExt;
+    use kube::runtime::WatchStreamExt;
+    use kube::runtime::watcher::{self, Event};
+
+    let mut stream = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    // Secrets seen since a (re)list began.
+    let mut listing: Option<std::collections::HashSet<String>> = None;
+    while let Some(event) = stream.next().await {
+        let urls = match event {
+            Ok(Event::Init) => {
+                listing = Some(std::collections::HashSet::new());
+                Vec::new()
+            }
+            Ok(Event::InitApply(s)) | Ok(Event::Apply(s)) => {
+                if let Some(l) = listing.as_mut() {
+                    l.insert(s.metadata.name.clone().unwrap_or_default());
+                }
+                credentials.upsert(&s)
+            }
+            Ok(Event::Delete(s)) => credentials
+                .remove(s.metadata.name.as_deref().unwrap_or_default())
+                .into_iter()
+                .collect(),
+            Ok(Event::InitDone) => listing
+                .take()
+                .map(|seen| credentials.retain(&seen))
+                .unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "watching repository credentials failed; retrying");
+                Vec::new()
+            }
+        };
+        if !urls.is_empty() {
+            changed(urls);
+        }
+    }
+}
+
 /// Whether a Secret's URL (or prefix) covers `repo_url` (both raw).
 pub fn matches(secret_url: &str, repo_url: &str) -> bool {
     let (s, r) = (normalise(secret_url), normalise(repo_url));
@@ -169,7 +228,7 @@ pub fn normalise(url: &str) -> String {
 }
 
 /// The scope a Secret's labels give it, if it is a credentials Secret.
-fn scope(secret: &KubeSecret) -> Option<Scope> {
+pub fn scope(secret: &KubeSecret) -> Option<Scope> {
     let labels = secret.metadata.labels.as_ref()?;
     let value = labels
         .get(SECRET_TYPE_LABEL)
