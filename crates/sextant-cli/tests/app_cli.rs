@@ -1295,7 +1295,7 @@ async fn live(env: &Env, name: &str, color: &str, tracking: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn app_diff_renders_the_compared_revision_with_tracking_and_lists_what_would_be_pruned() {
+async fn app_diff_renders_the_asked_revision_with_tracking_and_lists_what_would_be_pruned() {
     let env = env().await;
     env.namespace("shop").await;
     let (repo, first) = repo(env.tmp.path());
@@ -1326,7 +1326,7 @@ async fn app_diff_renders_the_compared_revision_with_tracking_and_lists_what_wou
     .await;
     live(&env, "copied", "blue", "web:/ConfigMap:shop/web-config").await;
 
-    let out = env.run(&["diff", "web"]).await;
+    let out = env.run(&["diff", "web", "--revision", &first]).await;
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
@@ -1347,7 +1347,9 @@ async fn app_diff_renders_the_compared_revision_with_tracking_and_lists_what_wou
         "the first commit (blue) is rendered and /data/ignored ignored: {stdout}"
     );
 
-    let out = env.run(&["diff", "web", "-o", "json"]).await;
+    let out = env
+        .run(&["diff", "web", "--revision", &first, "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["wouldBePruned"][0]["name"], "old-config");
@@ -1359,19 +1361,15 @@ async fn app_diff_renders_the_compared_revision_with_tracking_and_lists_what_wou
         &resource("", "v1", "ConfigMap", "configmaps"),
     );
     cms.delete("old-config", &Default::default()).await.unwrap();
-    let out = env.run(&["diff", "web"]).await;
+    let out = env.run(&["diff", "web", "--revision", &first]).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(
         text(&out.stdout),
         "1 object compared: 0 added, 0 changed, 1 unchanged\n"
     );
 
-    // Without a compared revision the target revision (main: red) is rendered.
-    env.status(
-        "web",
-        json!({"sync": {"status": "Unknown", "revision": null}}),
-    )
-    .await;
+    // Without --revision, what a sync would deploy: the target revision
+    // as Git has it now (main: red), not the revision the status compared.
     let out = env.run(&["diff", "web"]).await;
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));

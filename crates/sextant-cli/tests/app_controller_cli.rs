@@ -229,6 +229,30 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
     );
     assert!(history.contains("e2e-tester"), "{history}");
 
+    // A commit synced at once, with no refresh and the poll an hour away:
+    // the diff shows it and the sync deploys it, saying so first.
+    std::fs::write(repo.join("app/deploy.yaml"), deployment("nginx:1.29")).unwrap();
+    git(&repo, &["commit", "-qam", "v3"]);
+    let c3 = git(&repo, &["rev-parse", "HEAD"]);
+    let out = sextant(&kc, &["app", "diff", "web"]).await;
+    assert_eq!(out.status.code(), Some(1), "the new commit differs");
+    assert!(text(&out).contains("nginx:1.29"), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(said.contains(&c3[..7]), "the diff names the commit: {said}");
+    let out = sextant(&kc, &["app", "sync", "web", "--timeout", "60s"]).await;
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        said.contains(&format!(
+            "syncing web to {} (main, the app's targetRevision)",
+            &c3[..7]
+        )),
+        "{said}"
+    );
+    assert!(text(&out).contains(&c3[..7]), "{}", text(&out));
+    let history = text(&sextant(&kc, &["app", "history", "web"]).await);
+    assert!(history.contains(&c3[..7]), "{history}");
+
     let deployments = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("apps", "v1", "Deployment"),
         "deployments",
@@ -240,7 +264,7 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
             .unwrap_or_default()
             .to_owned()
     };
-    assert_eq!(image(live.get("web").await.unwrap()), "nginx:1.28");
+    assert_eq!(image(live.get("web").await.unwrap()), "nginx:1.29");
     let out = sextant(&kc, &["app", "rollback", "web", "0", "--timeout", "60s"]).await;
     assert!(out.status.success(), "rollback must succeed");
     assert_eq!(image(live.get("web").await.unwrap()), "nginx:1.27");

@@ -73,19 +73,11 @@ pub(crate) async fn run_operation(
             .await
         }
     };
-    st.operation_state = Some(OperationState {
-        operation: op.clone(),
-        phase: "Running".into(),
-        message: Some("sync started".into()),
-        sync_result: None,
-        started_at: started.clone(),
-        finished_at: None,
-        retry_count: st
-            .operation_state
-            .as_ref()
-            .and_then(|o| o.retry_count)
-            .filter(|_| op.retry.is_some()),
-    });
+    let retry_count = st
+        .operation_state
+        .as_ref()
+        .and_then(|o| o.retry_count)
+        .filter(|_| op.retry.is_some());
     let (fetched, cmp) = match prepared {
         Ok(p) => p,
         Err(message) => {
@@ -101,6 +93,22 @@ pub(crate) async fn run_operation(
         }
     };
     let revision = fetched.revision();
+    // The commit this sync deploys is fixed from here on (a refresh or a
+    // push while it runs does not change it) and is shown at once, before
+    // anything is applied.
+    st.operation_state = Some(OperationState {
+        operation: op.clone(),
+        phase: "Running".into(),
+        message: Some(format!("syncing to {}", short(&revision))),
+        sync_result: Some(SyncOperationResult {
+            revision: revision.clone(),
+            resources: None,
+            source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
+        }),
+        started_at: started.clone(),
+        finished_at: None,
+        retry_count,
+    });
     status::write(api, &name, &st).await?;
     let who = if op
         .initiated_by

@@ -60,8 +60,11 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     }
     let mut st = previous.clone();
     let refresh = status::refresh_requested(&app);
+    // A requested sync deploys what Git holds when it is asked, not what
+    // the last poll saw: the target revision is resolved again now.
+    let fresh = refresh || app.operation.is_some();
 
-    let prepared = prepare_with(shared, &app, None, None, refresh).await;
+    let prepared = prepare_with(shared, &app, None, None, fresh).await;
     let (fetched, cmp) = match prepared {
         Ok(p) => p,
         Err(message) => {

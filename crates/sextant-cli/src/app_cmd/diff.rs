@@ -1,5 +1,6 @@
 //! `sextant app diff`: render the app's source as the controller does (at
-//! `status.sync.revision` if set, else the target revision; the app's
+//! what its target revision is in Git now, which is what a sync would
+//! deploy, or at `--revision`; the app's
 //! render options; the tracking annotation
 //! `sextant.dev/tracking-id: <app>:<group>/<kind>:<namespace>/<name>` on
 //! every object) and diff it against the cluster with a server-side
@@ -39,6 +40,10 @@ const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 pub struct AppDiffArgs {
     /// The Application's name.
     name: String,
+    /// Diff what this revision renders instead of the app's target
+    /// revision (a branch, tag or commit).
+    #[arg(long)]
+    revision: Option<String>,
     /// System-wide ignoreDifferences rules (a YAML list, `ignoreDifferences:`,
     /// or an Application), added to the app's own.
     #[arg(long, env = "SEXTANT_SYSTEM_IGNORE_DIFFERENCES", value_name = "FILE")]
@@ -80,8 +85,18 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
         .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
     warn_other_cluster(&app, &name);
     let saved = saved_credentials(&apps, &app).await;
-    let outcome = render(&app, &name, args.renderer, saved).await?;
+    let outcome = render(&app, &name, args.revision.as_deref(), args.renderer, saved).await?;
     crate::render_cmd::report(&outcome);
+    if let Some(commit) = &outcome.commit {
+        eprintln!(
+            "comparing the live state with {} ({})",
+            super::table::short_revision(&commit.to_string()),
+            match &args.revision {
+                Some(r) => format!("{r}, as asked"),
+                None => format!("{}, the app's targetRevision", target_revision(&app)),
+            }
+        );
+    }
     let mut desired = outcome.rendered.objects.clone();
     for obj in &mut desired {
         track(obj, &name);
@@ -142,7 +157,18 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
     })
 }
 
-/// Render the app's source at the revision the controller compared.
+/// The revision `app` follows, as its spec says (`HEAD` when unset).
+pub(super) fn target_revision(app: &Application) -> String {
+    app.spec
+        .source
+        .as_ref()
+        .and_then(|s| s.target_revision.as_deref())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("HEAD")
+        .to_owned()
+}
+
 /// The credentials saved for the app's repository in the cluster (as the
 /// controller reads them, see `sextant repo`), when the user may read the
 /// namespace's Secrets; without them the flags (or none) are used.
@@ -163,9 +189,12 @@ async fn saved_credentials(apps: &Apps, app: &Application) -> Option<Credentials
     saved.lookup(&repo).map(|f| f.credentials)
 }
 
+/// Render the app's source at `revision`, or at what its target revision
+/// is in Git now (what a sync would deploy, not what was last compared).
 async fn render(
     app: &Application,
     name: &str,
+    revision: Option<&str>,
     renderer: RendererArgs,
     saved: Option<Credentials>,
 ) -> anyhow::Result<Outcome> {
@@ -182,14 +211,9 @@ async fn render(
             "application {name} deploys a chart from a Helm repository; `sextant app diff` renders Git sources only for now"
         );
     }
-    let revision = app
-        .status
-        .as_ref()
-        .and_then(|s| s.sync.as_ref())
-        .and_then(|s| s.revision.clone())
-        .filter(|r| !r.is_empty())
-        .or_else(|| source.target_revision.clone().filter(|r| !r.is_empty()))
-        .unwrap_or_else(|| "HEAD".to_owned());
+    let revision = revision
+        .map(str::to_owned)
+        .unwrap_or_else(|| target_revision(app));
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let options = crate::app_source::render_options(name, &source, &namespace)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;

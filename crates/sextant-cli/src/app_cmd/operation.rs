@@ -158,11 +158,18 @@ pub fn is_terminal(phase: &str) -> bool {
 /// Follow request `id` until its phase is final, printing each object's
 /// result once as it appears or changes, then the phase and message.
 /// Exit 0 on Succeeded, 1 on Failed or Error; a timeout is an error.
+///
+/// `announce` names the step (`syncing checkout`) and `target` what was
+/// asked for (`main, the app's targetRevision`): once the controller has
+/// fixed the commit it deploys, and before it applies anything, the
+/// command says `syncing checkout to 4c42b8c (main, ...)` on stderr.
 pub async fn follow(
     apps: &Apps,
     name: &str,
     id: &str,
     timeout: Duration,
+    announce: &str,
+    target: &str,
 ) -> anyhow::Result<ExitCode> {
     let style = Style::stdout();
     let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -191,9 +198,17 @@ pub async fn follow(
             }
             return Ok(None);
         };
-        if !running {
+        let revision = state
+            .sync_result
+            .as_ref()
+            .map(|r| r.revision.as_str())
+            .filter(|r| !r.is_empty());
+        if !running && let Some(revision) = revision {
             running = true;
-            eprintln!("operation started ({})", state.phase);
+            eprintln!(
+                "{announce} to {} ({target})",
+                super::table::short_revision(revision)
+            );
         }
         let results = state
             .sync_result

@@ -70,14 +70,34 @@ pub async fn run_sync(conn: &ConnArgs, args: SyncArgs) -> anyhow::Result<ExitCod
         source: None,
         resources: args.resources.clone(),
     };
-    let id = retry_on_conflict(async || {
+    let (id, target_of) = retry_on_conflict(async || {
         let app = apps.get(name).await?;
         operation::refuse_if_busy(&app, name)?;
-        operation::request(&apps, &app, name, &req).await
+        let id = operation::request(&apps, &app, name, &req).await?;
+        Ok((id, app))
     })
     .await?;
     let what = if args.dry_run { "dry-run sync" } else { "sync" };
-    finish(&apps, name, &id, what, args.no_wait, args.timeout).await
+    let target = match &args.revision {
+        Some(r) => format!("{r}, as asked"),
+        None => format!(
+            "{}, the app's targetRevision",
+            super::diff::target_revision(&target_of)
+        ),
+    };
+    let step = Step {
+        what,
+        announce: &format!(
+            "{} {name}",
+            if args.dry_run {
+                "dry-run syncing"
+            } else {
+                "syncing"
+            }
+        ),
+        target: &target,
+    };
+    finish(&apps, name, &id, &step, args.no_wait, args.timeout).await
 }
 
 /// Roll back.
@@ -91,7 +111,22 @@ pub async fn run_rollback(conn: &ConnArgs, args: RollbackArgs) -> anyhow::Result
         Ok((id, what))
     })
     .await?;
-    finish(&apps, name, &id, &what, args.no_wait, args.timeout).await
+    let step = Step {
+        what: &what,
+        announce: &format!("rolling {name} back"),
+        target: &format!("history entry {}", args.id),
+    };
+    finish(&apps, name, &id, &step, args.no_wait, args.timeout).await
+}
+
+/// How a requested operation is called while it is followed.
+struct Step<'a> {
+    /// `sync`, `rollback to history entry 3 (4c42b8c)`.
+    what: &'a str,
+    /// `syncing checkout`, said with the commit once it is known.
+    announce: &'a str,
+    /// What was asked for (`main, the app's targetRevision`).
+    target: &'a str,
 }
 
 /// The operation that rolls `app` back to history entry `args.id`, and
@@ -156,10 +191,11 @@ async fn finish(
     apps: &Apps,
     name: &str,
     id: &str,
-    what: &str,
+    step: &Step<'_>,
     no_wait: bool,
     timeout: Duration,
 ) -> anyhow::Result<ExitCode> {
+    let what = step.what;
     if no_wait {
         println!(
             "{what} requested for application {name} (request id {id}); `sextant app wait {name} --operation` waits for it"
@@ -167,5 +203,5 @@ async fn finish(
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("{what} requested for application {name} (request id {id})");
-    operation::follow(apps, name, id, timeout).await
+    operation::follow(apps, name, id, timeout, step.announce, step.target).await
 }
