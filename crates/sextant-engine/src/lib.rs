@@ -4,7 +4,10 @@
 //! Today it holds [`health`]: how healthy a Kubernetes object is, from its
 //! kind's built-in rule, the generic condition rules, or a team's Lua script;
 //! and [`diff`]: how a desired object differs from the live one, after
-//! normalisation, ownership and `ignoreDifferences`, with Secrets masked.
+//! normalisation, ownership and `ignoreDifferences`, with Secrets masked;
+//! and [`sync`]: how a sync runs, as a plan of stages, waves, hooks and
+//! prunes computed from the objects' annotations and the request.
 
 pub mod diff;
 pub mod health;
+pub mod sync;

@@ -24,6 +24,15 @@ pub const REFRESH: &str = "sextant.dev/refresh";
 pub const RESOURCES_FINALIZER: &str = "resources-finalizer.sextant.dev";
 /// Argo CD's spelling of [`RESOURCES_FINALIZER`].
 pub const ARGOCD_RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// Helm's hook annotation (`pre-install,pre-upgrade`, ...), mapped to phases.
+pub const HELM_HOOK: &str = "helm.sh/hook";
+/// Helm's hook weight, read as the hook's wave.
+pub const HELM_HOOK_WEIGHT: &str = "helm.sh/hook-weight";
+/// Helm's hook delete policy (`before-hook-creation`, `hook-succeeded`, `hook-failed`).
+pub const HELM_HOOK_DELETE_POLICY: &str = "helm.sh/hook-delete-policy";
+/// Helm's `keep`: the object is never pruned or deleted.
+pub const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
+
 /// The `operation.info` name under which a client puts the id of its request.
 pub const REQUEST_ID_INFO: &str = "sextant.dev/request-id";
 

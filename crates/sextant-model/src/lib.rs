@@ -9,6 +9,7 @@ pub mod annotations;
 pub mod application;
 pub mod crd;
 pub mod project;
+pub mod vocabulary;
 
 pub use application::{Application, ApplicationSpec, ApplicationStatus};
 
