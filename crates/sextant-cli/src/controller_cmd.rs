@@ -40,6 +40,10 @@ pub struct ControllerArgs {
     /// re-applies Git over live changes.
     #[arg(long, default_value = "5s", value_parser = duration::parse)]
     self_heal_delay: Duration,
+    /// How long one step of a sync (a wave, a hook) may wait for its
+    /// objects to be Healthy or its hooks to finish before the sync fails.
+    #[arg(long, default_value = "10m", value_parser = duration::parse)]
+    sync_wait_timeout: Duration,
     /// How many apps are reconciled at once.
     #[arg(long, default_value_t = 8)]
     workers: usize,
@@ -81,6 +85,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     let mut config = ControllerConfig::new(args.namespace.clone(), cache_dir);
     config.repo_poll_interval = args.repo_poll_interval;
     config.self_heal_delay = args.self_heal_delay;
+    config.sync_wait_timeout = args.sync_wait_timeout;
     config.resync_interval = args.resync_interval;
     config.workers = args.workers.max(1);
     config.tools = args.tools.config();

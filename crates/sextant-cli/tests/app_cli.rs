@@ -377,6 +377,27 @@ async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() 
         "{}",
         show(&out)
     );
+    // Unknown options are refused, not carried into the app.
+    let out = env
+        .run(&[
+            "create",
+            "bad",
+            "--repo",
+            "r",
+            "--path",
+            "p",
+            "--dest-namespace",
+            "x",
+            "--sync-option",
+            "CreateNamespaces=true",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown sync option `CreateNamespaces=true`"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

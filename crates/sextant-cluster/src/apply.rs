@@ -96,6 +96,23 @@ impl Kinds {
         serde_json::to_value(out).map_err(|e| WriteError::Other(e.to_string()))
     }
 
+    /// Create `obj` (a `generateName` is filled in by the server); with
+    /// `dry_run`, the API server only checks it. Returns the object as the
+    /// server has (or would have) it; an existing object is a 409.
+    pub async fn create(&self, obj: &Value, dry_run: bool) -> Result<Value, WriteError> {
+        let key = ObjectKey::of(obj);
+        let api = self.api_for(&key).await?;
+        let mut params = kube::api::PostParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..kube::api::PostParams::default()
+        };
+        params.dry_run = dry_run;
+        let typed: kube::api::DynamicObject =
+            serde_json::from_value(obj.clone()).map_err(|e| WriteError::Other(e.to_string()))?;
+        let out = api.create(&params, &typed).await.map_err(api_error)?;
+        serde_json::to_value(out).map_err(|e| WriteError::Other(e.to_string()))
+    }
+
     /// Delete the object `key` names; `Ok(false)` when it was already gone.
     /// `uid`, when given, makes sure a newer object of the same name is not
     /// deleted by mistake.

@@ -14,6 +14,7 @@ use serde_json::Value;
 use sextant_cluster::{Kinds, LiveCache, LiveKey};
 use sextant_engine::diff::{IgnoreDifferences, Input, ObjectDiff, ObjectKey, diff_object};
 use sextant_engine::health::{self, Health, HealthCustomizations};
+use sextant_engine::sync::{Marks, marks_of};
 use sextant_model::annotations;
 
 use crate::tracking::tracking_id;
@@ -60,6 +61,9 @@ pub struct ResourceState {
     pub desired: Option<Value>,
     /// The diff, when the object is in Git and live and differs.
     pub diff: Option<ObjectDiff>,
+    /// How it takes part in a sync (wave, options; from Git, or from the
+    /// live object when Git no longer has it).
+    pub marks: Marks,
 }
 
 /// The comparison of one app.
@@ -67,6 +71,9 @@ pub struct ResourceState {
 pub struct Comparison {
     /// Objects in Git order, then the ones to prune.
     pub resources: Vec<ResourceState>,
+    /// Hooks (and objects marked Skip) Git has, with tracking ids: not part
+    /// of the app's sync status, run by a sync.
+    pub hooks: Vec<Value>,
 }
 
 impl Comparison {
@@ -156,8 +163,15 @@ pub struct Context<'a> {
 /// Compare `desired` (rendered, tracking ids set) with the live state.
 pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparison {
     let mut resources = Vec::with_capacity(desired.len());
+    let mut hooks = Vec::new();
     let mut wanted: HashSet<LiveKey> = HashSet::new();
     for obj in desired {
+        // Marks were checked when the app was rendered.
+        let marks = marks_of(obj).unwrap_or_default();
+        if marks.is_hook() {
+            hooks.push(obj.clone());
+            continue;
+        }
         let key = ObjectKey::of(obj);
         let live_key = LiveKey::of(obj);
         wanted.insert(live_key.clone());
@@ -173,6 +187,7 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
             live: None,
             desired: Some(obj.clone()),
             diff: None,
+            marks,
         };
         match entry {
             None => {}
@@ -219,6 +234,11 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
         if !crate::tracking::is_owned_by(app, &live) {
             continue;
         }
+        // Hooks are never pruned as extraneous.
+        let marks = marks_of(&live).unwrap_or_default();
+        if marks.is_hook() {
+            continue;
+        }
         let key = ObjectKey::of(&live);
         resources.push(ResourceState {
             health: Some(health::assess(&live, cx.health)),
@@ -230,9 +250,10 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
             live: Some(live),
             desired: None,
             diff: None,
+            marks,
         });
     }
-    Comparison { resources }
+    Comparison { resources, hooks }
 }
 
 /// Whether `obj` carries `option` in its compare options annotation

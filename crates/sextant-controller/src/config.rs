@@ -28,6 +28,10 @@ pub struct ControllerConfig {
     /// re-syncs drift (default 5 s), so a fight with another writer cannot
     /// spin.
     pub self_heal_delay: Duration,
+    /// How long one step of a sync (a wave, a hook) may wait for its
+    /// objects to be Healthy or its hooks to finish before the sync fails
+    /// (default 10 minutes).
+    pub sync_wait_timeout: Duration,
     /// How many apps are reconciled at once.
     pub workers: usize,
     /// Lua health checks (Argo CD's resource-customizations layout).
@@ -49,6 +53,7 @@ impl ControllerConfig {
             repo_poll_interval: Duration::from_secs(180),
             resync_interval: Duration::from_secs(600),
             self_heal_delay: Duration::from_secs(5),
+            sync_wait_timeout: Duration::from_secs(600),
             workers: 8,
             health: HealthCustomizations::new(),
             system_ignore: Vec::new(),

@@ -45,6 +45,8 @@ pub struct Shared {
     pub(crate) live: LiveCache,
     pub(crate) sources: Sources,
     pub(crate) predictions: Predictions,
+    /// What the syncs under way wrote (see `tasks::Memory`).
+    pub(crate) memory: crate::tasks::Memory,
     queue: Queue,
     /// The apps seen by the watcher.
     apps: Mutex<HashMap<String, Known>>,
@@ -120,6 +122,7 @@ impl Controller {
                 config.repo_poll_interval,
             ),
             predictions: Predictions::default(),
+            memory: crate::tasks::Memory::default(),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
             reconciles: Mutex::new(HashMap::new()),

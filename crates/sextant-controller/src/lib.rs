@@ -13,7 +13,9 @@
 //! - `operation.rs`: running a sync operation; `finalize.rs`: deletion.
 //! - `source.rs`: the app's source to objects (revision cache, render).
 //! - `compare.rs`: Git vs live per object, health, pruning, ownership.
-//! - `sync.rs` + `order.rs`: preflight, apply in kind order, prune.
+//! - `sync.rs`: one pass of a running sync (the engine's plan; preflight,
+//!   then step by step); `tasks.rs`: starting one task and telling how far
+//!   it got.
 //! - `status.rs`, `events.rs`: what the controller writes back.
 //! - `queue.rs`, `tracking.rs`: the work queue; tracking ids.
 //! - `leader.rs`: leader election on a Lease (one controller acts).
@@ -26,7 +28,6 @@ mod events;
 mod finalize;
 pub mod leader;
 mod operation;
-mod order;
 mod prepare;
 mod queue;
 mod reconcile;
@@ -35,6 +36,7 @@ mod report;
 pub mod source;
 mod status;
 mod sync;
+mod tasks;
 pub mod tracking;
 
 pub use config::ControllerConfig;

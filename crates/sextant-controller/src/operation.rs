@@ -1,4 +1,7 @@
-//! Running a sync operation: mark it Running, sync, record the outcome,
+//! Running a sync operation, one pass at a time: mark it Running (the
+//! commit it deploys fixed from then on), run a pass of the sync, and
+//! either record where it waits (the next pass comes with the next change
+//! of the app's objects, or after a short backstop) or record the outcome,
 //! history and Events, and clear the operation from the Application.
 
 use std::sync::Arc;
@@ -14,29 +17,43 @@ use crate::compare::Comparison;
 use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::prepare::prepare_with;
+use crate::reconcile::Next;
 use crate::reconcile::short;
 use crate::report;
 use crate::source::{self, Fetched};
 use crate::status;
 use crate::sync::{self, SyncRequest};
+use crate::tasks::{self, Ctx};
 
-pub(crate) fn sync_options(app: &Application, op: &Operation) -> Vec<String> {
-    let mut options: Vec<String> = app
-        .spec
+/// The longest a waiting sync goes unlooked-at when nothing it waits for
+/// changes (changes of its objects bring the next pass at once).
+const BACKSTOP: Duration = Duration::from_secs(2);
+
+/// The state of `op` when it is under way (Running) in `previous`: a pass
+/// after the first carries on from it.
+pub(crate) fn under_way<'a>(
+    op: &Operation,
+    previous: Option<&'a OperationState>,
+) -> Option<&'a OperationState> {
+    previous.filter(|p| p.phase == "Running" && p.operation == *op)
+}
+
+/// The app's own `syncPolicy.syncOptions`.
+pub(crate) fn app_sync_options(app: &Application) -> Vec<String> {
+    app.spec
         .sync_policy
         .as_ref()
         .and_then(|p| p.sync_options.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The app's sync options with the operation's.
+pub(crate) fn sync_options(app: &Application, op: &Operation) -> Vec<String> {
+    let mut options = app_sync_options(app);
     if let Some(extra) = op.sync.as_ref().and_then(|s| s.sync_options.clone()) {
         options.extend(extra);
     }
     options
-}
-
-pub(crate) fn has_option(options: &[String], wanted: &str) -> bool {
-    options
-        .iter()
-        .any(|o| o.trim().eq_ignore_ascii_case(wanted))
 }
 
 /// Run `op`: mark it Running, sync, record the outcome, history and
@@ -49,15 +66,25 @@ pub(crate) async fn run_operation(
     op: Operation,
     prepared: Option<(Fetched, Comparison)>,
     self_heal: bool,
-) -> Result<(), kube::Error> {
+) -> Result<Next, kube::Error> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let started = status::now();
     let sync_op = op.sync.clone().unwrap_or_default();
     let from_resource = app.operation.is_some();
+    // A pass after the first deploys the commit the first one fixed.
+    let resumed = under_way(&op, st.operation_state.as_ref()).cloned();
+    let started = resumed
+        .as_ref()
+        .map(|r| r.started_at.clone())
+        .unwrap_or_else(status::now);
+    let fixed = resumed
+        .as_ref()
+        .and_then(|r| r.sync_result.as_ref())
+        .map(|r| r.revision.clone())
+        .filter(|r| !r.is_empty());
+    let revision_asked = fixed.clone().or_else(|| sync_op.revision.clone());
     // The state to sync to: as compared, or another revision / source.
     let wants_other = sync_op.source.is_some()
-        || sync_op
-            .revision
+        || revision_asked
             .as_deref()
             .is_some_and(|r| prepared.as_ref().is_none_or(|(f, _)| f.revision() != r));
     let prepared = match (prepared, wants_other) {
@@ -67,7 +94,7 @@ pub(crate) async fn run_operation(
                 shared,
                 app,
                 sync_op.source.as_ref(),
-                sync_op.revision.as_deref(),
+                revision_asked.as_deref(),
                 false,
             )
             .await
@@ -81,7 +108,7 @@ pub(crate) async fn run_operation(
     let (fetched, cmp) = match prepared {
         Ok(p) => p,
         Err(message) => {
-            return fail_operation(
+            fail_operation(
                 shared,
                 api,
                 app,
@@ -89,9 +116,27 @@ pub(crate) async fn run_operation(
                 op,
                 &format!("could not render: {message}"),
             )
-            .await;
+            .await?;
+            return Ok(Next::after(Duration::from_millis(200)));
         }
     };
+    let options = sync_options(app, &op);
+    let parsed =
+        match sextant_engine::sync::SyncOptions::parse_app(options.iter().map(String::as_str)) {
+            Ok(o) => o,
+            Err(e) => {
+                fail_operation(
+                    shared,
+                    api,
+                    app,
+                    &mut st,
+                    op,
+                    &format!("{e}; nothing was changed"),
+                )
+                .await?;
+                return Ok(Next::after(Duration::from_millis(200)));
+            }
+        };
     let revision = fetched.revision();
     // The commit this sync deploys is fixed from here on (a refresh or a
     // push while it runs does not change it) and is shown at once, before
@@ -109,6 +154,10 @@ pub(crate) async fn run_operation(
         finished_at: None,
         retry_count,
     });
+    if let (Some(os), Some(r)) = (st.operation_state.as_mut(), resumed.as_ref()) {
+        os.message = r.message.clone();
+        os.sync_result = r.sync_result.clone();
+    }
     status::write(api, &name, &st).await?;
     let who = if op
         .initiated_by
@@ -127,41 +176,43 @@ pub(crate) async fn run_operation(
             .and_then(|i| i.username.clone())
             .unwrap_or_else(|| "a user".into())
     };
-    events::record(
-        &shared.client,
-        app,
-        Reason::SyncStarted,
-        &format!("sync to {} started by {who}", short(&revision)),
-    )
-    .await;
+    if resumed.is_none() {
+        events::record(
+            &shared.client,
+            app,
+            Reason::SyncStarted,
+            &format!("sync to {} started by {who}", short(&revision)),
+        )
+        .await;
+    }
 
-    let options = sync_options(app, &op);
     let namespace = source::destination_namespace(app);
     let req = SyncRequest {
         // An automated operation carries `automated.prune` itself.
         prune: sync_op.prune.unwrap_or(false),
         dry_run: sync_op.dry_run.unwrap_or(false),
-        create_namespace: has_option(&options, "CreateNamespace=true").then_some(namespace),
+        create_namespace: parsed
+            .has(sextant_engine::sync::SyncOption::CreateNamespace)
+            .then_some(namespace),
         namespace_metadata: app
             .spec
             .sync_policy
             .as_ref()
             .and_then(|p| p.managed_namespace_metadata.clone()),
-        out_of_sync_only: has_option(&options, "ApplyOutOfSyncOnly=true"),
         only: sync_op
             .resources
             .iter()
             .flatten()
-            .map(|r| {
-                (
-                    r.group.clone(),
-                    r.kind.clone(),
-                    r.namespace.clone().unwrap_or_default(),
-                    r.name.clone(),
-                )
+            .map(|r| sextant_engine::sync::Selector {
+                group: r.group.clone(),
+                kind: r.kind.clone(),
+                namespace: r.namespace.clone().unwrap_or_default(),
+                name: r.name.clone(),
             })
             .collect(),
         scratch_namespace: shared.config.namespace.clone(),
+        wait_timeout: shared.config.sync_wait_timeout,
+        options: parsed.clone(),
     };
 
     // Progress is written by a side task, at most a few times a second;
@@ -192,8 +243,36 @@ pub(crate) async fn run_operation(
     let progress = |results: &[sextant_model::application::ResourceResult]| {
         writer.send(results.to_vec());
     };
-    let report = sync::run(&shared.kinds, &cmp, &req, &progress).await;
+    let cx = Ctx {
+        kinds: &shared.kinds,
+        live: &shared.live,
+        health: &shared.config.health,
+        memory: &shared.memory,
+        app: &name,
+        propagation: tasks::propagation(parsed.propagation.unwrap_or_default()),
+    };
+    let earlier = resumed.as_ref().map(|r| {
+        r.sync_result
+            .as_ref()
+            .and_then(|s| s.resources.clone())
+            .unwrap_or_default()
+    });
+    let report = sync::run(&cx, &cmp, &req, earlier, &progress).await;
     writer.finish().await;
+    if !report.finished {
+        // Waiting: say for what, and look again soon.
+        if let Some(os) = st.operation_state.as_mut() {
+            os.message = Some(format!("waiting: {}", report.message));
+            os.sync_result = Some(SyncOperationResult {
+                revision: revision.clone(),
+                resources: Some(report.results.clone()),
+                source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
+            });
+        }
+        status::write(api, &name, &st).await?;
+        return Ok(Next::after(BACKSTOP));
+    }
+    shared.memory.forget(&name);
 
     let finished = status::now();
     let source = sync_op.source.clone().or_else(|| app.spec.source.clone());
@@ -267,7 +346,7 @@ pub(crate) async fn run_operation(
         )
         .await;
     }
-    Ok(())
+    Ok(Next::after(Duration::from_millis(200)))
 }
 
 /// Record `op` as failed before it changed anything.

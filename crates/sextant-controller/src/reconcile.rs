@@ -62,7 +62,10 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     let refresh = status::refresh_requested(&app);
     // A requested sync deploys what Git holds when it is asked, not what
     // the last poll saw: the target revision is resolved again now.
-    let fresh = refresh || app.operation.is_some();
+    let starting = app.operation.as_ref().is_some_and(|op| {
+        crate::operation::under_way(op, previous.operation_state.as_ref()).is_none()
+    });
+    let fresh = refresh || starting;
 
     let prepared = prepare_with(shared, &app, None, None, fresh).await;
     let (fetched, cmp) = match prepared {
@@ -87,6 +90,12 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     };
     let revision = fetched.revision();
     fill_status(&mut st, &app, &fetched, &cmp);
+    // Sync options are known or refused, never silently ignored.
+    let options = crate::operation::app_sync_options(&app);
+    let invalid = sextant_engine::sync::SyncOptions::parse_app(options.iter().map(String::as_str))
+        .err()
+        .map(|e| format!("spec.syncPolicy.syncOptions: {e}"));
+    status::set_condition(&mut st, "InvalidSpecError", invalid);
     st.reconciled_at = Some(status::now());
 
     // Drift: was Synced at this revision, is not any more.
@@ -124,16 +133,18 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
 
     // A requested operation first.
     if let Some(op) = app.operation.clone() {
-        run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await?;
-        return Ok(Next::after(Duration::from_millis(200)));
+        return run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await;
     }
-    // An automated sync interrupted by a restart is run again.
+    // An automated sync under way (waiting on a wave, or cut off by a
+    // restart) carries on.
     if let Some(last) = &previous.operation_state
         && last.phase == "Running"
     {
         let op = last.operation.clone();
         if automated(&app).is_some() {
-            run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await?;
+            let self_heal = is_self_heal(&op);
+            return run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), self_heal)
+                .await;
         } else {
             let mut st = st;
             fail_operation(
@@ -182,7 +193,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         ..Operation::default()
     };
     if last_revision.as_deref() != Some(revision.as_str()) {
-        run_operation(
+        return run_operation(
             shared,
             &api,
             &app,
@@ -191,8 +202,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             Some((fetched, cmp)),
             false,
         )
-        .await?;
-        return Ok(Next::after(Duration::from_millis(200)));
+        .await;
     }
     let Some(last) = last else {
         return Ok(Next::default());
@@ -207,7 +217,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         if since < delay {
             return Ok(Next::after(delay - since));
         }
-        run_operation(
+        return run_operation(
             shared,
             &api,
             &app,
@@ -216,8 +226,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             Some((fetched, cmp)),
             true,
         )
-        .await?;
-        return Ok(Next::after(Duration::from_millis(200)));
+        .await;
     }
     if matches!(last.phase.as_str(), "Failed" | "Error")
         && let Some(wait) = retry_due(&app, last)
@@ -229,8 +238,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             if let Some(os) = st.operation_state.as_mut() {
                 os.retry_count = Some(os.retry_count.unwrap_or(0) + 1);
             }
-            run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await?;
-            return Ok(Next::after(Duration::from_millis(200)));
+            return run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await;
         }
         return Ok(Next::after(wait));
     }
@@ -269,18 +277,22 @@ fn retry_due(app: &Application, last: &OperationState) -> Option<Duration> {
     Some(wait.saturating_sub(since))
 }
 
-/// `5s`, `3m`, `1h`, or plain seconds.
+/// A duration as Kubernetes and Go write it (`5s`, `1m30s`, `500ms`).
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().ok()?;
-    Some(match unit {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => return None,
-    })
+    sextant_model::duration::parse(text).ok()
+}
+
+/// `1m30s`: a duration as people write it.
+pub(crate) fn show_duration(d: Duration) -> String {
+    sextant_model::duration::show(d)
+}
+
+/// Whether an automated operation was started by self-heal.
+fn is_self_heal(op: &Operation) -> bool {
+    op.info
+        .iter()
+        .flatten()
+        .any(|i| i.name == "reason" && i.value == "self-heal")
 }
 
 fn automated(app: &Application) -> Option<&sextant_model::application::SyncPolicyAutomated> {
@@ -345,6 +357,15 @@ mod tests {
             phase: phase.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn retry_backoff_durations_are_read_as_kubernetes_writes_them() {
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("3m"), Some(Duration::from_secs(180)));
+        assert_eq!(parse_duration("soon"), None);
     }
 
     #[test]

@@ -194,6 +194,7 @@ mod tests {
             live: None,
             desired: None,
             diff: None,
+            marks: Default::default(),
         };
         let shown = ResourceStatus {
             kind: kind.into(),
@@ -230,7 +231,14 @@ mod tests {
             resources: Some(shown),
             ..ApplicationStatus::default()
         };
-        apply_sync_outcome(&mut st, &Comparison { resources: states }, results);
+        apply_sync_outcome(
+            &mut st,
+            &Comparison {
+                resources: states,
+                hooks: Vec::new(),
+            },
+            results,
+        );
         st
     }
 

@@ -695,6 +695,9 @@ pub struct ResourceResult {
     /// PreSync, Sync, PostSync or SyncFail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_phase: Option<String>,
+    /// The wave it ran in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_wave: Option<i64>,
 }
 
 /// A summary for display.

@@ -8,6 +8,7 @@
 pub mod annotations;
 pub mod application;
 pub mod crd;
+pub mod duration;
 pub mod project;
 pub mod vocabulary;
 

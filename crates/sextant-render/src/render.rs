@@ -41,6 +41,10 @@ pub enum RenderError {
     /// Several manifests are malformed; each is listed with its cause.
     #[error("{} manifests are invalid: {}", .0.len(), .0.join("; "))]
     Manifests(Vec<String>),
+    /// Objects are rendered more than once: which one Git means is not
+    /// clear, so nothing is used until the repository says.
+    #[error("{}; keep one of each (nothing of this source is synced until then)", .0.join("; "))]
+    Duplicates(Vec<String>),
 }
 
 /// A file that was not rendered, and why.
@@ -70,7 +74,7 @@ pub struct Rendered {
     pub objects: Vec<Value>,
     /// Files that were not manifests.
     pub skipped: Vec<Skipped>,
-    /// Things worth knowing that did not stop the render (duplicates).
+    /// Things worth knowing that did not stop the render.
     pub warnings: Vec<String>,
 }
 
@@ -145,6 +149,7 @@ pub(crate) fn render_checked(
         .map(|e| Box::new(e) as _)
         .collect();
     let mut objects = Vec::new();
+    let mut origins = Vec::new();
     for (origin, docs) in sources {
         for mut doc in docs {
             match normalize::normalize(
@@ -154,10 +159,17 @@ pub(crate) fn render_checked(
                 options.namespace(),
                 &scope,
             ) {
-                Ok(()) => objects.push(doc.value),
+                Ok(()) => {
+                    origins.push(format!("{origin} (document {})", doc.index));
+                    objects.push(doc.value);
+                }
                 Err(e) => problems.push(Box::new(e)),
             }
         }
+    }
+    let duplicates = duplicates(&objects, &origins);
+    if !duplicates.is_empty() {
+        return Err(RenderError::Duplicates(duplicates));
     }
     match problems.len() {
         0 => {}
@@ -168,12 +180,12 @@ pub(crate) fn render_checked(
             ));
         }
     }
-    let warnings = sort_and_find_duplicates(&mut objects);
+    objects.sort_by_cached_key(normalize::identity);
     Ok(Rendered {
         kind,
         objects,
         skipped,
-        warnings,
+        warnings: Vec::new(),
     })
 }
 
@@ -184,26 +196,42 @@ fn tool_output(origin: &str, text: &str) -> Result<(String, Vec<Document>), Rend
     Ok((origin.to_owned(), docs))
 }
 
-/// Sort by identity (stable, so equal identities keep their order) and
-/// report repeated identities.
-fn sort_and_find_duplicates(objects: &mut [Value]) -> Vec<String> {
-    objects.sort_by_cached_key(normalize::identity);
-    let mut warnings = Vec::new();
-    for pair in objects.windows(2) {
-        let (a, b) = (normalize::identity(&pair[0]), normalize::identity(&pair[1]));
-        if a == b {
-            let (group, kind, ns, name) = a;
+/// Objects rendered more than once (same group, kind, namespace and
+/// name), each named with the places it comes from. Objects with only a
+/// `generateName` (hooks) get a new name each time and may repeat.
+fn duplicates(objects: &[Value], origins: &[String]) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<_, Vec<&str>> = std::collections::BTreeMap::new();
+    for (obj, origin) in objects.iter().zip(origins) {
+        if obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            continue;
+        }
+        seen.entry(normalize::identity(obj))
+            .or_default()
+            .push(origin.as_str());
+    }
+    seen.into_iter()
+        .filter(|(_, places)| places.len() > 1)
+        .map(|((group, kind, ns, name), places)| {
             let group = if group.is_empty() {
                 String::new()
             } else {
                 format!(".{group}")
             };
-            warnings.push(format!(
-                "{kind}{group} {ns}/{name} is defined more than once"
-            ));
-        }
-    }
-    warnings
+            let object = if ns.is_empty() {
+                format!("{kind}{group} {name}")
+            } else {
+                format!("{kind}{group} {ns}/{name}")
+            };
+            format!(
+                "{object} is defined more than once: in {}",
+                places.join(" and in ")
+            )
+        })
+        .collect()
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {

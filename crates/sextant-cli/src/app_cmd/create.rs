@@ -138,6 +138,8 @@ fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
     for option in &args.sync_options {
         pair(option, "--sync-option")?;
     }
+    sextant_engine::sync::SyncOptions::parse_app(args.sync_options.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("--sync-option: {e}"))?;
     let parameters = args
         .helm_set
         .iter()

@@ -149,6 +149,40 @@ fn describe(app: &Application, style: Style) -> String {
             text.push_str(&format!(": {m}"));
         }
         field("Last Sync", &text);
+        // A sync under way: where it is, task by task.
+        let tasks = state
+            .sync_result
+            .as_ref()
+            .and_then(|r| r.resources.as_ref())
+            .filter(|r| state.phase == "Running" && !r.is_empty());
+        if let Some(tasks) = tasks {
+            let _ = writeln!(out, "Sync Tasks:");
+            let mut table = Table::new(&[
+                "PHASE",
+                "WAVE",
+                "KIND",
+                "NAMESPACE",
+                "NAME",
+                "HOOK",
+                "RESULT",
+                "STATE",
+                "MESSAGE",
+            ]);
+            for t in tasks {
+                table.row(vec![
+                    t.sync_phase.clone().unwrap_or_default(),
+                    t.sync_wave.map(|w| w.to_string()).unwrap_or_default(),
+                    t.kind.clone(),
+                    t.namespace.clone(),
+                    t.name.clone(),
+                    t.hook_type.clone().unwrap_or_default(),
+                    t.status.clone().unwrap_or_default(),
+                    t.hook_phase.clone().unwrap_or_default(),
+                    t.message.clone().unwrap_or_default(),
+                ]);
+            }
+            out.push_str(&table.render());
+        }
     }
     let conditions = app
         .status

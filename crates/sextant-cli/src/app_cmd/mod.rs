@@ -16,7 +16,7 @@ pub(crate) mod client;
 mod create;
 mod delete;
 mod diff;
-pub(crate) mod duration;
+pub(crate) use sextant_model::duration;
 mod get;
 mod history;
 mod list;

@@ -426,11 +426,10 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// `500ms`, `2s`, `1m`, or a bare number of seconds (as the controller
-/// reads durations).
+/// `500ms`, `2s`, `1m30s`, or a bare number of seconds (the grammar of
+/// every duration Sextant reads).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    sextant_controller::parse_duration(text)
-        .ok_or_else(|| format!("`{text}` is not a duration (write e.g. 500ms, 2s or 1m)"))
+    sextant_model::duration::parse(text)
 }
 
 /// A watch that turns true on the first SIGINT or SIGTERM; a second one
@@ -481,10 +480,11 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(
             parse_duration("fast")
                 .unwrap_err()
-                .contains("not a duration")
+                .contains("invalid duration")
         );
         assert!(parse_duration("-1s").is_err());
     }

@@ -1,9 +1,10 @@
-//! Durations on the command line: `30s`, `5m`, `1h`, `1m30s`, `500ms`; a
-//! bare number is seconds.
+//! Durations as people and Kubernetes write them (`30s`, `5m`, `1h`,
+//! `1m30s`, `500ms`; a bare number is seconds): the one grammar of the
+//! CLI, the controller (`syncPolicy.retry.backoff`) and the demo.
 
 use std::time::Duration;
 
-/// Parse a duration (clap value parser).
+/// Parse a duration (usable as a clap value parser).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {

@@ -1,0 +1,381 @@
+//! End to end: phases, waves and hooks. A later wave starts only when the
+//! one before is Healthy; a PreSync hook runs first and, when it fails,
+//! nothing of the Sync phase is applied and the SyncFail hooks run;
+//! PostSync hooks run once the Sync phase is Healthy; delete policies;
+//! duplicates are refused before anything is applied.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sextant_model::Application;
+use support::*;
+
+fn job(name: &str, image: &str, annotations: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+  annotations:
+{annotations}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: {image}
+"
+    )
+}
+
+fn annotated_configmap(name: &str, annotations: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n{annotations}\ndata:\n  key: \"1\"\n"
+    )
+}
+
+fn rv(obj: &Value) -> u64 {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn results(a: &Application) -> Vec<sextant_model::application::ResourceResult> {
+    a.status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.sync_result.as_ref())
+        .and_then(|r| r.resources.clone())
+        .unwrap_or_default()
+}
+
+fn op_message(a: &Application) -> String {
+    a.status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.message.clone())
+        .unwrap_or_default()
+}
+
+async fn job_of(w: &World, ns: &str, name: &str) -> Option<Value> {
+    let api = w.api("batch/v1", "Job", "jobs", Some(ns));
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|d| serde_json::to_value(d).unwrap())
+}
+
+#[tokio::test]
+async fn a_presync_hook_runs_first_and_a_later_wave_waits_for_the_earlier_one_to_be_healthy() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            (
+                "app/migrate.yaml",
+                &job("migrate", "busybox", "    sextant.dev/hook: PreSync"),
+            ),
+            ("app/web.yaml", &deployment("web", "nginx:1.27")),
+            (
+                "app/after.yaml",
+                &annotated_configmap("after", "    argocd.argoproj.io/sync-wave: \"1\""),
+            ),
+        ],
+        "waves",
+    );
+    w.start_controller().await;
+    w.create_app("web", "app", "web", manual()).await;
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("web", json!({})).await;
+    let app = w
+        .wait_app("web", 120, "the sync to succeed", |a| {
+            op_phase(a) == "Succeeded" && a.operation.is_none()
+        })
+        .await;
+    let migrate = job_of(&w, "web", "migrate")
+        .await
+        .expect("the hook ran and is kept");
+    let web = w.deployment("web", "web").await.unwrap();
+    let after = w.configmap("web", "after").await.unwrap();
+    // The Deployment came after the hook finished, the wave-1 ConfigMap
+    // after the Deployment was Healthy (resourceVersions order writes).
+    assert!(
+        rv(&web) > rv(&migrate),
+        "deployment {} after hook {}",
+        rv(&web),
+        rv(&migrate)
+    );
+    assert!(
+        rv(&after) > rv(&web),
+        "wave 1 ({}) after wave 0 was Healthy ({})",
+        rv(&after),
+        rv(&web)
+    );
+    let r = results(&app);
+    let hook = r.iter().find(|r| r.name == "migrate").unwrap();
+    assert_eq!(hook.hook_type.as_deref(), Some("PreSync"));
+    assert_eq!(hook.sync_phase.as_deref(), Some("PreSync"));
+    assert_eq!(hook.hook_phase.as_deref(), Some("Succeeded"));
+    let wave = r.iter().find(|r| r.name == "after").unwrap();
+    assert_eq!(wave.sync_wave, Some(1));
+    // A hook is not part of the app's sync status.
+    let app = w.wait_synced_healthy("web", &c1).await;
+    let listed: Vec<String> = app
+        .status
+        .unwrap()
+        .resources
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(!listed.contains(&"migrate".to_owned()), "{listed:?}");
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_wave_that_never_gets_healthy_holds_the_next_and_fails_after_the_timeout() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("app/web.yaml", &deployment("web", "nginx-neverready")),
+            (
+                "app/after.yaml",
+                &annotated_configmap("after", "    sextant.dev/sync-wave: \"1\""),
+            ),
+        ],
+        "stuck",
+    );
+    w.start_controller_with(|c| c.sync_wait_timeout = Duration::from_secs(4))
+        .await;
+    w.create_app("web", "app", "web", manual()).await;
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("web", json!({})).await;
+    let waiting = w
+        .wait_app("web", 90, "the sync to wait on the Deployment", |a| {
+            op_phase(a) == "Running" && op_message(a).contains("Deployment.apps web/web")
+        })
+        .await;
+    assert!(
+        op_message(&waiting).starts_with("waiting"),
+        "{}",
+        op_message(&waiting)
+    );
+    assert!(w.configmap("web", "after").await.is_none(), "wave 1 waits");
+    let app = w
+        .wait_app("web", 90, "the sync to fail", |a| {
+            op_phase(a) == "Failed" && a.operation.is_none()
+        })
+        .await;
+    assert!(
+        op_message(&app).contains("Deployment.apps web/web"),
+        "{}",
+        op_message(&app)
+    );
+    assert!(
+        w.configmap("web", "after").await.is_none(),
+        "wave 1 never started"
+    );
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_failing_presync_hook_leaves_the_sync_phase_unapplied_and_runs_the_sync_fail_hooks() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            (
+                "app/migrate.yaml",
+                &job("migrate", "migrate-fail", "    sextant.dev/hook: PreSync"),
+            ),
+            ("app/cfg.yaml", &configmap("cfg", "1")),
+            (
+                "app/cleanup.yaml",
+                &annotated_configmap("cleanup", "    argocd.argoproj.io/hook: SyncFail"),
+            ),
+        ],
+        "failing hook",
+    );
+    w.start_controller().await;
+    w.create_app("web", "app", "web", manual()).await;
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("web", json!({})).await;
+    let app = w
+        .wait_app("web", 120, "the sync to fail", |a| {
+            op_phase(a) == "Failed" && a.operation.is_none()
+        })
+        .await;
+    assert!(op_message(&app).contains("migrate"), "{}", op_message(&app));
+    assert!(
+        w.configmap("web", "cfg").await.is_none(),
+        "Sync phase not applied"
+    );
+    assert!(
+        w.configmap("web", "cleanup").await.is_some(),
+        "the SyncFail hook ran"
+    );
+    let r = results(&app);
+    let cleanup = r.iter().find(|r| r.name == "cleanup").unwrap();
+    assert_eq!(cleanup.sync_phase.as_deref(), Some("SyncFail"));
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn post_sync_hooks_run_after_the_sync_phase_and_hook_succeeded_deletes_them() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("app/web.yaml", &deployment("web", "nginx:1.27")),
+            (
+                "app/smoke.yaml",
+                &job(
+                    "smoke",
+                    "busybox",
+                    "    sextant.dev/hook: PostSync\n    sextant.dev/hook-delete-policy: HookSucceeded",
+                ),
+            ),
+        ],
+        "smoke test",
+    );
+    w.start_controller().await;
+    w.create_app("web", "app", "web", manual()).await;
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("web", json!({})).await;
+    let app = w
+        .wait_app("web", 120, "the sync to succeed", |a| {
+            op_phase(a) == "Succeeded" && a.operation.is_none()
+        })
+        .await;
+    let r = results(&app);
+    let smoke = r.iter().find(|r| r.name == "smoke").unwrap();
+    assert_eq!(smoke.sync_phase.as_deref(), Some("PostSync"));
+    assert_eq!(smoke.hook_phase.as_deref(), Some("Succeeded"));
+    let web = w.deployment("web", "web").await.unwrap();
+    assert_eq!(
+        web["status"]["availableReplicas"], 1,
+        "PostSync ran once the Deployment was Healthy"
+    );
+    let mut gone = false;
+    for _ in 0..100 {
+        if job_of(&w, "web", "smoke").await.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "HookSucceeded deletes the hook");
+    // The deleted hook is not something to prune, nor part of the status.
+    let app = w.wait_synced_healthy("web", &c1).await;
+    assert!(
+        app.status
+            .unwrap()
+            .resources
+            .unwrap()
+            .iter()
+            .all(|r| r.name != "smoke")
+    );
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn two_objects_with_one_name_are_refused_naming_both_files_and_nothing_is_applied() {
+    let mut w = World::new().await;
+    w.commit(
+        &[
+            ("app/a.yaml", &configmap("cfg", "1")),
+            ("app/b.yaml", &configmap("cfg", "2")),
+            ("app/other.yaml", &configmap("other", "1")),
+        ],
+        "twice",
+    );
+    w.start_controller().await;
+    w.create_app("web", "app", "web", automated(true, true))
+        .await;
+    let app = w
+        .wait_app("web", 90, "a ComparisonError", |a| {
+            condition(a, "ComparisonError").is_some()
+        })
+        .await;
+    let message = condition(&app, "ComparisonError").unwrap();
+    assert!(
+        message.contains("a.yaml") && message.contains("b.yaml") && message.contains("cfg"),
+        "{message}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        w.configmap("web", "other").await.is_none(),
+        "nothing applied"
+    );
+    assert!(w.configmap("web", "cfg").await.is_none(), "nothing applied");
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn unknown_sync_options_show_as_a_condition_and_unsupported_ones_fail_the_sync_unchanged() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
+    w.start_controller().await;
+    w.create_app(
+        "typo",
+        "app",
+        "typo",
+        json!({"syncOptions": ["CreateNamespace=true", "PruneLastt=true"]}),
+    )
+    .await;
+    let app = w
+        .wait_app("typo", 90, "an InvalidSpecError", |a| {
+            condition(a, "InvalidSpecError").is_some()
+        })
+        .await;
+    let message = condition(&app, "InvalidSpecError").unwrap();
+    assert!(message.contains("PruneLastt=true"), "{message}");
+
+    w.create_app(
+        "replace",
+        "app",
+        "replace",
+        json!({"syncOptions": ["CreateNamespace=true", "Replace=true"]}),
+    )
+    .await;
+    w.wait_app("replace", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("replace", json!({})).await;
+    let app = w
+        .wait_app("replace", 90, "the sync to fail", |a| {
+            op_phase(a) == "Failed" && a.operation.is_none()
+        })
+        .await;
+    assert!(
+        op_message(&app).contains("not supported yet"),
+        "{}",
+        op_message(&app)
+    );
+    let r = results(&app);
+    assert!(
+        r.iter().any(|r| r
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Replace=true")),
+        "{r:?}"
+    );
+    assert!(
+        w.configmap("replace", "cfg").await.is_none(),
+        "nothing applied"
+    );
+    w.stop_controller().await;
+}
