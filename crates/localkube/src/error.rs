@@ -168,6 +168,22 @@ impl ApiError {
         )
     }
 
+    /// 422 for an apply request without `fieldManager`, as kube-apiserver
+    /// validates PatchOptions.
+    pub fn field_manager_required() -> Self {
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        );
+        e.details.causes.push(Cause {
+            reason: "FieldValueRequired".into(),
+            message: "Required value: is required for apply patch".into(),
+            field: "fieldManager".into(),
+        });
+        e
+    }
+
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message)
