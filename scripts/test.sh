@@ -19,3 +19,15 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+
+# The real profile: the same suites against a real control plane (etcd,
+# kube-apiserver, kube-controller-manager built from tools/kube and
+# tools/etcd, cached outside the tree) with localkube's kubelet stand-in.
+echo "== building the real control plane (cached after the first time)"
+SEXTANT_CONTROL_PLANE_BIN="$(./scripts/build-control-plane.sh | tail -n1)"
+export SEXTANT_CONTROL_PLANE_BIN
+echo "== cargo test, real control plane profile"
+SEXTANT_TEST_CLUSTER=real cargo test \
+  -p sextant-testkit --test control_plane \
+  -p localkube --test kubectl_conformance --test stand_in --test differential \
+  -p sextant-controller --test sync_e2e --test operations_e2e --test leader_e2e --test repo_credentials_e2e

@@ -156,17 +156,30 @@ impl ApiError {
         e
     }
 
-    /// 422 for a patch that cannot be applied (e.g. a failed JSON-patch `test`).
+    /// 422 for a patch that cannot be applied (e.g. a failed JSON-patch
+    /// `test`). kube-apiserver says no more than this (no causes), so
+    /// neither does localkube; `why` goes to the debug log.
     pub fn patch_rejected(why: String) -> Self {
-        let mut e = Self::new(
+        tracing::debug!(%why, "JSON patch rejected");
+        Self::new(
             422,
             "Invalid",
             "the server rejected our request due to an error in our request",
+        )
+    }
+
+    /// 422 for an apply request without `fieldManager`, as kube-apiserver
+    /// validates PatchOptions.
+    pub fn field_manager_required() -> Self {
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
         );
         e.details.causes.push(Cause {
-            reason: "FieldValueInvalid".into(),
-            message: why,
-            field: String::new(),
+            reason: "FieldValueRequired".into(),
+            message: "Required value: is required for apply patch".into(),
+            field: "fieldManager".into(),
         });
         e
     }

@@ -132,42 +132,60 @@ impl LabelSelector {
 
 /// Fields every kind can be selected on, plus per-kind ones a real server
 /// supports. Anything else is rejected as the real server does.
-fn field_supported(kind: &str, field: &str) -> bool {
-    if matches!(field, "metadata.name" | "metadata.namespace") {
-        return true;
-    }
+/// The field selectors a kind supports beyond `metadata.name` and
+/// `metadata.namespace`, as kube-apiserver lists them.
+fn kind_fields(kind: &str) -> &'static [&'static str] {
     match kind {
-        "Pod" => matches!(
-            field,
-            "spec.nodeName"
-                | "spec.restartPolicy"
-                | "spec.schedulerName"
-                | "spec.serviceAccountName"
-                | "spec.hostNetwork"
-                | "status.phase"
-                | "status.podIP"
-                | "status.nominatedNodeName"
-        ),
-        "Event" => {
-            field.starts_with("involvedObject.")
-                || matches!(
-                    field,
-                    "reason"
-                        | "source"
-                        | "type"
-                        | "reportingComponent"
-                        | "regarding.name"
-                        | "regarding.kind"
-                )
-        }
-        "Secret" => field == "type",
-        "Namespace" => field == "status.phase",
-        "Node" => field == "spec.unschedulable",
-        "ReplicaSet" | "ReplicationController" => field == "status.replicas",
-        "Job" => field == "status.successful",
-        "CertificateSigningRequest" => field == "spec.signerName",
-        _ => false,
+        "Pod" => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        "Event" => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+            "regarding.name",
+            "regarding.kind",
+        ],
+        "Secret" => &["type"],
+        "Namespace" => &["status.phase"],
+        "Node" => &["spec.unschedulable"],
+        "ReplicaSet" | "ReplicationController" => &["status.replicas"],
+        "Job" => &["status.successful"],
+        "CertificateSigningRequest" => &["spec.signerName"],
+        _ => &[],
     }
+}
+
+fn field_supported(kind: &str, field: &str) -> bool {
+    matches!(field, "metadata.name" | "metadata.namespace") || kind_fields(kind).contains(&field)
+}
+
+/// kube-apiserver's answer to an unknown field selector.
+fn unknown_field(field: &str, kind: &str, custom: bool) -> String {
+    let mut known = vec!["metadata.name", "metadata.namespace"];
+    if !custom {
+        known.extend(kind_fields(kind));
+    }
+    let list: Vec<String> = known.iter().map(|f| format!("\"{f}\"")).collect();
+    format!(
+        "\"{field}\" is not a known field selector: only {}",
+        list.join(", ")
+    )
 }
 
 fn field_value(obj: &Value, field: &str) -> String {
@@ -212,9 +230,7 @@ impl FieldSelector {
                 field_supported(kind, field)
             };
             if !supported {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {field}"
-                )));
+                return Err(ApiError::bad_request(unknown_field(field, kind, custom)));
             }
             reqs.push((field.to_string(), neg, value.trim().to_string()));
         }
@@ -264,6 +280,10 @@ mod tests {
         assert!(!fs.matches(&p));
         let err = FieldSelector::parse("spec.foo=x", "ConfigMap", false).unwrap_err();
         assert_eq!(err.code, 400);
-        assert!(err.message.contains("field label not supported"));
+        assert!(
+            err.message.contains("is not a known field selector"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -460,7 +460,7 @@ async fn foreground_deletion_removes_dependents_before_the_owner() {
     k.ok(&["apply", "-f", &f]).await;
     k.ok(&["rollout", "status", "deploy/fg", "--timeout=30s"])
         .await;
-    let client = server.client().await.unwrap();
+    let client = server.client().await;
     let deps: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");

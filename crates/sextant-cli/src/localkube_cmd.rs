@@ -1,4 +1,6 @@
-//! `sextant localkube`: serve the local Kubernetes API until Ctrl-C.
+//! `sextant localkube`: serve the local Kubernetes API until Ctrl-C;
+//! `sextant localkube simulate`: its simulated Nodes and kubelet against
+//! another API server.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,13 +8,26 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 
 mod faults;
+mod simulate;
+
+/// What else `sextant localkube` can do than serve.
+#[derive(Debug, Subcommand)]
+pub enum LocalkubeAction {
+    /// Run localkube's simulated Nodes, scheduler, kubelet and network
+    /// controllers against any API server (e.g. a real kube-apiserver with
+    /// kube-controller-manager), as a kubelet stand-in.
+    Simulate(simulate::SimulateArgs),
+}
 
 /// Options of `sextant localkube`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct LocalkubeArgs {
+    #[command(subcommand)]
+    action: Option<LocalkubeAction>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
@@ -53,6 +68,9 @@ pub struct LocalkubeArgs {
 
 /// Start the server and wait for Ctrl-C.
 pub async fn run(args: LocalkubeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(LocalkubeAction::Simulate(sim)) = args.action {
+        return simulate::run(sim).await;
+    }
     let config = localkube::Config {
         listen: args.listen,
         kubeconfig: Some(args.kubeconfig.clone()),

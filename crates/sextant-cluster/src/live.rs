@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::StreamExt;
-use kube::api::DynamicObject;
+use kube::api::{ApiResource, DynamicObject, TypeMeta};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
@@ -288,7 +288,17 @@ impl Drop for LiveCache {
     }
 }
 
-fn entry_of(obj: DynamicObject, annotation: &str) -> Option<(LiveKey, Entry)> {
+fn entry_of(
+    mut obj: DynamicObject,
+    resource: &ApiResource,
+    annotation: &str,
+) -> Option<(LiveKey, Entry)> {
+    // kube-apiserver sends the items of a list of built-in kinds without
+    // apiVersion and kind (watch events have them); the key needs them.
+    obj.types.get_or_insert_with(|| TypeMeta {
+        api_version: resource.api_version.clone(),
+        kind: resource.kind.clone(),
+    });
     let tracking = obj
         .metadata
         .annotations
@@ -312,9 +322,14 @@ async fn run_watch(
 ) {
     // All namespaces for a namespaced kind; the whole kind otherwise.
     let api: kube::Api<DynamicObject> = kube::Api::all_with(kinds.client().clone(), &info.resource);
-    let mut stream = watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    // The first list must be current: with the default (resourceVersion=0,
+    // "any") kube-apiserver may answer from a watch cache that has not yet
+    // seen a write made just before, and a comparison made then would miss
+    // an existing object (found by the real-control-plane profile: an
+    // object created just before its app was "created", i.e. adopted
+    // without the shared-resource check).
+    let config = watcher::Config::default().list_semantic(watcher::ListSemantic::MostRecent);
+    let mut stream = watcher::watcher(api, config).default_backoff().boxed();
     let mut pending: Option<HashMap<LiveKey, Entry>> = None;
     let notify = |apps: HashSet<String>| {
         for app in apps {
@@ -325,7 +340,9 @@ async fn run_watch(
         match event {
             Ok(Event::Init) => pending = Some(HashMap::new()),
             Ok(Event::InitApply(obj)) => {
-                if let (Some(p), Some((k, e))) = (pending.as_mut(), entry_of(obj, &annotation)) {
+                if let (Some(p), Some((k, e))) =
+                    (pending.as_mut(), entry_of(obj, &info.resource, &annotation))
+                {
                     p.insert(k, e);
                 }
             }
@@ -350,13 +367,13 @@ async fn run_watch(
                 ready.send_replace(Some(Ok(())));
             }
             Ok(Event::Apply(obj)) => {
-                if let Some((k, e)) = entry_of(obj, &annotation) {
+                if let Some((k, e)) = entry_of(obj, &info.resource, &annotation) {
                     let touched = state.write().map(|mut s| s.put(k, Some(e)));
                     notify(touched.unwrap_or_default());
                 }
             }
             Ok(Event::Delete(obj)) => {
-                if let Some((k, _)) = entry_of(obj, &annotation) {
+                if let Some((k, _)) = entry_of(obj, &info.resource, &annotation) {
                     let touched = state.write().map(|mut s| s.put(k, None));
                     notify(touched.unwrap_or_default());
                 }

@@ -241,9 +241,7 @@ impl Cluster {
         let rt = target.rt.clone();
         let name = target.name.clone().unwrap_or_default();
         if opts.field_manager.is_empty() {
-            return Err(ApiError::bad_request(
-                "PATCH, fieldManager is required for apply requests",
-            ));
+            return Err(ApiError::field_manager_required());
         }
         let mut applied = parse_body(body)?;
         Self::normalise_identity(target, &mut applied)?;

@@ -57,6 +57,10 @@ pub fn record(
         "reportingInstance": "localkube",
     });
     sim.create("", "v1", "events", ns, body, component);
+    if sim.role == super::Role::KubeletOnly {
+        // A real API server serves events.k8s.io/v1 from the same storage.
+        return;
+    }
     // The events.k8s.io/v1 view (what `kubectl events` reads). A real server
     // serves both from one storage; localkube keeps a second copy instead.
     let series = json!({

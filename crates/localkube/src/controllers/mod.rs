@@ -9,11 +9,13 @@
 //! resourceVersions, managedFields and watch events are real). Passes run
 //! after any change and on a short tick for time-based transitions.
 
+mod api;
 mod cron;
 mod events;
 mod jobs;
 mod network;
 mod pods;
+mod remote;
 mod workloads;
 
 use std::collections::HashMap;
@@ -23,8 +25,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
-use crate::cluster::{Cluster, DeleteOptions, Target, WriteOptions};
-use crate::resources::ResourceType;
+pub use remote::{RemoteError, StandIn};
+
+use self::api::{LocalApi, Res, SimApi};
+use crate::cluster::Cluster;
 
 /// How the simulated controllers behave.
 #[derive(Debug, Clone)]
@@ -56,9 +60,22 @@ impl Default for SimulationConfig {
     }
 }
 
+/// Which controllers a pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// localkube's own cluster: every simulated controller.
+    Everything,
+    /// The kubelet stand-in beside a real kube-controller-manager: Nodes,
+    /// scheduling, the Pod lifecycle, removal of terminating Pods, load
+    /// balancer and Ingress addresses, volume provisioning. Never what
+    /// kube-controller-manager does (workloads, jobs, endpoints, GC).
+    KubeletOnly,
+}
+
 /// State shared by the controllers between passes.
 pub(crate) struct Sim {
-    pub cluster: Arc<Cluster>,
+    pub api: Arc<dyn SimApi>,
+    pub role: Role,
     pub cfg: SimulationConfig,
     /// When each Pod (by uid) was first seen, for its lifecycle clock.
     pub first_seen: Mutex<HashMap<String, Instant>>,
@@ -74,14 +91,9 @@ pub(crate) const SCHEDULER: &str = "kube-scheduler";
 /// Start the controllers; they stop when the returned task is aborted.
 pub fn spawn(cluster: Arc<Cluster>, cfg: SimulationConfig) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let sim = Sim {
-            cluster,
-            cfg,
-            first_seen: Mutex::new(HashMap::new()),
-            next_ip: Mutex::new(10),
-        };
+        let mut rx = cluster.store.read().subscribe();
+        let sim = Sim::new(Arc::new(LocalApi(cluster)), Role::Everything, cfg);
         network::create_nodes(&sim);
-        let mut rx = sim.cluster.store.read().subscribe();
         loop {
             sim.pass();
             // Wait for a change or the next tick, then drain the burst.
@@ -96,70 +108,50 @@ pub fn spawn(cluster: Arc<Cluster>, cfg: SimulationConfig) -> JoinHandle<()> {
 }
 
 impl Sim {
-    fn pass(&self) {
-        workloads::deployments(self);
-        workloads::replicasets(self);
-        workloads::statefulsets(self);
-        workloads::daemonsets(self);
-        jobs::cronjobs(self);
-        jobs::jobs(self);
+    pub(crate) fn new(api: Arc<dyn SimApi>, role: Role, cfg: SimulationConfig) -> Self {
+        Sim {
+            api,
+            role,
+            cfg,
+            first_seen: Mutex::new(HashMap::new()),
+            next_ip: Mutex::new(10),
+        }
+    }
+
+    pub(crate) fn pass(&self) {
+        if self.role == Role::Everything {
+            workloads::deployments(self);
+            workloads::replicasets(self);
+            workloads::statefulsets(self);
+            workloads::daemonsets(self);
+            jobs::cronjobs(self);
+            jobs::jobs(self);
+        }
         pods::kubelet(self);
+        if self.role == Role::KubeletOnly {
+            pods::remove_terminated(self);
+        }
         network::services(self);
-        network::endpoints(self);
+        if self.role == Role::Everything {
+            network::endpoints(self);
+        }
         network::ingresses(self);
         network::claims(self);
     }
 
-    pub fn rt(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.cluster.registry().get(group, version, plural)
-    }
-
     /// All objects of a resource.
     pub fn list(&self, group: &str, plural: &str) -> Vec<Arc<Value>> {
-        let s = self.cluster.store.read();
-        s.range(&format!("{group}/{plural}"), None, None)
-            .map(|(_, v)| v.clone())
-            .collect()
+        self.api.list(group, plural)
     }
 
     /// One object.
     pub fn get(&self, group: &str, plural: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
-        self.cluster
-            .store
-            .read()
-            .get(&format!("{group}/{plural}"), ns, name)
+        self.api.get(group, plural, ns, name)
     }
 
     /// Objects owned (ownerReferences) by `owner`, of one resource.
     pub fn owned(&self, owner: &Value, group: &str, plural: &str) -> Vec<Arc<Value>> {
-        let uid = s(owner, "/metadata/uid");
-        let key = format!("{group}/{plural}");
-        let st = self.cluster.store.read();
-        st.dependents_of(uid)
-            .into_iter()
-            .filter(|(k, _)| *k == key)
-            .filter_map(|(k, okey)| {
-                let (ns, name) = okey.split_once('/')?;
-                st.get(&k, ns, name)
-            })
-            .collect()
-    }
-
-    fn target(
-        &self,
-        group: &str,
-        version: &str,
-        plural: &str,
-        ns: &str,
-        name: Option<&str>,
-        sub: Option<&str>,
-    ) -> Option<Target> {
-        Some(Target {
-            rt: self.rt(group, version, plural)?,
-            namespace: ns.to_string(),
-            name: name.map(str::to_string),
-            subresource: sub.map(str::to_string),
-        })
+        self.api.owned(s(owner, "/metadata/uid"), group, plural)
     }
 
     /// Create an object as `manager`; failures are logged (the next pass retries).
@@ -172,13 +164,13 @@ impl Sim {
         body: Value,
         manager: &str,
     ) -> Option<Value> {
-        let t = self.target(group, version, plural, ns, None, None)?;
-        let opts = WriteOptions {
-            field_manager: manager.into(),
-            ..Default::default()
+        let r = Res {
+            group,
+            version,
+            plural,
         };
-        match self.cluster.create(&t, body, &opts) {
-            Ok(w) => Some(w.object),
+        match self.api.create(&r, ns, body, manager) {
+            Ok(o) => Some(o),
             Err(e) => {
                 tracing::debug!(error = %e, plural, "simulated controller could not create");
                 None
@@ -196,16 +188,15 @@ impl Sim {
         sub: Option<&str>,
         manager: &str,
     ) -> Option<Value> {
-        let ns = s(obj, "/metadata/namespace").to_string();
-        let name = s(obj, "/metadata/name").to_string();
-        let t = self.target(group, version, plural, &ns, Some(&name), sub)?;
-        let opts = WriteOptions {
-            field_manager: manager.into(),
-            ..Default::default()
+        let r = Res {
+            group,
+            version,
+            plural,
         };
-        match self.cluster.update(&t, obj.clone(), &opts) {
-            Ok(w) => Some(w.object),
+        match self.api.update(&r, obj, sub, manager) {
+            Ok(o) => Some(o),
             Err(e) => {
+                let name = s(obj, "/metadata/name");
                 tracing::debug!(error = %e, plural, name, "simulated controller could not update");
                 None
             }
@@ -232,11 +223,19 @@ impl Sim {
 
     /// Delete an object (background propagation).
     pub fn delete(&self, group: &str, version: &str, plural: &str, obj: &Value) {
-        let ns = s(obj, "/metadata/namespace").to_string();
-        let name = s(obj, "/metadata/name").to_string();
-        if let Some(t) = self.target(group, version, plural, &ns, Some(&name), None)
-            && let Err(e) = self.cluster.delete(&t, &DeleteOptions::default())
-        {
+        self.delete_with(group, version, plural, obj, false);
+    }
+
+    /// Delete an object; `now` without a grace period.
+    pub fn delete_with(&self, group: &str, version: &str, plural: &str, obj: &Value, now: bool) {
+        let ns = s(obj, "/metadata/namespace");
+        let name = s(obj, "/metadata/name");
+        let r = Res {
+            group,
+            version,
+            plural,
+        };
+        if let Err(e) = self.api.delete(&r, ns, name, now) {
             tracing::debug!(error = %e, plural, name, "simulated controller could not delete");
         }
     }

@@ -100,25 +100,56 @@ fn keep_transition_times(new: &mut Value, old: &Value) {
     }
 }
 
-/// Bind unscheduled Pods to the emptiest Node.
+/// Bind an unscheduled Pod to a Node: the one its required node affinity
+/// names by `metadata.name` (as DaemonSet Pods ask), else one picked by uid.
 fn schedule(sim: &Sim, pod: &Value, nodes: &[String]) -> bool {
     if !s(pod, "/spec/nodeName").is_empty() || nodes.is_empty() {
         return false;
     }
     let uid = s(pod, "/metadata/uid");
     let idx = (uid.bytes().map(u32::from).sum::<u32>() as usize) % nodes.len();
-    let mut p = pod.clone();
-    p["spec"]["nodeName"] = json!(nodes[idx]);
-    if sim.update("", "v1", "pods", &p, None, SCHEDULER).is_some() {
-        let msg = format!(
-            "Successfully assigned {}/{} to {}",
-            s(pod, "/metadata/namespace"),
-            s(pod, "/metadata/name"),
-            nodes[idx]
-        );
-        sim.event(pod, "Normal", "Scheduled", &msg, "default-scheduler");
+    let node = required_node(pod).unwrap_or_else(|| nodes[idx].clone());
+    match sim.api.bind(pod, &node, SCHEDULER) {
+        Ok(()) => {
+            let msg = format!(
+                "Successfully assigned {}/{} to {node}",
+                s(pod, "/metadata/namespace"),
+                s(pod, "/metadata/name"),
+            );
+            sim.event(pod, "Normal", "Scheduled", &msg, "default-scheduler");
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, pod = s(pod, "/metadata/name"), "could not bind");
+        }
     }
     true
+}
+
+/// The Node a Pod's required affinity pins it to by `metadata.name`.
+fn required_node(pod: &Value) -> Option<String> {
+    let terms = pod
+        .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")?
+        .as_array()?;
+    terms.iter().find_map(|t| {
+        t.get("matchFields")?.as_array()?.iter().find_map(|f| {
+            (s(f, "/key") == "metadata.name" && s(f, "/operator") == "In")
+                .then(|| f.pointer("/values/0")?.as_str().map(str::to_string))
+                .flatten()
+        })
+    })
+}
+
+/// Remove Pods the API server marked for deletion, as a kubelet does once
+/// their containers stopped (at once: no container runs here). Only needed
+/// beside a real API server; localkube deletes Pods without a grace period.
+pub fn remove_terminated(sim: &Sim) {
+    for pod in sim.list("", "pods") {
+        if pod.pointer("/metadata/deletionTimestamp").is_some()
+            && !s(&pod, "/spec/nodeName").is_empty()
+        {
+            sim.delete_with("", "v1", "pods", &pod, true);
+        }
+    }
 }
 
 /// Advance every Pod's status along its lifecycle.
@@ -157,7 +188,14 @@ fn next_status(sim: &Sim, pod: &Value) -> Option<Value> {
     let mut status = desired_status(sim, pod, age)?;
     if let Some(old) = pod.get("status") {
         keep_transition_times(&mut status, old);
-        for k in ["podIP", "podIPs", "startTime", "hostIP", "hostIPs"] {
+        for k in [
+            "podIP",
+            "podIPs",
+            "startTime",
+            "hostIP",
+            "hostIPs",
+            "qosClass",
+        ] {
             if let Some(v) = old.get(k) {
                 status[k] = v.clone();
             }
@@ -408,26 +446,25 @@ fn desired_status(sim: &Sim, pod: &Value, age: Duration) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
     use crate::cluster::Cluster;
-    use crate::controllers::SimulationConfig;
+    use crate::controllers::api::LocalApi;
+    use crate::controllers::{Role, SimulationConfig};
 
     #[test]
     fn a_ready_pods_status_is_stored_as_the_kubelet_computes_it_so_later_passes_write_nothing() {
-        let sim = Sim {
-            cluster: Arc::new(Cluster::new()),
-            cfg: SimulationConfig {
+        let sim = Sim::new(
+            Arc::new(LocalApi(Arc::new(Cluster::new()))),
+            Role::Everything,
+            SimulationConfig {
                 pod_start_delay: Duration::ZERO,
                 pod_ready_delay: Duration::ZERO,
                 ..SimulationConfig::default()
             },
-            first_seen: Mutex::new(HashMap::new()),
-            next_ip: Mutex::new(10),
-        };
+        );
         crate::controllers::network::create_nodes(&sim);
         let pod = json!({
             "apiVersion": "v1", "kind": "Pod",

@@ -133,6 +133,23 @@ impl<'a> Smp<'a> {
             }
         }
 
+        // The order the server had, for `$setElementOrder` below.
+        let mut server_orders: Vec<(&str, Vec<Value>)> = Vec::new();
+        for key in patch.keys() {
+            if let Some(field) = key.strip_prefix(SET_ORDER) {
+                self.names.push(field);
+                let list = schema::list_type(self.kind, &self.names);
+                self.names.pop();
+                let ids = match orig.get(field) {
+                    Some(Value::Array(items)) => {
+                        items.iter().filter_map(|v| identity(&list, v)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                server_orders.push((field, ids));
+            }
+        }
+
         for (key, value) in patch {
             if key.starts_with('$') {
                 continue;
@@ -173,7 +190,14 @@ impl<'a> Smp<'a> {
                 let list = schema::list_type(self.kind, &self.names);
                 self.names.pop();
                 if let Some(Value::Array(items)) = orig.get_mut(field) {
-                    reorder(items, order, &list);
+                    let order: Vec<Value> =
+                        order.iter().filter_map(|v| identity(&list, v)).collect();
+                    let server = server_orders
+                        .iter()
+                        .find(|(f, _)| *f == field)
+                        .map(|(_, ids)| ids.as_slice())
+                        .unwrap_or_default();
+                    normalize_order(items, &list, &order, server);
                 }
             }
         }
@@ -195,6 +219,12 @@ impl<'a> Smp<'a> {
             ListType::Map(keys) if !replace_all => keys.first().copied(),
             _ => None,
         };
+        let server_order: Vec<Value> = items.iter().filter_map(|v| identity(&list, v)).collect();
+        let patch_order: Vec<Value> = patch
+            .iter()
+            .filter(|v| v.get(DIRECTIVE).is_none())
+            .filter_map(|v| identity(&list, v))
+            .collect();
         let Some(merge_key) = merge_key else {
             // Atomic lists and whole-list replacement take the patch's elements;
             // sets add the ones they do not have yet.
@@ -249,6 +279,7 @@ impl<'a> Smp<'a> {
                 }
             }
         }
+        normalize_order(&mut items, &list, &patch_order, &server_order);
         Ok(Value::Array(items))
     }
 
@@ -283,33 +314,48 @@ impl<'a> Smp<'a> {
     }
 }
 
-/// Applies `$setElementOrder`: the elements named in `order` are placed, in that
-/// order, into the positions such elements occupy; other elements stay put.
-fn reorder(items: &mut [Value], order: &[Value], list: &ListType) {
-    let identity = |v: &Value| -> Option<Value> {
-        match list {
-            ListType::Map(keys) => {
-                let key = keys.first()?;
-                v.get(*key).cloned()
-            }
-            _ => Some(v.clone()),
-        }
+/// What identifies a list element: its merge key's value, or itself.
+fn identity(list: &ListType, v: &Value) -> Option<Value> {
+    match list {
+        ListType::Map(keys) => v.get(*keys.first()?).cloned(),
+        _ => Some(v.clone()),
+    }
+}
+
+/// The order of a merged list, as the API server makes it: the elements
+/// the patch names (in `patch_order`: the patch's own order or its
+/// `$setElementOrder`) merged with the ones only the server had (in
+/// `server_order`, the list before the patch). Where both are known to the
+/// server their server positions decide; an element new to the server
+/// comes before the server-only one it is compared with.
+fn normalize_order(
+    items: &mut Vec<Value>,
+    list: &ListType,
+    patch_order: &[Value],
+    server_order: &[Value],
+) {
+    let pos = |order: &[Value], v: &Value| {
+        let id = identity(list, v)?;
+        order.iter().position(|o| *o == id)
     };
-    let wanted: Vec<Option<Value>> = order.iter().map(identity).collect();
-    let rank = |v: &Value| {
-        let id = identity(v)?;
-        wanted.iter().position(|w| w.as_ref() == Some(&id))
-    };
-    let slots: Vec<usize> = (0..items.len())
-        .filter(|&i| rank(&items[i]).is_some())
-        .collect();
-    let mut mentioned: Vec<(usize, Value)> = slots
-        .iter()
-        .map(|&i| (rank(&items[i]).unwrap_or(usize::MAX), items[i].take()))
-        .collect();
-    mentioned.sort_by_key(|(r, _)| *r);
-    for (slot, (_, value)) in slots.into_iter().zip(mentioned) {
-        items[slot] = value;
+    let (mut named, server_only): (Vec<Value>, Vec<Value>) =
+        items.drain(..).partition(|v| pos(patch_order, v).is_some());
+    named.sort_by_key(|v| pos(patch_order, v));
+    let (mut left, mut right) = (
+        named.into_iter().peekable(),
+        server_only.into_iter().peekable(),
+    );
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => match (pos(server_order, l), pos(server_order, r)) {
+                (Some(li), Some(ri)) => li < ri,
+                _ => true,
+            },
+        };
+        items.extend(if take_left { left.next() } else { right.next() });
     }
 }
 
@@ -482,6 +528,24 @@ mod tests {
             "metadata": {"name": "web", "labels": {"app": "web", "tier": "front"}},
             "spec": {"template": {"spec": {"containers": containers}}}
         })
+    }
+
+    #[test]
+    fn an_element_new_to_the_server_comes_before_the_ones_only_the_server_had() {
+        // As kube-apiserver orders it (found by the real-cluster profile):
+        // `kubectl patch` adding a container puts it first.
+        let orig = deployment(json!([{"name": "a", "image": "x"}, {"name": "b", "image": "x"}]));
+        let patch = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "new", "image": "y"}, {"name": "b", "image": "z"}
+        ]}}}});
+        let out = strategic_merge("Deployment", &orig, &patch).unwrap();
+        let names: Vec<&str> = out["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["new", "a", "b"]);
     }
 
     #[test]

@@ -1,9 +1,13 @@
-//! Test support: an in-process localkube and a kubectl runner bound to it.
+//! Test support: the cluster of the test profile and a kubectl runner
+//! bound to it. The default profile is an in-process localkube; with
+//! `SEXTANT_TEST_CLUSTER=real` it is a real control plane (etcd,
+//! kube-apiserver, kube-controller-manager from sextant-testkit) with
+//! localkube's kubelet stand-in.
 
 #![allow(dead_code, reason = "each test file uses a different part")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -11,11 +15,60 @@ use localkube::{Config, LocalKube};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// Start localkube on a free loopback port, with a kubectl bound to it.
-pub async fn start() -> (LocalKube, Kubectl) {
-    let server = LocalKube::start(Config::default())
-        .await
-        .expect("localkube starts");
+/// Whether the tests run against a real control plane.
+pub fn real() -> bool {
+    std::env::var("SEXTANT_TEST_CLUSTER").is_ok_and(|v| v == "real")
+}
+
+/// The cluster a test talks to.
+pub enum Server {
+    /// localkube in this process, with its simulated controllers.
+    Local(LocalKube),
+    /// A real control plane with the kubelet stand-in attached.
+    Real(sextant_testkit::ControlPlane),
+}
+
+impl Server {
+    /// Start the cluster of the profile (see the module's doc).
+    pub async fn start() -> Server {
+        if real() {
+            let mut cp = sextant_testkit::ControlPlane::start().await;
+            let stand_in = localkube::controllers::StandIn::start(
+                cp.kubeconfig(),
+                localkube::controllers::SimulationConfig::default(),
+            )
+            .expect("the kubelet stand-in starts");
+            cp.attach(stand_in);
+            Server::Real(cp)
+        } else {
+            Server::Local(
+                LocalKube::start(Config::default())
+                    .await
+                    .expect("localkube starts"),
+            )
+        }
+    }
+
+    /// Its kubeconfig.
+    pub fn kubeconfig_path(&self) -> &Path {
+        match self {
+            Server::Local(l) => l.kubeconfig_path(),
+            Server::Real(r) => r.kubeconfig(),
+        }
+    }
+
+    /// A kube-rs client.
+    pub async fn client(&self) -> kube::Client {
+        match self {
+            Server::Local(l) => l.client().await.expect("a client"),
+            Server::Real(r) => r.client().await,
+        }
+    }
+}
+
+/// Start the profile's cluster, with a kubectl bound to it.
+pub async fn start() -> (Server, Kubectl) {
+    let server = Server::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let kubectl = Kubectl {
         kubeconfig: server.kubeconfig_path().to_path_buf(),

@@ -1,5 +1,7 @@
 //! A test world: localkube with its simulated controllers, Sextant's CRDs,
-//! a Git repository on disk, and a controller, all in temp dirs.
+//! a Git repository on disk, and a controller, all in temp dirs. With
+//! `SEXTANT_TEST_CLUSTER=real` the cluster is a real control plane
+//! (sextant-testkit) with localkube's kubelet stand-in instead.
 
 #![allow(dead_code, reason = "each test file uses part of the support module")]
 
@@ -16,8 +18,30 @@ use sextant_model::Application;
 
 pub const NS: &str = "sextant";
 
+/// The cluster of the test profile.
+pub enum Server {
+    Local(LocalKube),
+    Real(sextant_testkit::ControlPlane),
+}
+
+impl Server {
+    /// localkube's fault injection; tests that use it run on localkube only
+    /// (see `World::localkube_only`).
+    pub fn faults(&self) -> &localkube::faults::Faults {
+        match self {
+            Server::Local(l) => l.faults(),
+            Server::Real(_) => panic!("fault injection needs localkube"),
+        }
+    }
+}
+
+/// Whether the tests run against a real control plane.
+pub fn real() -> bool {
+    std::env::var("SEXTANT_TEST_CLUSTER").is_ok_and(|v| v == "real")
+}
+
 pub struct World {
-    pub server: LocalKube,
+    pub server: Server,
     pub client: kube::Client,
     pub dir: tempfile::TempDir,
     pub repo: PathBuf,
@@ -64,25 +88,53 @@ impl World {
                 .try_init();
         }
         let dir = tempfile::tempdir().unwrap();
-        let server = LocalKube::start(Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            kubeconfig: Some(dir.path().join("kubeconfig")),
-            simulation: SimulationConfig {
-                pod_start_delay: Duration::from_millis(50),
-                pod_ready_delay: Duration::from_millis(50),
-                ..SimulationConfig::default()
-            },
-            ..Config::default()
-        })
-        .await
-        .unwrap();
-        let client = server.client().await.unwrap();
+        let simulation = SimulationConfig {
+            pod_start_delay: Duration::from_millis(50),
+            pod_ready_delay: Duration::from_millis(50),
+            ..SimulationConfig::default()
+        };
+        let (server, client) = if real() {
+            let mut cp = sextant_testkit::ControlPlane::start().await;
+            let stand_in =
+                localkube::controllers::StandIn::start(cp.kubeconfig(), simulation).unwrap();
+            cp.attach(stand_in);
+            let client = cp.client().await;
+            (Server::Real(cp), client)
+        } else {
+            let server = LocalKube::start(Config {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                kubeconfig: Some(dir.path().join("kubeconfig")),
+                simulation,
+                ..Config::default()
+            })
+            .await
+            .unwrap();
+            let client = server.client().await.unwrap();
+            (Server::Local(server), client)
+        };
         let crds = ApiResource::erase::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(&());
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &crds);
         for crd in sextant_model::crd::all() {
             let v = serde_json::to_value(&crd).unwrap();
             let obj: DynamicObject = serde_json::from_value(v).unwrap();
             api.create(&PostParams::default(), &obj).await.unwrap();
+        }
+        // A real API server serves a CRD's kind only once it is Established.
+        for crd in sextant_model::crd::all() {
+            let name = crd["metadata"]["name"].as_str().unwrap().to_string();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let v = serde_json::to_value(api.get(&name).await.unwrap()).unwrap();
+                let established = v["status"]["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Established" && c["status"] == "True")
+                });
+                if established {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "CRD {name} was not established");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
         let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
         nss.create(
@@ -101,6 +153,16 @@ impl World {
             repo,
             controller: None,
         }
+    }
+
+    /// True (and says why) when the test needs localkube (fault
+    /// injection) and the profile is the real control plane.
+    pub fn localkube_only(&self, why: &str) -> bool {
+        let skip = matches!(self.server, Server::Real(_));
+        if skip {
+            eprintln!("runs on localkube only: {why}");
+        }
+        skip
     }
 
     pub fn config(&self) -> ControllerConfig {
