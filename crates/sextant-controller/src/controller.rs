@@ -47,6 +47,8 @@ pub struct Shared {
     pub(crate) predictions: Predictions,
     /// What the syncs under way wrote (see `tasks::Memory`).
     pub(crate) memory: crate::tasks::Memory,
+    /// Self-heal streaks (see `fight.rs`).
+    pub(crate) fights: crate::fight::Fights,
     queue: Queue,
     /// The apps seen by the watcher.
     apps: Mutex<HashMap<String, Known>>,
@@ -123,6 +125,7 @@ impl Controller {
             ),
             predictions: Predictions::default(),
             memory: crate::tasks::Memory::default(),
+            fights: crate::fight::Fights::default(),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
             reconciles: Mutex::new(HashMap::new()),

@@ -23,6 +23,8 @@ pub enum Reason {
     SelfHealApplied,
     /// The app's resources were deleted with it.
     ResourcesDeleted,
+    /// Self-heal keeps reverting fields another writer keeps changing.
+    FightDetected,
 }
 
 impl Reason {
@@ -34,11 +36,15 @@ impl Reason {
             Reason::DriftDetected => "DriftDetected",
             Reason::SelfHealApplied => "SelfHealApplied",
             Reason::ResourcesDeleted => "ResourcesDeleted",
+            Reason::FightDetected => "FightDetected",
         }
     }
 
     fn warning(self) -> bool {
-        matches!(self, Reason::SyncFailed | Reason::DriftDetected)
+        matches!(
+            self,
+            Reason::SyncFailed | Reason::DriftDetected | Reason::FightDetected
+        )
     }
 }
 

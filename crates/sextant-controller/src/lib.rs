@@ -8,7 +8,7 @@
 //! prunes, and deletes an app's objects when a finalizer asks for it.
 //!
 //! - `controller.rs`: wiring (watchers, queue, workers, Git poll timer).
-//! - `reconcile.rs`: one pass over one app; decides what is due.
+//! - `reconcile.rs`: one pass over one app; `decide.rs`: what is due (pure).
 //! - `prepare.rs`: render + compare; `report.rs`: a comparison as status.
 //! - `operation.rs`: running a sync operation; `finalize.rs`: deletion.
 //! - `source.rs`: the app's source to objects (revision cache, render).
@@ -16,6 +16,7 @@
 //! - `sync.rs`: one pass of a running sync (the engine's plan; preflight,
 //!   then step by step); `tasks.rs`: starting one task and telling how far
 //!   it got.
+//! - `fight.rs`: self-heal streaks, backoff, and who the other writer is.
 //! - `status.rs`, `events.rs`: what the controller writes back.
 //! - `queue.rs`, `tracking.rs`: the work queue; tracking ids.
 //! - `leader.rs`: leader election on a Lease (one controller acts).
@@ -24,7 +25,9 @@
 mod compare;
 mod config;
 mod controller;
+mod decide;
 mod events;
+mod fight;
 mod finalize;
 pub mod leader;
 mod operation;

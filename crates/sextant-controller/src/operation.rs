@@ -35,7 +35,7 @@ pub(crate) fn under_way<'a>(
     op: &Operation,
     previous: Option<&'a OperationState>,
 ) -> Option<&'a OperationState> {
-    previous.filter(|p| p.phase == "Running" && p.operation == *op)
+    previous.filter(|p| matches!(p.phase.as_str(), "Running" | "Terminating") && p.operation == *op)
 }
 
 /// The app's own `syncPolicy.syncOptions`.
@@ -76,6 +76,29 @@ pub(crate) async fn run_operation(
         .as_ref()
         .map(|r| r.started_at.clone())
         .unwrap_or_else(status::now);
+    // Asked to stop (`sextant app terminate-op`): this pass boundary is a
+    // safe point; nothing more is started.
+    if let Some(r) = resumed.as_ref().filter(|r| r.phase == "Terminating") {
+        shared.memory.forget(&name);
+        let why = r
+            .message
+            .clone()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "terminated".into());
+        let mut ended = r.clone();
+        ended.phase = "Failed".into();
+        ended.message = Some(format!("{why}; the sync was stopped before it finished"));
+        ended.finished_at = Some(status::now());
+        let text = ended.message.clone().unwrap_or_default();
+        st.operation_state = Some(ended);
+        status::set_condition(&mut st, "SyncError", Some(text.clone()));
+        status::write(api, &name, &st).await?;
+        if from_resource {
+            status::clear_operation(api, &name, &op).await?;
+        }
+        events::record(&shared.client, app, Reason::SyncFailed, &text).await;
+        return Ok(Next::after(Duration::from_millis(200)));
+    }
     let fixed = resumed
         .as_ref()
         .and_then(|r| r.sync_result.as_ref())
@@ -100,11 +123,18 @@ pub(crate) async fn run_operation(
             .await
         }
     };
-    let retry_count = st
-        .operation_state
-        .as_ref()
-        .and_then(|o| o.retry_count)
-        .filter(|_| op.retry.is_some());
+    // Retries of a failed automated sync count up; anything else starts at none.
+    let retry_count = match &resumed {
+        Some(r) => r.retry_count,
+        None if is_retry(&op) => Some(
+            st.operation_state
+                .as_ref()
+                .and_then(|o| o.retry_count)
+                .unwrap_or(0)
+                + 1,
+        ),
+        None => None,
+    };
     let (fetched, cmp) = match prepared {
         Ok(p) => p,
         Err(message) => {
@@ -291,22 +321,12 @@ pub(crate) async fn run_operation(
             source: source.clone(),
         });
     }
+    // Self-heals are counted (Events), not each written into history,
+    // where they would push the real deployments out.
     if report.succeeded && !req.dry_run {
-        let mut history = st.history.take().unwrap_or_default();
-        let id = history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
-        history.push(RevisionHistory {
-            id,
-            revision: revision.clone(),
-            deployed_at: finished.clone(),
-            deploy_started_at: Some(started.clone()),
-            source,
-            initiated_by: op.initiated_by.clone(),
-        });
-        let limit = app.spec.revision_history_limit.unwrap_or(10).max(1) as usize;
-        if history.len() > limit {
-            history.drain(..history.len() - limit);
+        if !self_heal {
+            record_history(&mut st, app, &revision, &started, &finished, source, &op);
         }
-        st.history = Some(history);
         status::set_condition(&mut st, "SyncError", None);
         let compared_here = st
             .sync
@@ -349,6 +369,41 @@ pub(crate) async fn run_operation(
     Ok(Next::after(Duration::from_millis(200)))
 }
 
+/// Add a history entry for a sync of `revision`, trimmed to
+/// `revisionHistoryLimit` (default 10); ids keep counting.
+fn record_history(
+    st: &mut ApplicationStatus,
+    app: &Application,
+    revision: &str,
+    started: &str,
+    finished: &str,
+    source: Option<sextant_model::application::ApplicationSource>,
+    op: &Operation,
+) {
+    let mut history = st.history.take().unwrap_or_default();
+    let id = history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
+    history.push(RevisionHistory {
+        id,
+        revision: revision.to_owned(),
+        deployed_at: finished.to_owned(),
+        deploy_started_at: Some(started.to_owned()),
+        source,
+        initiated_by: op.initiated_by.clone(),
+    });
+    let limit = usize::try_from(app.spec.revision_history_limit.unwrap_or(10).max(1)).unwrap_or(10);
+    if history.len() > limit {
+        history.drain(..history.len() - limit);
+    }
+    st.history = Some(history);
+}
+
+fn is_retry(op: &Operation) -> bool {
+    op.info
+        .iter()
+        .flatten()
+        .any(|i| i.name == crate::decide::REASON_INFO && i.value == "retry")
+}
+
 /// Record `op` as failed before it changed anything.
 pub(crate) async fn fail_operation(
     shared: &Arc<Shared>,
@@ -360,6 +415,13 @@ pub(crate) async fn fail_operation(
 ) -> Result<(), kube::Error> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let now = status::now();
+    let retry_count = is_retry(&op).then(|| {
+        st.operation_state
+            .as_ref()
+            .and_then(|o| o.retry_count)
+            .unwrap_or(0)
+            + 1
+    });
     st.operation_state = Some(OperationState {
         operation: op,
         phase: "Failed".into(),
@@ -367,7 +429,7 @@ pub(crate) async fn fail_operation(
         sync_result: None,
         started_at: now.clone(),
         finished_at: Some(now),
-        retry_count: None,
+        retry_count,
     });
     status::set_condition(st, "SyncError", Some(message.to_owned()));
     status::write(api, &name, st).await?;

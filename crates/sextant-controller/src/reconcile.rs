@@ -1,8 +1,8 @@
-//! One pass over one app: read it, render its source, compare with the
-//! live state, write the status, and run the sync that is due (a requested
-//! operation, an automated sync of a new revision, a self-heal), or, when
-//! the app is being deleted, delete its objects first if its finalizer
-//! asks for it.
+//! One pass over one app, one way through: observe (the app, Git, the
+//! live state) -> render and compare (`prepare.rs`) -> status
+//! (`report.rs`) -> decide what is due (`decide.rs`, pure) -> run it
+//! (`operation.rs`, the only path that writes to the cluster). When the
+//! app is being deleted, `finalize.rs` instead.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,13 +10,13 @@ use std::time::Duration;
 use kube::api::Api;
 use sextant_model::Application;
 use sextant_model::annotations::REQUEST_ID_INFO;
-use sextant_model::application::{
-    ApplicationStatus, Operation, OperationInitiator, OperationState, SyncOperation, SyncStatus,
-};
+use sextant_model::application::{ApplicationStatus, Operation, OperationState, SyncStatus};
 
 use crate::compare::SyncState;
 use crate::controller::Shared;
+use crate::decide::{Due, Observed, decide};
 use crate::events::{self, Reason};
+use crate::fight::{FIGHT_AFTER, other_writer};
 use crate::finalize::finalize;
 use crate::operation::{fail_operation, run_operation};
 use crate::prepare::{compared_to, prepare_with};
@@ -131,22 +131,70 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         .await;
     }
 
-    // A requested operation first.
-    if let Some(op) = app.operation.clone() {
-        return run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await;
+    let automated =
+        automated(&app).map(|a| (a.prune.unwrap_or(false), a.self_heal.unwrap_or(false)));
+    let retry = app.spec.sync_policy.as_ref().and_then(|p| p.retry.as_ref());
+    let observed = Observed {
+        operation: app.operation.as_ref(),
+        last: previous.operation_state.as_ref(),
+        automated,
+        retry,
+        revision: &revision,
+        synced: cmp.sync() == SyncState::Synced,
+        conflicts: cmp.conflicts().next().is_some(),
+        only_pruning: cmp.only_pruning(),
+        since_last: previous
+            .operation_state
+            .as_ref()
+            .and_then(|l| l.finished_at.as_deref())
+            .and_then(status::age),
+        self_heal_delay: shared.config.self_heal_delay,
+        self_heal_backoff: shared.fights.backoff(name),
+    };
+    if shared.fights.backoff(name).is_zero() {
+        status::set_condition(&mut st, FIGHT_CONDITION, None);
     }
-    // An automated sync under way (waiting on a wave, or cut off by a
-    // restart) carries on.
-    if let Some(last) = &previous.operation_state
-        && last.phase == "Running"
-    {
-        let op = last.operation.clone();
-        if automated(&app).is_some() {
-            let self_heal = is_self_heal(&op);
-            return run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), self_heal)
-                .await;
-        } else {
-            let mut st = st;
+    match decide(&observed) {
+        Due::Nothing => Ok(Next::default()),
+        Due::Wait(wait) => {
+            if let Some(last) = previous.operation_state.as_ref()
+                && matches!(last.phase.as_str(), "Failed" | "Error")
+            {
+                // Say when the next attempt comes, and which it is.
+                let attempt = last.retry_count.unwrap_or(0) + 1;
+                let of = retry
+                    .and_then(|r| r.limit)
+                    .filter(|l| *l >= 0)
+                    .map(|l| format!(" of {l}"))
+                    .unwrap_or_default();
+                let message = format!(
+                    "{}; retrying (attempt {attempt}{of}) in {}",
+                    last.message.as_deref().unwrap_or("the last sync failed"),
+                    show_duration(Duration::from_secs(wait.as_secs().max(1)))
+                );
+                status::set_condition(&mut st, "SyncError", Some(message));
+                if status::differs(&previous, &st) {
+                    status::write(&api, name, &st).await?;
+                }
+            }
+            Ok(Next::after(wait))
+        }
+        Due::Run { op, self_heal } => {
+            let new_heal = self_heal && app.operation.is_none() && !under_way(&previous);
+            if new_heal {
+                let heals = shared.fights.healed(name, shared.config.self_heal_delay);
+                if heals >= FIGHT_AFTER {
+                    let text = fight_message(&cmp, heals, shared.fights.backoff(name));
+                    status::set_condition(&mut st, FIGHT_CONDITION, Some(text.clone()));
+                    events::record(&shared.client, &app, Reason::FightDetected, &text).await;
+                }
+            } else if !self_heal && app.operation.is_none() && !under_way(&previous) {
+                // A new commit: whatever fought over the last one starts afresh.
+                shared.fights.forget(name);
+            }
+            run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), self_heal).await
+        }
+        Due::FailInterrupted(op) => {
             fail_operation(
                 shared,
                 &api,
@@ -156,125 +204,9 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
                 "the controller stopped during this sync; sync again",
             )
             .await?;
+            Ok(Next::after(Duration::from_millis(200)))
         }
-        return Ok(Next::after(Duration::from_millis(200)));
     }
-    let Some(auto) = automated(&app) else {
-        return Ok(Next::default());
-    };
-    if cmp.sync() == SyncState::Synced || cmp.conflicts().next().is_some() {
-        return Ok(Next::default());
-    }
-    let prune = auto.prune.unwrap_or(false);
-    if cmp.only_pruning() && !prune {
-        return Ok(Next::default());
-    }
-    let last = previous.operation_state.as_ref();
-    let last_revision = last
-        .and_then(|l| l.sync_result.as_ref().map(|r| r.revision.clone()))
-        .filter(|r| !r.is_empty())
-        .or_else(|| last.and_then(|l| l.operation.sync.as_ref()?.revision.clone()));
-    let auto_op = |self_heal: bool| Operation {
-        sync: Some(SyncOperation {
-            revision: Some(revision.clone()),
-            prune: Some(prune),
-            ..SyncOperation::default()
-        }),
-        initiated_by: Some(OperationInitiator {
-            username: None,
-            automated: Some(true),
-        }),
-        info: self_heal.then(|| {
-            vec![sextant_model::application::Info {
-                name: "reason".into(),
-                value: "self-heal".into(),
-            }]
-        }),
-        ..Operation::default()
-    };
-    if last_revision.as_deref() != Some(revision.as_str()) {
-        return run_operation(
-            shared,
-            &api,
-            &app,
-            st,
-            auto_op(false),
-            Some((fetched, cmp)),
-            false,
-        )
-        .await;
-    }
-    let Some(last) = last else {
-        return Ok(Next::default());
-    };
-    if last.phase == "Succeeded" && auto.self_heal.unwrap_or(false) {
-        let since = last
-            .finished_at
-            .as_deref()
-            .and_then(status::age)
-            .unwrap_or(Duration::MAX);
-        let delay = shared.config.self_heal_delay;
-        if since < delay {
-            return Ok(Next::after(delay - since));
-        }
-        return run_operation(
-            shared,
-            &api,
-            &app,
-            st,
-            auto_op(true),
-            Some((fetched, cmp)),
-            true,
-        )
-        .await;
-    }
-    if matches!(last.phase.as_str(), "Failed" | "Error")
-        && let Some(wait) = retry_due(&app, last)
-    {
-        if wait.is_zero() {
-            let mut op = auto_op(false);
-            op.retry = app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone());
-            let mut st = st;
-            if let Some(os) = st.operation_state.as_mut() {
-                os.retry_count = Some(os.retry_count.unwrap_or(0) + 1);
-            }
-            return run_operation(shared, &api, &app, st, op, Some((fetched, cmp)), false).await;
-        }
-        return Ok(Next::after(wait));
-    }
-    Ok(Next::default())
-}
-
-/// When a failed automated sync may be retried (`syncPolicy.retry`):
-/// `None` when it may not, else how long to wait.
-fn retry_due(app: &Application, last: &OperationState) -> Option<Duration> {
-    let retry = app.spec.sync_policy.as_ref()?.retry.as_ref()?;
-    let count = last.retry_count.unwrap_or(0);
-    let limit = retry.limit.unwrap_or(0);
-    if limit >= 0 && count >= limit {
-        return None;
-    }
-    let backoff = retry.backoff.clone().unwrap_or_default();
-    let base = backoff
-        .duration
-        .as_deref()
-        .and_then(parse_duration)
-        .unwrap_or(Duration::from_secs(5));
-    let factor = backoff.factor.unwrap_or(2).max(1) as u32;
-    let max = backoff
-        .max_duration
-        .as_deref()
-        .and_then(parse_duration)
-        .unwrap_or(Duration::from_secs(180));
-    let wait = base
-        .saturating_mul(factor.saturating_pow(count.min(16) as u32))
-        .min(max);
-    let since = last
-        .finished_at
-        .as_deref()
-        .and_then(status::age)
-        .unwrap_or(Duration::MAX);
-    Some(wait.saturating_sub(since))
 }
 
 /// A duration as Kubernetes and Go write it (`5s`, `1m30s`, `500ms`).
@@ -287,12 +219,46 @@ pub(crate) fn show_duration(d: Duration) -> String {
     sextant_model::duration::show(d)
 }
 
-/// Whether an automated operation was started by self-heal.
-fn is_self_heal(op: &Operation) -> bool {
-    op.info
+/// The condition that names a fight with another writer.
+const FIGHT_CONDITION: &str = "SelfHealFightWarning";
+
+fn under_way(previous: &ApplicationStatus) -> bool {
+    previous
+        .operation_state
+        .as_ref()
+        .is_some_and(|s| matches!(s.phase.as_str(), "Running" | "Terminating"))
+}
+
+/// `self-heal reverted Deployment.apps shop/web (/spec/replicas) 3 times
+/// in a row: field manager kubectl-edit keeps changing it; ...`.
+fn fight_message(cmp: &crate::compare::Comparison, heals: u32, backoff: Duration) -> String {
+    let objects: Vec<String> = cmp
+        .resources
         .iter()
-        .flatten()
-        .any(|i| i.name == "reason" && i.value == "self-heal")
+        .filter(|r| r.sync == SyncState::OutOfSync && r.live.is_some() && r.desired.is_some())
+        .take(3)
+        .map(|r| {
+            let fields: Vec<&str> = r
+                .diff
+                .iter()
+                .flat_map(|d| d.changes.iter())
+                .map(|c| c.path.as_str())
+                .take(3)
+                .collect();
+            let writer = r
+                .live
+                .as_deref()
+                .and_then(other_writer)
+                .map(|m| format!("field manager `{m}`"))
+                .unwrap_or_else(|| "another writer".to_owned());
+            format!("{} ({}) by {writer}", r.key, fields.join(", "))
+        })
+        .collect();
+    format!(
+        "self-heal reverted the same changes {heals} times in a row: {}; self-heal now waits {} more between reverts. Settle it: stop the other writer, or let it own the fields (ignoreDifferences with managedFieldsManagers)",
+        objects.join("; "),
+        show_duration(backoff)
+    )
 }
 
 fn automated(app: &Application) -> Option<&sextant_model::application::SyncPolicyAutomated> {

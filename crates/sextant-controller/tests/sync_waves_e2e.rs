@@ -379,3 +379,149 @@ async fn unknown_sync_options_show_as_a_condition_and_unsupported_ones_fail_the_
     );
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn a_terminated_sync_stops_at_a_safe_point_and_ends_failed() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("app/web.yaml", &deployment("web", "nginx-neverready")),
+            (
+                "app/after.yaml",
+                &annotated_configmap("after", "    sextant.dev/sync-wave: \"1\""),
+            ),
+        ],
+        "stuck",
+    );
+    w.start_controller().await;
+    w.create_app("web", "app", "web", manual()).await;
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("web", json!({})).await;
+    w.wait_app("web", 90, "the sync to wait on the Deployment", |a| {
+        op_phase(a) == "Running" && op_message(a).starts_with("waiting")
+    })
+    .await;
+    // As `sextant app terminate-op` (and Argo CD's API server) do.
+    let patch = json!({"status": {"operationState": {"phase": "Terminating", "message": "terminated by tester"}}});
+    w.apps()
+        .patch_status(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let app = w
+        .wait_app("web", 90, "the sync to end", |a| {
+            op_phase(a) == "Failed" && a.operation.is_none()
+        })
+        .await;
+    assert!(
+        op_message(&app).contains("terminated by tester"),
+        "{}",
+        op_message(&app)
+    );
+    assert!(
+        w.configmap("web", "after").await.is_none(),
+        "nothing more started"
+    );
+    assert!(
+        w.event_reasons("web")
+            .await
+            .contains(&"SyncFailed".to_owned())
+    );
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_failed_automated_sync_is_retried_with_backoff_and_succeeds_once_its_cause_is_gone() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
+    w.start_controller().await;
+    // No CreateNamespace and no namespace: the first sync fails preflight.
+    w.create_app(
+        "cfg",
+        "app",
+        "later",
+        json!({"automated": {"prune": true}, "retry": {"limit": 5, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "4s"}}}),
+    )
+    .await;
+    let app = w
+        .wait_app("cfg", 90, "a failed sync with a retry due", |a| {
+            op_phase(a) == "Failed"
+                && condition(a, "SyncError").is_some_and(|m| m.contains("retrying (attempt"))
+        })
+        .await;
+    let message = condition(&app, "SyncError").unwrap();
+    assert!(message.contains("of 5"), "{message}");
+    let nss: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(w.client.clone());
+    nss.create(
+        &Default::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "later"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let app = w.wait_synced_healthy("cfg", &c1).await;
+    let state = app
+        .status
+        .as_ref()
+        .unwrap()
+        .operation_state
+        .as_ref()
+        .unwrap();
+    assert_eq!(state.phase, "Succeeded");
+    assert!(state.retry_count.unwrap_or(0) >= 1, "{state:?}");
+    assert!(w.configmap("later", "cfg").await.is_some());
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_fight_with_another_writer_is_detected_named_and_backed_off() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "git"))], "one");
+    w.start_controller().await;
+    w.create_app("cfg", "app", "cfg", automated(true, true))
+        .await;
+    w.wait_synced_healthy("cfg", &c1).await;
+    // Another writer keeps setting the field Git sets.
+    let cms = w.api("v1", "ConfigMap", "configmaps", Some("cfg"));
+    let fighter = tokio::spawn(async move {
+        let params = kube::api::PatchParams {
+            field_manager: Some("fighter".into()),
+            ..Default::default()
+        };
+        for _ in 0..600 {
+            let _ = cms
+                .patch(
+                    "cfg",
+                    &params,
+                    &kube::api::Patch::Merge(&json!({"data": {"key": "mine"}})),
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    });
+    let app = w
+        .wait_app("cfg", 90, "the fight to be reported", |a| {
+            condition(a, "SelfHealFightWarning").is_some()
+        })
+        .await;
+    fighter.abort();
+    let message = condition(&app, "SelfHealFightWarning").unwrap();
+    assert!(
+        message.contains("fighter")
+            && message.contains("ConfigMap cfg/cfg")
+            && message.contains("/data/key"),
+        "{message}"
+    );
+    assert!(
+        w.event_reasons("cfg")
+            .await
+            .contains(&"FightDetected".to_owned())
+    );
+    // Self-heals are counted, not written into history: only the first sync is there.
+    let history = app.status.unwrap().history.unwrap_or_default();
+    assert_eq!(history.len(), 1, "{history:?}");
+    w.stop_controller().await;
+}

@@ -25,6 +25,7 @@ mod show;
 mod style;
 mod sync;
 mod table;
+mod terminate;
 mod wait;
 mod watch;
 
@@ -79,6 +80,8 @@ enum Verb {
     Rollback(sync::RollbackArgs),
     /// Delete an Application (with or without its resources).
     Delete(delete::DeleteArgs),
+    /// Stop a running sync at a safe point (between steps); it ends Failed.
+    TerminateOp(terminate::TerminateArgs),
 }
 
 /// Run `sextant app VERB`.
@@ -94,5 +97,6 @@ pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
         Verb::History(a) => history::run(&conn, a).await,
         Verb::Rollback(a) => sync::run_rollback(&conn, a).await,
         Verb::Delete(a) => delete::run(&conn, a).await,
+        Verb::TerminateOp(a) => terminate::run(&conn, a).await,
     }
 }
