@@ -1,5 +1,5 @@
 //! Writing objects: server-side apply (for real or as a dry run) as field
-//! manager `sextant`, and deletion, each failure in the API server's own
+//! manager `sextant`, replace, delete-and-create, and deletion, each failure in the API server's own
 //! words with its status code so callers can tell "namespace not found"
 //! from "invalid".
 
@@ -85,10 +85,24 @@ impl Kinds {
     /// the source of truth); with `dry_run`, the API server only predicts
     /// the result. Returns the object as the server has (or would have) it.
     pub async fn apply(&self, obj: &Value, dry_run: bool) -> Result<Value, WriteError> {
+        self.apply_with(obj, dry_run, true).await
+    }
+
+    /// [`Kinds::apply`]; without `validate` the API server drops unknown
+    /// fields instead of refusing them (sync option `Validate=false`).
+    pub async fn apply_with(
+        &self,
+        obj: &Value,
+        dry_run: bool,
+        validate: bool,
+    ) -> Result<Value, WriteError> {
         let key = ObjectKey::of(obj);
         let api = self.api_for(&key).await?;
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = dry_run;
+        if !validate {
+            params.field_validation = Some(kube::api::ValidationDirective::Ignore);
+        }
         let out = api
             .patch(&key.name, &params, &Patch::Apply(obj))
             .await
@@ -111,6 +125,47 @@ impl Kinds {
             serde_json::from_value(obj.clone()).map_err(|e| WriteError::Other(e.to_string()))?;
         let out = api.create(&params, &typed).await.map_err(api_error)?;
         serde_json::to_value(out).map_err(|e| WriteError::Other(e.to_string()))
+    }
+
+    /// Replace `obj` whole (sync option `Replace=true`): a PUT over the
+    /// live object when there is one, else a create.
+    pub async fn replace(&self, obj: &Value) -> Result<Value, WriteError> {
+        let key = ObjectKey::of(obj);
+        let api = self.api_for(&key).await?;
+        let live = api.get_opt(&key.name).await.map_err(api_error)?;
+        let Some(live) = live else {
+            return self.create(obj, false).await;
+        };
+        let mut typed: kube::api::DynamicObject =
+            serde_json::from_value(obj.clone()).map_err(|e| WriteError::Other(e.to_string()))?;
+        typed.metadata.resource_version = live.metadata.resource_version.clone();
+        let params = kube::api::PostParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..kube::api::PostParams::default()
+        };
+        let out = api
+            .replace(&key.name, &params, &typed)
+            .await
+            .map_err(api_error)?;
+        serde_json::to_value(out).map_err(|e| WriteError::Other(e.to_string()))
+    }
+
+    /// Delete the live object (`uid`) and create `obj` in its place (sync
+    /// option `Force=true`, for changes of immutable fields). Waits, up to
+    /// 30 s, for the old object to be gone.
+    pub async fn recreate(&self, obj: &Value, uid: Option<&str>) -> Result<Value, WriteError> {
+        let key = ObjectKey::of(obj);
+        self.delete(&key, uid, Propagation::Foreground).await?;
+        let api = self.api_for(&key).await?;
+        for _ in 0..150 {
+            if api.get_opt(&key.name).await.map_err(api_error)?.is_none() {
+                return self.create(obj, false).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Err(WriteError::Other(format!(
+            "{key} was deleted to be created again (Force=true) but is still there after 30 s"
+        )))
     }
 
     /// Delete the object `key` names; `Ok(false)` when it was already gone.

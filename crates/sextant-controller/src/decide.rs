@@ -37,7 +37,25 @@ pub(crate) struct Observed<'a> {
     pub self_heal_delay: Duration,
     /// Extra wait before self-healing again (a fight with another writer).
     pub self_heal_backoff: Duration,
+    /// `syncPolicy.autoRollback`, when on.
+    pub rollback: Option<Rollback<'a>>,
 }
+
+/// What automatic rollback needs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rollback<'a> {
+    /// How long after a sync the app must be Healthy.
+    pub health_timeout: Duration,
+    /// Whether the app is Healthy now.
+    pub healthy: bool,
+    /// The last revision that was Synced and Healthy.
+    pub last_healthy: Option<&'a str>,
+    /// The revision already rolled back from.
+    pub rolled_back_from: Option<&'a str>,
+}
+
+/// The `operation.info` entry that names the revision a rollback leaves.
+pub(crate) const ROLLED_BACK_FROM_INFO: &str = "rolled-back-from";
 
 /// What to do.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +149,63 @@ pub(crate) fn retry_wait(retry: Option<&RetryStrategy>, attempt: i64) -> Option<
     Some(base.saturating_mul(factor.saturating_pow(exp)).min(max))
 }
 
+/// A rollback when the automated sync of the compared commit failed, or
+/// it is not Healthy `health_timeout` after it succeeded, and an earlier
+/// commit was Synced and Healthy.
+fn rollback_due(
+    o: &Observed<'_>,
+    last: Option<&OperationState>,
+    last_rev: Option<&str>,
+    prune: bool,
+) -> Option<Due> {
+    let rb = o.rollback.as_ref()?;
+    let last = last?;
+    let good = rb.last_healthy.filter(|g| *g != o.revision)?;
+    let automated = last
+        .operation
+        .initiated_by
+        .as_ref()
+        .and_then(|i| i.automated)
+        == Some(true);
+    if !automated || last_rev != Some(o.revision) {
+        return None;
+    }
+    let since = o.since_last.unwrap_or(Duration::MAX);
+    let why = match last.phase.as_str() {
+        "Failed" | "Error" => format!(
+            "the automated sync of {} failed: {}",
+            short(o.revision),
+            last.message.as_deref().unwrap_or_default()
+        ),
+        "Succeeded" if !rb.healthy && since >= rb.health_timeout => format!(
+            "{} was not Healthy {} after it was synced",
+            short(o.revision),
+            sextant_model::duration::show(rb.health_timeout)
+        ),
+        "Succeeded" if !rb.healthy => return Some(Due::Wait(rb.health_timeout - since)),
+        _ => return None,
+    };
+    let mut op = automated_operation(good, prune, Some("rollback"));
+    op.info.get_or_insert_with(Vec::new).extend([
+        Info {
+            name: ROLLED_BACK_FROM_INFO.into(),
+            value: o.revision.to_owned(),
+        },
+        Info {
+            name: "why".into(),
+            value: why,
+        },
+    ]);
+    Some(Due::Run {
+        op,
+        self_heal: false,
+    })
+}
+
+fn short(revision: &str) -> &str {
+    revision.get(..7).unwrap_or(revision)
+}
+
 /// Decide what is due.
 pub(crate) fn decide(o: &Observed<'_>) -> Due {
     // A requested operation first (new, or under way).
@@ -155,11 +230,21 @@ pub(crate) fn decide(o: &Observed<'_>) -> Due {
     let Some((prune, self_heal)) = o.automated else {
         return Due::Nothing;
     };
-    if o.synced || o.conflicts || (o.only_pruning && !prune) {
+    if let Some(rb) = &o.rollback
+        && rb.rolled_back_from == Some(o.revision)
+    {
+        // Rolled back from this commit: wait for a new one.
         return Due::Nothing;
     }
     let last = o.last;
     let last_rev = last.and_then(last_revision);
+    // A synced commit that is not Healthy in time is rolled back too.
+    if let Some(due) = rollback_due(o, last, last_rev.as_deref(), prune) {
+        return due;
+    }
+    if o.synced || o.conflicts || (o.only_pruning && !prune) {
+        return Due::Nothing;
+    }
     if last_rev.as_deref() != Some(o.revision) {
         return Due::Run {
             op: automated_operation(o.revision, prune, None),
@@ -320,6 +405,57 @@ mod tests {
             Due::Nothing,
             "no selfHeal: drift is only reported"
         );
+    }
+
+    fn rollback_op(due: &Due) -> Option<(String, String)> {
+        let Due::Run { op, .. } = due else {
+            return None;
+        };
+        let info = op.info.as_ref()?;
+        let from = info.iter().find(|i| i.name == ROLLED_BACK_FROM_INFO)?;
+        Some((op.sync.as_ref()?.revision.clone()?, from.value.clone()))
+    }
+
+    #[test]
+    fn a_bad_commit_is_rolled_back_to_the_last_healthy_one_and_not_synced_again() {
+        let rb = |healthy| Rollback {
+            health_timeout: Duration::from_secs(30),
+            healthy,
+            last_healthy: Some("c1"),
+            rolled_back_from: None,
+        };
+        let failed = state("Failed", "c2", true, None);
+        let mut o = observed(Some(&failed));
+        o.rollback = Some(rb(false));
+        assert_eq!(rollback_op(&decide(&o)), Some(("c1".into(), "c2".into())));
+        // Synced but not Healthy: wait out the timeout, then roll back.
+        let synced = state("Succeeded", "c2", true, None);
+        let mut o = observed(Some(&synced));
+        o.rollback = Some(rb(false));
+        o.since_last = Some(Duration::from_secs(10));
+        assert_eq!(decide(&o), Due::Wait(Duration::from_secs(20)));
+        o.since_last = Some(Duration::from_secs(31));
+        assert_eq!(rollback_op(&decide(&o)), Some(("c1".into(), "c2".into())));
+        // Healthy: nothing to roll back; no healthy revision: retry instead.
+        o.rollback = Some(rb(true));
+        o.synced = true;
+        assert_eq!(decide(&o), Due::Nothing);
+        let mut o = observed(Some(&failed));
+        o.rollback = Some(Rollback {
+            last_healthy: None,
+            ..rb(false)
+        });
+        assert!(rollback_op(&decide(&o)).is_none());
+        // Rolled back from c2: c2 is not synced again; c3 is.
+        let back = state("Succeeded", "c1", true, None);
+        let mut o = observed(Some(&back));
+        o.rollback = Some(Rollback {
+            rolled_back_from: Some("c2"),
+            ..rb(true)
+        });
+        assert_eq!(decide(&o), Due::Nothing);
+        o.revision = "c3";
+        assert_eq!(runs(&decide(&o)), Some(("c3", false)));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub enum Reason {
     ResourcesDeleted,
     /// Self-heal keeps reverting fields another writer keeps changing.
     FightDetected,
+    /// An automatic rollback to the last healthy revision.
+    RolledBack,
 }
 
 impl Reason {
@@ -37,13 +39,14 @@ impl Reason {
             Reason::SelfHealApplied => "SelfHealApplied",
             Reason::ResourcesDeleted => "ResourcesDeleted",
             Reason::FightDetected => "FightDetected",
+            Reason::RolledBack => "RolledBack",
         }
     }
 
     fn warning(self) -> bool {
         matches!(
             self,
-            Reason::SyncFailed | Reason::DriftDetected | Reason::FightDetected
+            Reason::SyncFailed | Reason::DriftDetected | Reason::FightDetected | Reason::RolledBack
         )
     }
 }

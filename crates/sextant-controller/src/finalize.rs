@@ -1,5 +1,6 @@
 //! An Application being deleted: with the resources finalizer, its objects
-//! go first; without, they stay.
+//! go first (except those marked `Delete=false` or Helm's `keep`);
+//! without, they stay.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,10 @@ pub(crate) async fn finalize(
     let mut remaining = 0usize;
     for live in shared.live.tracked_by(&name) {
         if !tracking::is_owned_by(&name, &live) {
+            continue;
+        }
+        // `Delete=false` and Helm's `resource-policy: keep` outlive the app.
+        if sextant_engine::sync::marks_of(&live).is_ok_and(|m| !m.may_delete()) {
             continue;
         }
         let key = ObjectKey::of(&live);

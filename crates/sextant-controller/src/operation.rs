@@ -325,7 +325,18 @@ pub(crate) async fn run_operation(
     // where they would push the real deployments out.
     if report.succeeded && !req.dry_run {
         if !self_heal {
-            record_history(&mut st, app, &revision, &started, &finished, source, &op);
+            let reason = rolled_back(&op)
+                .map(|(from, why)| format!("automatic rollback from {}: {why}", short(&from)));
+            let entry = RevisionHistory {
+                id: 0,
+                revision: revision.clone(),
+                deployed_at: finished.clone(),
+                deploy_started_at: Some(started.clone()),
+                source,
+                initiated_by: op.initiated_by.clone(),
+                reason,
+            };
+            push_history(&mut st, app, entry);
         }
         status::set_condition(&mut st, "SyncError", None);
         let compared_here = st
@@ -338,9 +349,30 @@ pub(crate) async fn run_operation(
     } else if !report.succeeded {
         status::set_condition(&mut st, "SyncError", Some(report.message.clone()));
     }
+    let rollback = rolled_back(&op);
+    if let Some((from, why)) = &rollback {
+        // Whatever the outcome, the bad commit is not synced again until
+        // a new one arrives.
+        let memory = st.auto_rollback.get_or_insert_with(Default::default);
+        memory.rolled_back_from = Some(from.clone());
+        memory.reason = Some(why.clone());
+    }
     status::write(api, &name, &st).await?;
     if from_resource {
         status::clear_operation(api, &name, &op).await?;
+    }
+    if let Some((from, why)) = &rollback {
+        events::record(
+            &shared.client,
+            app,
+            Reason::RolledBack,
+            &format!(
+                "rolled back from {} to {}: {why}",
+                short(from),
+                short(&revision)
+            ),
+        )
+        .await;
     }
     let (reason, text) = if report.succeeded {
         (
@@ -369,32 +401,31 @@ pub(crate) async fn run_operation(
     Ok(Next::after(Duration::from_millis(200)))
 }
 
-/// Add a history entry for a sync of `revision`, trimmed to
-/// `revisionHistoryLimit` (default 10); ids keep counting.
-fn record_history(
-    st: &mut ApplicationStatus,
-    app: &Application,
-    revision: &str,
-    started: &str,
-    finished: &str,
-    source: Option<sextant_model::application::ApplicationSource>,
-    op: &Operation,
-) {
+/// Add `entry` to the history with the next id (ids keep counting),
+/// trimmed to `revisionHistoryLimit` (default 10).
+fn push_history(st: &mut ApplicationStatus, app: &Application, mut entry: RevisionHistory) {
     let mut history = st.history.take().unwrap_or_default();
-    let id = history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
-    history.push(RevisionHistory {
-        id,
-        revision: revision.to_owned(),
-        deployed_at: finished.to_owned(),
-        deploy_started_at: Some(started.to_owned()),
-        source,
-        initiated_by: op.initiated_by.clone(),
-    });
+    entry.id = history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
+    history.push(entry);
     let limit = usize::try_from(app.spec.revision_history_limit.unwrap_or(10).max(1)).unwrap_or(10);
     if history.len() > limit {
         history.drain(..history.len() - limit);
     }
     st.history = Some(history);
+}
+
+/// For an automatic rollback: the commit it leaves and why.
+fn rolled_back(op: &Operation) -> Option<(String, String)> {
+    let info = op.info.as_ref()?;
+    let value = |name: &str| {
+        info.iter()
+            .find(|i| i.name == name)
+            .map(|i| i.value.clone())
+    };
+    Some((
+        value(crate::decide::ROLLED_BACK_FROM_INFO)?,
+        value("why").unwrap_or_default(),
+    ))
 }
 
 fn is_retry(op: &Operation) -> bool {

@@ -131,6 +131,40 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         .await;
     }
 
+    let rollback_policy = app
+        .spec
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.auto_rollback.as_ref());
+    let healthy = cmp.health().status == sextant_engine::health::HealthStatus::Healthy;
+    if rollback_policy.is_some() {
+        // Remember the last commit the app was Synced and Healthy at.
+        let synced_here = previous.operation_state.as_ref().is_some_and(|l| {
+            l.phase == "Succeeded"
+                && l.sync_result
+                    .as_ref()
+                    .is_some_and(|r| r.revision == revision)
+        });
+        if healthy && synced_here && cmp.sync() == SyncState::Synced {
+            st.auto_rollback
+                .get_or_insert_with(Default::default)
+                .last_healthy_revision = Some(revision.clone());
+            if status::differs(&previous, &st) {
+                status::write(&api, name, &st).await?;
+            }
+        }
+    }
+    let remembered = st.auto_rollback.clone().unwrap_or_default();
+    let rollback = rollback_policy.map(|p| crate::decide::Rollback {
+        health_timeout: p
+            .health_timeout
+            .as_deref()
+            .and_then(parse_duration)
+            .unwrap_or(Duration::from_secs(300)),
+        healthy,
+        last_healthy: remembered.last_healthy_revision.as_deref(),
+        rolled_back_from: remembered.rolled_back_from.as_deref(),
+    });
     let automated =
         automated(&app).map(|a| (a.prune.unwrap_or(false), a.self_heal.unwrap_or(false)));
     let retry = app.spec.sync_policy.as_ref().and_then(|p| p.retry.as_ref());
@@ -150,6 +184,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             .and_then(status::age),
         self_heal_delay: shared.config.self_heal_delay,
         self_heal_backoff: shared.fights.backoff(name),
+        rollback,
     };
     if shared.fights.backoff(name).is_zero() {
         status::set_condition(&mut st, FIGHT_CONDITION, None);

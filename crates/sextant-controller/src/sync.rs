@@ -26,10 +26,7 @@ use crate::tasks::{self, Ctx};
 /// Sync options that are known (Argo CD documents them) but not carried
 /// out yet.
 const NOT_YET: &[SyncOption] = &[
-    SyncOption::Replace,
-    SyncOption::Force,
     SyncOption::ClientSideApply,
-    SyncOption::ValidateFalse,
     SyncOption::RespectIgnoreDifferences,
 ];
 
@@ -549,15 +546,18 @@ async fn preflight(
 ) -> Option<String> {
     let key = &task.key;
     let generated = desired.pointer("/metadata/name").is_none();
+    let validate = !task.options.has(SyncOption::ValidateFalse);
     let check = |obj: Value| async move {
         if generated {
             kinds.create(&obj, true).await
         } else {
-            kinds.apply(&obj, true).await
+            kinds.apply_with(&obj, true, validate).await
         }
     };
     match check(desired.clone()).await {
         Ok(_) => None,
+        // Force=true deletes and re-creates what cannot be changed in place.
+        Err(e) if task.options.has(SyncOption::Force) && tasks::is_immutable(&e) => None,
         Err(WriteError::NotServed { .. })
             if coming_kinds.contains(&(key.group.clone(), key.kind.clone()))
                 || task.options.has(SyncOption::SkipDryRunOnMissingResource) =>

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sextant_cluster::{Kinds, LiveCache, LiveKey, Propagation, WriteError};
 use sextant_engine::diff::ObjectKey;
 use sextant_engine::health::{self, HealthCustomizations, HealthStatus};
-use sextant_engine::sync::{self, Action, Task, TaskState};
+use sextant_engine::sync::{self, Action, SyncOption, Task, TaskState};
 use sextant_model::application::ResourceResult;
 use sextant_model::vocabulary::{HookDeletePolicy, OperationPhase, ResultCode};
 
@@ -178,7 +178,7 @@ pub(crate) async fn start(
     match task.action {
         Action::Apply => {
             let obj = desired?;
-            match apply_with_retry(cx.kinds, obj).await {
+            match write(cx.kinds, task, obj, live).await {
                 Ok(after) => {
                     let before = live.and_then(|l| l.pointer("/metadata/resourceVersion"));
                     let what = match (before, after.pointer("/metadata/resourceVersion")) {
@@ -273,11 +273,43 @@ pub(crate) async fn start(
     }
 }
 
+/// Write `obj` as its options say: server-side apply (unvalidated with
+/// `Validate=false`), or a whole replace with `Replace=true`; with
+/// `Force=true` a change the API server refuses as immutable deletes the
+/// live object and creates it anew.
+async fn write(
+    kinds: &Kinds,
+    task: &Task,
+    obj: &Value,
+    live: Option<&Value>,
+) -> Result<Value, WriteError> {
+    let validate = !task.options.has(SyncOption::ValidateFalse);
+    let written = if task.options.has(SyncOption::Replace) {
+        kinds.replace(obj).await
+    } else {
+        apply_with_retry(kinds, obj, validate).await
+    };
+    match written {
+        Err(e) if task.options.has(SyncOption::Force) && is_immutable(&e) => {
+            let uid = live
+                .and_then(|l| l.pointer("/metadata/uid"))
+                .and_then(Value::as_str);
+            kinds.recreate(obj, uid).await
+        }
+        other => other,
+    }
+}
+
+/// Whether the API server refused a change of an immutable field.
+pub(crate) fn is_immutable(e: &WriteError) -> bool {
+    matches!(e, WriteError::Api { code: 422, message } if message.contains("immutable"))
+}
+
 /// A kind whose CRD was just applied may take a moment to be served.
-async fn apply_with_retry(kinds: &Kinds, obj: &Value) -> Result<Value, WriteError> {
+async fn apply_with_retry(kinds: &Kinds, obj: &Value, validate: bool) -> Result<Value, WriteError> {
     let mut attempt = 0;
     loop {
-        match kinds.apply(obj, false).await {
+        match kinds.apply_with(obj, false, validate).await {
             Err(WriteError::NotServed { .. }) if attempt < 20 => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;

@@ -360,6 +360,10 @@ async fn deleting_an_app_with_the_finalizer_deletes_its_objects_and_without_it_k
     let c1 = w.commit(
         &[
             ("a/cm.yaml", &configmap("a", "1")),
+            (
+                "a/kept.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\n",
+            ),
             ("b/cm.yaml", &configmap("b", "1")),
         ],
         "one",
@@ -395,6 +399,10 @@ async fn deleting_an_app_with_the_finalizer_deletes_its_objects_and_without_it_k
     assert!(
         w.configmap("a", "a").await.is_none(),
         "cascade must delete the app's objects"
+    );
+    assert!(
+        w.configmap("a", "kept").await.is_some(),
+        "Delete=false outlives the app"
     );
     assert!(w.apps().get_opt("orphan").await.unwrap().is_none());
     tokio::time::sleep(Duration::from_millis(500)).await;

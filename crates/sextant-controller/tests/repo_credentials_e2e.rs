@@ -140,11 +140,19 @@ async fn argo_cd_credential_templates_cover_every_repository_under_their_url() {
     .await;
     w.wait_synced_healthy("templated", &c1).await;
 
-    // Removing the Secret: the next fetch is refused again.
+    // Removing the Secret: the next fetch (the next poll) is refused again.
     secrets
         .delete("org-creds", &Default::default())
         .await
         .unwrap();
+    w.wait_app(
+        "templated",
+        90,
+        "ComparisonError after the Secret went",
+        |a| condition(a, "ComparisonError").is_some_and(|m| m.contains("requires authentication")),
+    )
+    .await;
+    // A new commit is not read without credentials, even on refresh.
     let c2 = w.commit(&[("app/cm.yaml", &configmap("cfg", "2"))], "two");
     w.apps()
         .patch(
@@ -155,8 +163,13 @@ async fn argo_cd_credential_templates_cover_every_repository_under_their_url() {
         .await
         .unwrap();
     let app = w
-        .wait_app("templated", 90, "ComparisonError", |a| {
+        .wait_app("templated", 90, "the refresh to be served", |a| {
             condition(a, "ComparisonError").is_some()
+                && !a
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|m| m.contains_key("sextant.dev/refresh"))
         })
         .await;
     assert!(

@@ -348,7 +348,7 @@ async fn unknown_sync_options_show_as_a_condition_and_unsupported_ones_fail_the_
         "replace",
         "app",
         "replace",
-        json!({"syncOptions": ["CreateNamespace=true", "Replace=true"]}),
+        json!({"syncOptions": ["CreateNamespace=true", "ServerSideApply=false"]}),
     )
     .await;
     w.wait_app("replace", 90, "compared", |a| synced_revision(a) == c1)
@@ -370,7 +370,7 @@ async fn unknown_sync_options_show_as_a_condition_and_unsupported_ones_fail_the_
             .message
             .as_deref()
             .unwrap_or_default()
-            .contains("Replace=true")),
+            .contains("ServerSideApply=false")),
         "{r:?}"
     );
     assert!(
@@ -523,5 +523,256 @@ async fn a_fight_with_another_writer_is_detected_named_and_backed_off() {
     // Self-heals are counted, not written into history: only the first sync is there.
     let history = app.status.unwrap().history.unwrap_or_default();
     assert_eq!(history.len(), 1, "{history:?}");
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_bad_commit_is_rolled_back_to_the_last_healthy_one_and_not_synced_again() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[("app/web.yaml", &deployment("web", "nginx:1.27"))],
+        "good",
+    );
+    w.start_controller().await;
+    w.create_app(
+        "web",
+        "app",
+        "web",
+        json!({"automated": {"prune": true, "selfHeal": true}, "syncOptions": ["CreateNamespace=true"],
+               "autoRollback": {"healthTimeout": "3s"}}),
+    )
+    .await;
+    w.wait_synced_healthy("web", &c1).await;
+    w.wait_app("web", 90, "c1 remembered as healthy", |a| {
+        a.status
+            .as_ref()
+            .and_then(|s| s.auto_rollback.as_ref())
+            .and_then(|r| r.last_healthy_revision.as_deref())
+            == Some(c1.as_str())
+    })
+    .await;
+    let c2 = w.commit(
+        &[("app/web.yaml", &deployment("web", "nginx-doesnotexist:1"))],
+        "bad image",
+    );
+    let app = w
+        .wait_app("web", 120, "the rollback", |a| {
+            a.status
+                .as_ref()
+                .and_then(|s| s.auto_rollback.as_ref())
+                .and_then(|r| r.rolled_back_from.as_deref())
+                == Some(c2.as_str())
+                && op_phase(a) == "Succeeded"
+        })
+        .await;
+    let history = app.status.as_ref().unwrap().history.clone().unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.revision, c1, "{history:?}");
+    assert!(
+        last.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("automatic rollback from"),
+        "{last:?}"
+    );
+    assert_eq!(
+        image_of(&w.deployment("web", "web").await.unwrap()),
+        "nginx:1.27"
+    );
+    assert!(
+        w.event_reasons("web")
+            .await
+            .contains(&"RolledBack".to_owned())
+    );
+    // The bad commit is not synced again (it is HEAD, the app OutOfSync).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        image_of(&w.deployment("web", "web").await.unwrap()),
+        "nginx:1.27"
+    );
+    let app = w.app("web").await;
+    assert_eq!(synced_revision(&app), c2);
+    assert_eq!(sync_status(&app), "OutOfSync");
+    w.stop_controller().await;
+}
+
+fn deployment_with_selector(label: &str, options: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    sextant.dev/sync-options: {options}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: {label}}}
+  template:
+    metadata:
+      labels: {{app: {label}}}
+    spec:
+      containers:
+      - name: main
+        image: nginx:1.27
+"
+    )
+}
+
+#[tokio::test]
+async fn force_and_replace_recreate_an_object_whose_immutable_field_changed() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[(
+            "app/web.yaml",
+            &deployment_with_selector("web", "Replace=true"),
+        )],
+        "one",
+    );
+    w.start_controller().await;
+    w.create_app("web", "app", "web", manual()).await;
+    w.wait_app("web", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("web", json!({})).await;
+    w.wait_synced_healthy("web", &c1).await;
+    let before = w.deployment("web", "web").await.unwrap();
+    // The selector is immutable: without Force the sync fails in preflight.
+    let c2 = w.commit(
+        &[(
+            "app/web.yaml",
+            &deployment_with_selector("web2", "Replace=true"),
+        )],
+        "selector",
+    );
+    w.wait_app("web", 90, "c2 compared", |a| synced_revision(a) == c2)
+        .await;
+    w.request_sync("web", json!({})).await;
+    let app = w
+        .wait_app("web", 90, "the sync to fail", |a| {
+            op_phase(a) == "Failed" && a.operation.is_none()
+        })
+        .await;
+    assert!(
+        op_message(&app).contains("preflight"),
+        "{}",
+        op_message(&app)
+    );
+    let c3 = w.commit(
+        &[(
+            "app/web.yaml",
+            &deployment_with_selector("web2", "Force=true,Replace=true"),
+        )],
+        "force",
+    );
+    w.wait_app("web", 90, "c3 compared", |a| synced_revision(a) == c3)
+        .await;
+    w.request_sync("web", json!({})).await;
+    w.wait_app("web", 90, "the forced sync", |a| {
+        op_phase(a) == "Succeeded" && a.operation.is_none()
+    })
+    .await;
+    let after = w.deployment("web", "web").await.unwrap();
+    assert_ne!(
+        after["metadata"]["uid"], before["metadata"]["uid"],
+        "deleted and created anew"
+    );
+    assert_eq!(after["spec"]["selector"]["matchLabels"]["app"], "web2");
+    w.stop_controller().await;
+}
+
+/// A chart whose templates use Helm's hook annotations.
+fn hooked_chart() -> Vec<(&'static str, String)> {
+    let hook_job = |name: &str, hook: &str, weight: &str, policy: &str| {
+        format!(
+            "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+  annotations:
+    helm.sh/hook: {hook}
+    helm.sh/hook-weight: \"{weight}\"
+    helm.sh/hook-delete-policy: {policy}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+"
+        )
+    };
+    vec![
+        (
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: hooked\nversion: 0.1.0\n".to_owned(),
+        ),
+        (
+            "chart/templates/db-init.yaml",
+            hook_job("db-init", "pre-install,pre-upgrade", "-1", "before-hook-creation"),
+        ),
+        (
+            "chart/templates/notify.yaml",
+            hook_job("notify", "post-install,post-upgrade", "0", "hook-succeeded"),
+        ),
+        (
+            "chart/templates/test.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: chart-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n  - name: t\n    image: busybox\n".to_owned(),
+        ),
+        (
+            "chart/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: \"1\"\n".to_owned(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_helm_charts_own_hooks_run_in_the_phases_argo_cd_maps_them_to() {
+    let mut w = World::new().await;
+    let files = hooked_chart();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let c1 = w.commit(&refs, "chart");
+    w.start_controller().await;
+    w.create_app("chart", "chart", "chart", manual()).await;
+    w.wait_app("chart", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("chart", json!({})).await;
+    let app = w
+        .wait_app("chart", 120, "the sync to succeed", |a| {
+            op_phase(a) == "Succeeded" && a.operation.is_none()
+        })
+        .await;
+    let r = results(&app);
+    let phase_of = |name: &str| {
+        r.iter()
+            .find(|x| x.name == name)
+            .and_then(|x| x.sync_phase.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(phase_of("db-init"), "PreSync", "{r:?}");
+    assert_eq!(phase_of("notify"), "PostSync", "{r:?}");
+    assert_eq!(phase_of("settings"), "Sync", "{r:?}");
+    let db_init = r.iter().find(|x| x.name == "db-init").unwrap();
+    assert_eq!(db_init.sync_wave, Some(-1), "hook-weight is the wave");
+    assert!(
+        r.iter().all(|x| x.name != "chart-test"),
+        "test hooks are not run"
+    );
+    assert!(
+        job_of(&w, "chart", "db-init").await.is_some(),
+        "before-hook-creation keeps it"
+    );
+    let mut gone = false;
+    for _ in 0..100 {
+        if job_of(&w, "chart", "notify").await.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "hook-succeeded deletes the PostSync hook");
+    let pods = w.api("v1", "Pod", "pods", Some("chart"));
+    assert!(pods.get_opt("chart-test").await.unwrap().is_none());
     w.stop_controller().await;
 }

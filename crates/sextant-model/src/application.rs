@@ -316,6 +316,36 @@ pub struct SyncPolicy {
     /// Labels and annotations for a namespace created by CreateNamespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_namespace_metadata: Option<ManagedNamespaceMetadata>,
+    /// Sync back to the last revision that was Synced and Healthy when an
+    /// automated sync fails or the app is not Healthy in time (Sextant's
+    /// own; Argo CD has no such field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rollback: Option<AutoRollback>,
+}
+
+/// Automatic rollback settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoRollback {
+    /// How long after an automated sync the app must be Healthy (`5m`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_timeout: Option<String>,
+}
+
+/// What automatic rollback knows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoRollbackStatus {
+    /// The last revision the app was Synced and Healthy at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_healthy_revision: Option<String>,
+    /// The revision rolled back from (not synced automatically again
+    /// until a new commit arrives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Automated sync settings.
@@ -513,6 +543,9 @@ pub struct ApplicationStatus {
     /// Images in use, external URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ApplicationSummary>,
+    /// Automatic rollback's memory (with `syncPolicy.autoRollback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rollback: Option<AutoRollbackStatus>,
 }
 
 /// One managed object in the status.
@@ -607,6 +640,9 @@ pub struct RevisionHistory {
     /// Who started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiated_by: Option<OperationInitiator>,
+    /// Why the sync happened, when it was not asked for (an automatic rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A condition (errors, warnings).

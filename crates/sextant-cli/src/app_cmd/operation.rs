@@ -2,7 +2,8 @@
 //!
 //! The CLI writes `operation` on the Application (JSON merge patch on the
 //! main resource, conditional on the resourceVersion it read) with
-//! `sync.{revision?, prune, dryRun, source?}`, `initiatedBy.username` and
+//! `sync.{revision?, prune, dryRun, source?}`, `initiatedBy.username` (the
+//! Kubernetes user, from a SelfSubjectReview, else `$USER`) and
 //! `info: [{name: sextant.dev/request-id, value: <fresh uuid>}]`. The
 //! controller runs it, copies it into `status.operationState.operation`
 //! (info included), reports per-object results in
@@ -123,10 +124,7 @@ pub async fn request(
             })
             .collect();
     }
-    let username = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "sextant-cli".to_owned());
+    let username = who_am_i(apps).await;
     let patch = json!({
         "metadata": {"resourceVersion": app.metadata.resource_version},
         "operation": {
@@ -137,6 +135,30 @@ pub async fn request(
     });
     apps.merge_patch(name, &patch).await?;
     Ok(id)
+}
+
+/// Who is asking: the Kubernetes user behind the kubeconfig's
+/// credentials, as the API server says (a SelfSubjectReview), else the
+/// local `$USER` (servers that do not answer one, such as localkube).
+pub async fn who_am_i(apps: &Apps) -> String {
+    use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+    let api: kube::Api<SelfSubjectReview> = kube::Api::all(apps.client.clone());
+    let asked = api
+        .create(
+            &kube::api::PostParams::default(),
+            &SelfSubjectReview::default(),
+        )
+        .await;
+    let from_server = asked
+        .ok()
+        .and_then(|r| r.status?.user_info?.username)
+        .filter(|u| !u.is_empty());
+    from_server.unwrap_or_else(|| {
+        std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "sextant-cli".to_owned())
+    })
 }
 
 /// Whether `state` is the outcome of request `id`.

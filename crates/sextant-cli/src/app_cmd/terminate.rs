@@ -40,10 +40,7 @@ pub async fn run(conn: &ConnArgs, args: TerminateArgs) -> anyhow::Result<ExitCod
             super::show::describe_operation(&app)
         );
     }
-    let who = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "sextant-cli".to_owned());
+    let who = super::operation::who_am_i(&apps).await;
     let ask = async || -> anyhow::Result<()> {
         let patch = json!({"status": {"operationState": {
             "phase": "Terminating",
