@@ -1,6 +1,6 @@
 //! An Application being deleted: with the resources finalizer, its objects
-//! go first (except those marked `Delete=false` or Helm's `keep`);
-//! without, they stay.
+//! go first (except those marked `Delete=false` or Helm's `keep`), then its
+//! PostDelete hooks run; without, they stay.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +9,13 @@ use kube::api::Api;
 use sextant_cluster::Propagation;
 use sextant_engine::diff::ObjectKey;
 use sextant_model::Application;
+use sextant_model::vocabulary::HookType;
 
 use crate::controller::Shared;
 use crate::events::{self, Reason};
-use crate::reconcile::Next;
 use crate::status;
 use crate::tracking;
+use crate::words::Next;
 
 /// An app being deleted: with the resources finalizer, delete its objects
 /// and then let it go; without, leave its objects.
@@ -43,8 +44,11 @@ pub(crate) async fn finalize(
         if !tracking::is_owned_by(&name, &live) {
             continue;
         }
-        // `Delete=false` and Helm's `resource-policy: keep` outlive the app.
-        if sextant_engine::sync::marks_of(&live).is_ok_and(|m| !m.may_delete()) {
+        // `Delete=false` and Helm's `resource-policy: keep` outlive the
+        // app; PostDelete hooks are run below, after everything else.
+        if sextant_engine::sync::marks_of(&live)
+            .is_ok_and(|m| !m.may_delete() || m.hooks.contains(&HookType::PostDelete))
+        {
             continue;
         }
         let key = ObjectKey::of(&live);
@@ -67,6 +71,9 @@ pub(crate) async fn finalize(
     if remaining > 0 {
         return Ok(Next::after(Duration::from_millis(500)));
     }
+    if let Some(waiting) = post_delete_hooks(shared, app).await {
+        return Ok(Next::after(waiting));
+    }
     events::record(
         &shared.client,
         app,
@@ -77,4 +84,84 @@ pub(crate) async fn finalize(
     status::release_finalizer(api, &name).await?;
     shared.live.forget_app(&name);
     Ok(Next::default())
+}
+
+/// Run the app's PostDelete hooks (as Git had them at the revision last
+/// compared), once its objects are gone: create each that is not there,
+/// wait for all to finish, then delete them. `Some(wait)` while any runs.
+/// A source that no longer renders runs none (the deletion is not held
+/// hostage by a broken repository).
+async fn post_delete_hooks(shared: &Arc<Shared>, app: &Application) -> Option<Duration> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let revision = app
+        .status
+        .as_ref()
+        .and_then(|s| s.sync.as_ref())
+        .and_then(|s| s.revision.clone())
+        .filter(|r| !r.is_empty());
+    let source = crate::source::single_source(app).ok()?;
+    let namespace = crate::source::destination_namespace(app);
+    let fetched = shared
+        .sources
+        .fetch(&name, source, revision.as_deref(), &namespace, false)
+        .await
+        .map_err(|e| tracing::warn!(app = %name, error = %e, "PostDelete hooks not run: the source does not render"))
+        .ok()?;
+    let hooks: Vec<serde_json::Value> = fetched
+        .outcome
+        .rendered
+        .objects
+        .iter()
+        .filter(|o| {
+            sextant_engine::sync::marks_of(o).is_ok_and(|m| m.hooks.contains(&HookType::PostDelete))
+        })
+        .cloned()
+        .map(|mut o| {
+            tracking::mark(&name, &mut o);
+            o
+        })
+        .collect();
+    let mut running = false;
+    for hook in &hooks {
+        let key = ObjectKey::of(hook);
+        if let Err(e) = shared.live.watch_kind(&key.api_version, &key.kind).await {
+            tracing::warn!(app = %name, error = %e, "could not watch a PostDelete hook's kind");
+        }
+        let live = shared
+            .live
+            .get(&sextant_cluster::LiveKey::of(hook))
+            .and_then(|e| e.object);
+        match live {
+            None => {
+                running = true;
+                if let Err(e) = shared.kinds.create(hook, false).await {
+                    tracing::warn!(app = %name, hook = %key, error = %e, "could not create a PostDelete hook");
+                }
+            }
+            Some(live) => {
+                let h = sextant_engine::health::assess(&live, &shared.config.health);
+                match h.status {
+                    sextant_engine::health::HealthStatus::Healthy => {}
+                    sextant_engine::health::HealthStatus::Degraded => {
+                        tracing::warn!(app = %name, hook = %key, message = %h.message, "a PostDelete hook failed");
+                    }
+                    _ => running = true,
+                }
+            }
+        }
+    }
+    if running {
+        return Some(Duration::from_millis(500));
+    }
+    for hook in &hooks {
+        let key = ObjectKey::of(hook);
+        if let Err(e) = shared
+            .kinds
+            .delete(&key, None, Propagation::Background)
+            .await
+        {
+            tracing::warn!(app = %name, hook = %key, error = %e, "could not delete a finished PostDelete hook");
+        }
+    }
+    None
 }

@@ -19,6 +19,7 @@
 //! - `fight.rs`: self-heal streaks, backoff, and who the other writer is.
 //! - `status.rs`, `events.rs`: what the controller writes back.
 //! - `queue.rs`, `tracking.rs`: the work queue; tracking ids.
+//! - `words.rs`: what a pass asks next, short revisions, durations.
 //! - `leader.rs`: leader election on a Lease (one controller acts).
 //! - `repo_creds.rs`: Git credentials from labelled Secrets.
 
@@ -41,7 +42,8 @@ mod status;
 mod sync;
 mod tasks;
 pub mod tracking;
+mod words;
 
 pub use config::ControllerConfig;
 pub use controller::{Controller, ControllerError};
-pub use reconcile::parse_duration;
+pub use words::parse_duration;

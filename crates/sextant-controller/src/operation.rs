@@ -17,13 +17,12 @@ use crate::compare::Comparison;
 use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::prepare::prepare_with;
-use crate::reconcile::Next;
-use crate::reconcile::short;
 use crate::report;
 use crate::source::{self, Fetched};
 use crate::status;
 use crate::sync::{self, SyncRequest};
 use crate::tasks::{self, Ctx};
+use crate::words::{Next, short};
 
 /// The longest a waiting sync goes unlooked-at when nothing it waits for
 /// changes (changes of its objects bring the next pass at once).

@@ -22,21 +22,8 @@ use crate::operation::{fail_operation, run_operation};
 use crate::prepare::{compared_to, prepare_with};
 use crate::report::fill_status;
 use crate::status;
-
-/// What the worker should do after a pass.
-#[derive(Debug, Default)]
-pub struct Next {
-    /// Look again after this long.
-    pub requeue_after: Option<Duration>,
-}
-
-impl Next {
-    pub(crate) fn after(d: Duration) -> Self {
-        Self {
-            requeue_after: Some(d),
-        }
-    }
-}
+pub use crate::words::{Next, parse_duration};
+use crate::words::{short, show_duration};
 
 /// Reconcile the app `name`.
 pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::Error> {
@@ -244,16 +231,6 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     }
 }
 
-/// A duration as Kubernetes and Go write it (`5s`, `1m30s`, `500ms`).
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    sextant_model::duration::parse(text).ok()
-}
-
-/// `1m30s`: a duration as people write it.
-pub(crate) fn show_duration(d: Duration) -> String {
-    sextant_model::duration::show(d)
-}
-
 /// The condition that names a fight with another writer.
 const FIGHT_CONDITION: &str = "SelfHealFightWarning";
 
@@ -311,10 +288,6 @@ fn stale(previous: &ApplicationStatus, shared: &Shared) -> bool {
         .as_deref()
         .and_then(status::age)
         .is_none_or(|a| a >= shared.config.resync_interval)
-}
-
-pub(crate) fn short(revision: &str) -> &str {
-    revision.get(..7).unwrap_or(revision)
 }
 
 /// Whether `op` is the operation whose final outcome `state` records. Only

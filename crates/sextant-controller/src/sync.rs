@@ -243,7 +243,7 @@ pub(crate) async fn run(
                             r.hook_phase = Some(OperationPhase::Failed.as_str().to_owned());
                             r.message = Some(format!(
                                 "not done after {}: {why}",
-                                crate::reconcile::show_duration(req.wait_timeout)
+                                crate::words::show_duration(req.wait_timeout)
                             ));
                         }
                     }

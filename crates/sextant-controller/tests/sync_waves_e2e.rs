@@ -776,3 +776,63 @@ async fn a_helm_charts_own_hooks_run_in_the_phases_argo_cd_maps_them_to() {
     assert!(pods.get_opt("chart-test").await.unwrap().is_none());
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn post_delete_hooks_run_after_the_apps_objects_are_gone_and_are_cleaned_up() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("app/cm.yaml", &configmap("cfg", "1")),
+            (
+                "app/goodbye.yaml",
+                &job("goodbye", "busybox", "    sextant.dev/hook: PostDelete"),
+            ),
+        ],
+        "one",
+    );
+    w.start_controller().await;
+    w.create_app("bye", "app", "bye", automated(true, false))
+        .await;
+    w.wait_synced_healthy("bye", &c1).await;
+    assert!(
+        job_of(&w, "bye", "goodbye").await.is_none(),
+        "not run by a sync"
+    );
+    let patch = json!({"metadata": {"finalizers": ["resources-finalizer.sextant.dev"]}});
+    w.apps()
+        .patch(
+            "bye",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    w.apps().delete("bye", &Default::default()).await.unwrap();
+    // Watch for the hook while the app goes.
+    let mut seen_hook = false;
+    let mut cfg_gone_first = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while w.apps().get_opt("bye").await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the finalizer was never released"
+        );
+        if job_of(&w, "bye", "goodbye").await.is_some() {
+            seen_hook = true;
+            cfg_gone_first = w.configmap("bye", "cfg").await.is_none();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen_hook, "the PostDelete hook ran");
+    assert!(cfg_gone_first, "after the app's objects were deleted");
+    let mut cleaned = false;
+    for _ in 0..100 {
+        if job_of(&w, "bye", "goodbye").await.is_none() {
+            cleaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cleaned, "the finished hook is deleted");
+    w.stop_controller().await;
+}
