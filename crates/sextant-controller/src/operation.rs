@@ -241,6 +241,9 @@ pub(crate) async fn run_operation(
             .collect(),
         scratch_namespace: shared.config.namespace.clone(),
         wait_timeout: shared.config.sync_wait_timeout,
+        ignore: crate::prepare::ignore_rules(app, &shared.config.system_ignore)
+            .ok()
+            .map(Arc::new),
         options: parsed.clone(),
     };
 

@@ -25,10 +25,7 @@ use crate::tasks::{self, Ctx};
 
 /// Sync options that are known (Argo CD documents them) but not carried
 /// out yet.
-const NOT_YET: &[SyncOption] = &[
-    SyncOption::ClientSideApply,
-    SyncOption::RespectIgnoreDifferences,
-];
+const NOT_YET: &[SyncOption] = &[SyncOption::ClientSideApply];
 
 /// How many objects are dry-run or started at once.
 const PARALLEL: usize = 8;
@@ -53,6 +50,8 @@ pub struct SyncRequest {
     pub scratch_namespace: String,
     /// How long one step may wait for its objects to be Healthy.
     pub wait_timeout: Duration,
+    /// The app's ignore rules, for `RespectIgnoreDifferences=true`.
+    pub ignore: Option<std::sync::Arc<sextant_engine::diff::IgnoreDifferences>>,
 }
 
 /// Where a sync stands after a pass.
@@ -213,11 +212,27 @@ pub(crate) async fn run(
         let fail_states = task_states(cx, &plan.on_failure, gen_fail, &mut results).await;
         match sync::next(&plan, &states, &fail_states) {
             Next::Run(indexes) => {
-                start_all(cx, &plan.tasks, &indexes, &x, &mut results).await;
+                start_all(
+                    cx,
+                    &plan.tasks,
+                    &indexes,
+                    &x,
+                    &mut results,
+                    req.ignore.as_deref(),
+                )
+                .await;
                 progress(&results);
             }
             Next::RunFailHooks(indexes) => {
-                start_all(cx, &plan.on_failure, &indexes, &x, &mut results).await;
+                start_all(
+                    cx,
+                    &plan.on_failure,
+                    &indexes,
+                    &x,
+                    &mut results,
+                    req.ignore.as_deref(),
+                )
+                .await;
                 progress(&results);
             }
             Next::Wait(waiting) | Next::WaitFailHooks(waiting) => {
@@ -296,6 +311,7 @@ async fn start_all(
     indexes: &[usize],
     x: &Inputs<'_>,
     results: &mut Vec<ResourceResult>,
+    ignore: Option<&sextant_engine::diff::IgnoreDifferences>,
 ) {
     let futures: Vec<_> = indexes
         .iter()
@@ -313,7 +329,7 @@ async fn start_all(
                     .and_then(|d| x.states.get(d).copied().flatten())
                     .and_then(|r| r.live.as_deref()),
             };
-            tasks::start(cx, t, desired, live)
+            tasks::start(cx, t, desired, live, ignore)
         })
         .collect();
     let started: Vec<Option<ResourceResult>> =

@@ -165,6 +165,7 @@ pub(crate) async fn start(
     task: &Task,
     desired: Option<&Value>,
     live: Option<&Value>,
+    ignore: Option<&sextant_engine::diff::IgnoreDifferences>,
 ) -> Option<ResourceResult> {
     let fail = |m: String| {
         Some(result(
@@ -177,8 +178,15 @@ pub(crate) async fn start(
     };
     match task.action {
         Action::Apply => {
-            let obj = desired?;
-            match write(cx.kinds, task, obj, live).await {
+            let mut obj = desired?.clone();
+            // RespectIgnoreDifferences=true: what the app ignores keeps
+            // the cluster's values.
+            if task.options.has(SyncOption::RespectIgnoreDifferences)
+                && let (Some(ignore), Some(live)) = (ignore, live)
+            {
+                ignore.keep_live(&task.key, live, &mut obj);
+            }
+            match write(cx.kinds, task, &obj, live).await {
                 Ok(after) => {
                     let before = live.and_then(|l| l.pointer("/metadata/resourceVersion"));
                     let what = match (before, after.pointer("/metadata/resourceVersion")) {

@@ -836,3 +836,63 @@ async fn post_delete_hooks_run_after_the_apps_objects_are_gone_and_are_cleaned_u
     assert!(cleaned, "the finished hook is deleted");
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn respect_ignore_differences_keeps_the_clusters_value_of_an_ignored_field() {
+    let mut w = World::new().await;
+    let cm = |key: &str, other: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  key: \"{key}\"\n  other: \"{other}\"\n"
+        )
+    };
+    let c1 = w.commit(&[("app/cm.yaml", &cm("git", "1"))], "one");
+    w.start_controller().await;
+    w.create_app(
+        "cfg",
+        "app",
+        "cfg",
+        json!({"syncOptions": ["CreateNamespace=true", "RespectIgnoreDifferences=true"]}),
+    )
+    .await;
+    let patch = json!({"spec": {"ignoreDifferences": [{"kind": "ConfigMap", "jsonPointers": ["/data/key"]}]}});
+    w.apps()
+        .patch(
+            "cfg",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    w.wait_app("cfg", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("cfg", json!({})).await;
+    w.wait_synced_healthy("cfg", &c1).await;
+    // Someone else owns the value now.
+    let cms = w.api("v1", "ConfigMap", "configmaps", Some("cfg"));
+    let params = kube::api::PatchParams {
+        field_manager: Some("ops".into()),
+        ..Default::default()
+    };
+    cms.patch(
+        "cfg",
+        &params,
+        &kube::api::Patch::Merge(&json!({"data": {"key": "ops"}})),
+    )
+    .await
+    .unwrap();
+    let c2 = w.commit(&[("app/cm.yaml", &cm("git", "2"))], "two");
+    w.wait_app("cfg", 90, "c2 compared", |a| synced_revision(a) == c2)
+        .await;
+    w.request_sync("cfg", json!({})).await;
+    w.wait_app("cfg", 90, "the sync", |a| {
+        op_phase(a) == "Succeeded" && a.operation.is_none()
+    })
+    .await;
+    let live = w.configmap("cfg", "cfg").await.unwrap();
+    assert_eq!(live["data"]["other"], "2", "the rest of Git is applied");
+    assert_eq!(
+        live["data"]["key"], "ops",
+        "the ignored field keeps the cluster's value"
+    );
+    w.stop_controller().await;
+}

@@ -139,6 +139,87 @@ impl IgnoreDifferences {
     }
 }
 
+impl IgnoreDifferences {
+    /// For the sync option `RespectIgnoreDifferences=true`: make `desired`
+    /// carry the live object's values of the fields these rules ignore
+    /// (JSON pointers and jq paths; a field live does not have is left
+    /// out), and leave out the fields the named managedFieldsManagers own,
+    /// so applying it keeps what the cluster has there.
+    pub fn keep_live(&self, key: &ObjectKey, live: &Value, desired: &mut Value) {
+        for c in self.rules.iter().filter(|c| matches(&c.rule, key)) {
+            let mut paths: Vec<Vec<String>> = c.pointers.clone();
+            for jq in &c.jq {
+                for side in [&*desired, live] {
+                    paths.extend(
+                        jq.paths(side)
+                            .into_iter()
+                            .map(|p| p.iter().map(token).collect::<Vec<String>>()),
+                    );
+                }
+            }
+            paths.sort_by(|a, b| compare_paths(b, a));
+            paths.dedup();
+            for path in &paths {
+                match get_path(live, path) {
+                    Some(v) => set_path(desired, path, v.clone()),
+                    None => remove_path(desired, path),
+                }
+            }
+            if !c.rule.managed_fields_managers.is_empty() {
+                for entry in managed_fields(live) {
+                    if c.rule
+                        .managed_fields_managers
+                        .iter()
+                        .any(|m| m == entry.manager)
+                    {
+                        remove_owned(desired, entry.fields);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn get_path<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |node, t| match node {
+        Value::Object(m) => m.get(t),
+        Value::Array(a) => a.get(t.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+/// Set `path` in `value`, creating objects on the way (not list items).
+fn set_path(value: &mut Value, path: &[String], new: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        *value = new;
+        return;
+    };
+    let mut node = value;
+    for t in parents {
+        node = match node {
+            Value::Object(m) => m
+                .entry(t.clone())
+                .or_insert_with(|| Value::Object(serde_json::Map::new())),
+            Value::Array(a) => match t.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(n) => n,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match node {
+        Value::Object(m) => {
+            m.insert(last.clone(), new);
+        }
+        Value::Array(a) => {
+            if let Some(slot) = last.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                *slot = new;
+            }
+        }
+        _ => {}
+    }
+}
+
 fn compile(rule: &IgnoreRule) -> Result<Compiled, IgnoreError> {
     let pointers = rule
         .json_pointers
@@ -312,5 +393,37 @@ mod tests {
             ])
         );
         assert_eq!(parse_pointer("spec"), None);
+    }
+
+    #[test]
+    fn respecting_ignore_differences_keeps_live_values_of_ignored_fields() {
+        use super::IgnoreDifferences;
+        use serde_json::json;
+        let rules: Vec<IgnoreRule> = serde_json::from_value(json!([
+            {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]},
+            {"group": "apps", "kind": "Deployment", "jqPathExpressions": [".metadata.labels.team"]},
+            {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/paused"]},
+        ]))
+        .unwrap();
+        let ignore = IgnoreDifferences::new(&rules, &[]).unwrap();
+        let mut desired = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"team": "git"}},
+            "spec": {"replicas": 1, "paused": true, "template": {}}});
+        let live = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"team": "ops"}},
+            "spec": {"replicas": 7, "template": {}}});
+        let key = ObjectKey::of(&desired);
+        ignore.keep_live(&key, &live, &mut desired);
+        assert_eq!(desired["spec"]["replicas"], 7, "live's value kept");
+        assert_eq!(desired["metadata"]["labels"]["team"], "ops");
+        assert!(
+            desired["spec"].get("paused").is_none(),
+            "absent live: left out"
+        );
+        // Other kinds are untouched.
+        let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "spec": {"replicas": 1}});
+        let ckey = ObjectKey::of(&cm);
+        ignore.keep_live(&ckey, &live, &mut cm);
+        assert_eq!(cm["spec"]["replicas"], 1);
     }
 }
