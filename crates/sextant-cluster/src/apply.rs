@@ -65,6 +65,31 @@ pub enum Propagation {
     Orphan,
 }
 
+/// kubectl's record of what it applied last.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The JSON merge patch of a client-side apply: everything `desired` says,
+/// and `null` for what `last` (the previous apply) had and `desired` no
+/// longer has, recursively through objects (lists are replaced whole).
+fn three_way(last: &Value, desired: &Value) -> Value {
+    match (last, desired) {
+        (Value::Object(l), Value::Object(d)) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in d {
+                let before = l.get(k).unwrap_or(&Value::Null);
+                out.insert(k.clone(), three_way(before, v));
+            }
+            for k in l.keys() {
+                if !d.contains_key(k) {
+                    out.insert(k.clone(), Value::Null);
+                }
+            }
+            Value::Object(out)
+        }
+        (_, d) => d.clone(),
+    }
+}
+
 impl Kinds {
     async fn api_for(
         &self,
@@ -168,6 +193,59 @@ impl Kinds {
         )))
     }
 
+    /// Client-side apply, as `kubectl apply` without `--server-side` does
+    /// (sync option `ServerSideApply=false`): the object is stored with the
+    /// annotation `kubectl.kubernetes.io/last-applied-configuration`, and an
+    /// existing one gets a JSON merge patch that sets what `obj` has and
+    /// removes what the last applied configuration had and `obj` dropped.
+    pub async fn client_side_apply(
+        &self,
+        obj: &Value,
+        live: Option<&Value>,
+    ) -> Result<Value, WriteError> {
+        let mut desired = obj.clone();
+        let mut recorded = obj.clone();
+        if let Some(a) = recorded
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            a.remove(LAST_APPLIED);
+        }
+        let text =
+            serde_json::to_string(&recorded).map_err(|e| WriteError::Other(e.to_string()))?;
+        if let Some(meta) = desired.get_mut("metadata").and_then(Value::as_object_mut) {
+            let annotations = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(LAST_APPLIED.to_owned(), Value::String(text));
+            }
+        }
+        let Some(live) = live else {
+            return self.create(&desired, false).await;
+        };
+        let last: Value = live
+            .pointer(&format!(
+                "/metadata/annotations/{}",
+                LAST_APPLIED.replace('/', "~1")
+            ))
+            .and_then(Value::as_str)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null);
+        let patch = three_way(&last, &desired);
+        let key = ObjectKey::of(obj);
+        let api = self.api_for(&key).await?;
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let out = api
+            .patch(&key.name, &params, &Patch::Merge(&patch))
+            .await
+            .map_err(api_error)?;
+        serde_json::to_value(out).map_err(|e| WriteError::Other(e.to_string()))
+    }
+
     /// Delete the object `key` names; `Ok(false)` when it was already gone.
     /// `uid`, when given, makes sure a newer object of the same name is not
     /// deleted by mistake.
@@ -195,5 +273,23 @@ impl Kinds {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
             Err(e) => Err(api_error(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::three_way;
+    use serde_json::json;
+
+    #[test]
+    fn a_client_side_apply_removes_what_the_last_apply_had_and_git_dropped() {
+        let last = json!({"data": {"a": "1", "b": "2"}, "metadata": {"labels": {"x": "1"}}});
+        let desired = json!({"data": {"a": "3"}, "metadata": {"name": "c"}});
+        assert_eq!(
+            three_way(&last, &desired),
+            json!({"data": {"a": "3", "b": null}, "metadata": {"name": "c", "labels": null}})
+        );
+        // Without a record of the last apply nothing is removed.
+        assert_eq!(three_way(&serde_json::Value::Null, &desired), desired);
     }
 }

@@ -23,10 +23,6 @@ use sextant_model::vocabulary::{OperationPhase, ResultCode, SyncPhase};
 use crate::compare::{Comparison, ResourceState, SyncState};
 use crate::tasks::{self, Ctx};
 
-/// Sync options that are known (Argo CD documents them) but not carried
-/// out yet.
-const NOT_YET: &[SyncOption] = &[SyncOption::ClientSideApply];
-
 /// How many objects are dry-run or started at once.
 const PARALLEL: usize = 8;
 
@@ -385,28 +381,6 @@ async fn before_any_change(
         .chain(&plan.on_failure)
         .filter(|t| t.desired.is_some())
         .collect();
-    // Options Sextant knows but does not carry out yet are refused, never
-    // silently ignored.
-    let unsupported: Vec<ResourceResult> = planned
-        .iter()
-        .filter_map(|t| {
-            let o = NOT_YET.iter().find(|o| t.options.has(**o))?;
-            Some(plain_result(
-                &t.key,
-                ResultCode::SyncFailed,
-                format!(
-                    "sync option {o} is not supported yet; remove it from the app or the object"
-                ),
-            ))
-        })
-        .collect();
-    if !unsupported.is_empty() {
-        let message = format!(
-            "{} object(s) ask for sync options that are not supported yet; nothing was changed",
-            unsupported.len()
-        );
-        return Some(SyncReport::done(false, message, unsupported));
-    }
     // Never take over someone else's object.
     let conflicts: Vec<ResourceResult> = planned
         .iter()

@@ -282,7 +282,8 @@ pub(crate) async fn start(
 }
 
 /// Write `obj` as its options say: server-side apply (unvalidated with
-/// `Validate=false`), or a whole replace with `Replace=true`; with
+/// `Validate=false`), a whole replace with `Replace=true`, or a
+/// client-side apply with `ServerSideApply=false`; with
 /// `Force=true` a change the API server refuses as immutable deletes the
 /// live object and creates it anew.
 async fn write(
@@ -294,6 +295,8 @@ async fn write(
     let validate = !task.options.has(SyncOption::ValidateFalse);
     let written = if task.options.has(SyncOption::Replace) {
         kinds.replace(obj).await
+    } else if task.options.has(SyncOption::ClientSideApply) {
+        kinds.client_side_apply(obj, live).await
     } else {
         apply_with_retry(kinds, obj, validate).await
     };

@@ -325,7 +325,7 @@ async fn two_objects_with_one_name_are_refused_naming_both_files_and_nothing_is_
 }
 
 #[tokio::test]
-async fn unknown_sync_options_show_as_a_condition_and_unsupported_ones_fail_the_sync_unchanged() {
+async fn unknown_sync_options_show_as_a_condition_and_client_side_apply_records_last_applied() {
     let mut w = World::new().await;
     let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
     w.start_controller().await;
@@ -343,40 +343,59 @@ async fn unknown_sync_options_show_as_a_condition_and_unsupported_ones_fail_the_
         .await;
     let message = condition(&app, "InvalidSpecError").unwrap();
     assert!(message.contains("PruneLastt=true"), "{message}");
-
-    w.create_app(
-        "replace",
-        "app",
-        "replace",
-        json!({"syncOptions": ["CreateNamespace=true", "ServerSideApply=false"]}),
-    )
-    .await;
-    w.wait_app("replace", 90, "compared", |a| synced_revision(a) == c1)
-        .await;
-    w.request_sync("replace", json!({})).await;
+    w.request_sync("typo", json!({})).await;
     let app = w
-        .wait_app("replace", 90, "the sync to fail", |a| {
+        .wait_app("typo", 90, "the sync to be refused", |a| {
             op_phase(a) == "Failed" && a.operation.is_none()
         })
         .await;
     assert!(
-        op_message(&app).contains("not supported yet"),
+        op_message(&app).contains("PruneLastt"),
         "{}",
         op_message(&app)
     );
-    let r = results(&app);
     assert!(
-        r.iter().any(|r| r
-            .message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("ServerSideApply=false")),
-        "{r:?}"
-    );
-    assert!(
-        w.configmap("replace", "cfg").await.is_none(),
+        w.configmap("typo", "cfg").await.is_none(),
         "nothing applied"
     );
+
+    // ServerSideApply=false: kubectl's client-side apply, with its record.
+    w.create_app(
+        "csa",
+        "app",
+        "csa",
+        json!({"syncOptions": ["CreateNamespace=true", "ServerSideApply=false"]}),
+    )
+    .await;
+    w.wait_app("csa", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("csa", json!({})).await;
+    w.wait_synced_healthy("csa", &c1).await;
+    let live = w.configmap("csa", "cfg").await.unwrap();
+    let recorded =
+        live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    assert!(recorded.contains("\"key\":\"1\""), "{recorded}");
+    // A key Git drops is removed, as kubectl apply would.
+    let c2 = w.commit(
+        &[(
+            "app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  other: \"2\"\n",
+        )],
+        "two",
+    );
+    w.wait_app("csa", 90, "c2 compared", |a| synced_revision(a) == c2)
+        .await;
+    w.request_sync("csa", json!({})).await;
+    w.wait_app("csa", 90, "the sync", |a| {
+        op_phase(a) == "Succeeded" && a.operation.is_none()
+    })
+    .await;
+    let live = w.configmap("csa", "cfg").await.unwrap();
+    assert_eq!(live["data"]["other"], "2");
+    assert!(live["data"].get("key").is_none(), "{live}");
     w.stop_controller().await;
 }
 
