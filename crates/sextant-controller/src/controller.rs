@@ -49,6 +49,8 @@ pub struct Shared {
     pub(crate) memory: crate::tasks::Memory,
     /// Self-heal streaks (see `fight.rs`).
     pub(crate) fights: crate::fight::Fights,
+    /// Transient source problems in a row, per app (their backoff).
+    pub(crate) transient: Mutex<HashMap<String, u32>>,
     queue: Queue,
     /// The apps seen by the watcher.
     apps: Mutex<HashMap<String, Known>>,
@@ -126,6 +128,7 @@ impl Controller {
             predictions: Predictions::default(),
             memory: crate::tasks::Memory::default(),
             fights: crate::fight::Fights::default(),
+            transient: Mutex::new(HashMap::new()),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
             reconciles: Mutex::new(HashMap::new()),

@@ -11,7 +11,7 @@ use sextant_model::application::{ApplicationSource, ComparedTo};
 
 use crate::compare::{self, Comparison};
 use crate::controller::Shared;
-use crate::source::{self, Fetched};
+use crate::source::{self, Fetched, SourceProblem};
 use crate::tracking;
 
 pub(crate) fn compared_to(app: &Application, source: Option<&ApplicationSource>) -> ComparedTo {
@@ -22,14 +22,14 @@ pub(crate) fn compared_to(app: &Application, source: Option<&ApplicationSource>)
 }
 
 /// Render (at `revision`, or with `source_override` for a rollback) and
-/// compare. Errors are the ComparisonError message.
+/// compare. Errors are the ComparisonError, transient or not.
 pub(crate) async fn prepare_with(
     shared: &Arc<Shared>,
     app: &Application,
     source_override: Option<&ApplicationSource>,
     revision: Option<&str>,
     fresh: bool,
-) -> Result<(Fetched, Comparison), String> {
+) -> Result<(Fetched, Comparison), SourceProblem> {
     let name = app.metadata.name.as_deref().unwrap_or_default();
     check_destination(app)?;
     let source = match source_override {
@@ -62,7 +62,11 @@ pub(crate) async fn prepare_with(
         kinds.insert((av, r.kind.clone()));
     }
     for (av, kind) in &kinds {
-        shared.live.watch_kind(av, kind).await?;
+        shared
+            .live
+            .watch_kind(av, kind)
+            .await
+            .map_err(SourceProblem::transient)?;
     }
     shared
         .live

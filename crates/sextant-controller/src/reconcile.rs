@@ -57,24 +57,35 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     let prepared = prepare_with(shared, &app, None, None, fresh).await;
     let (fetched, cmp) = match prepared {
         Ok(p) => p,
-        Err(message) => {
+        Err(problem) => {
             st.sync = Some(SyncStatus {
                 status: "Unknown".into(),
                 revision: previous.sync.as_ref().and_then(|s| s.revision.clone()),
                 compared_to: Some(compared_to(&app, None)),
             });
-            status::set_condition(&mut st, "ComparisonError", Some(message.clone()));
+            // Transient (Git or the API server unreachable): look again
+            // with backoff. Permanent (the repository's fault): wait for a
+            // change of the app, its repository or its credentials.
+            let retry = problem
+                .transient
+                .then(|| transient_backoff(shared, name, true));
+            let mut message = problem.message.clone();
+            if let Some(wait) = retry {
+                message.push_str(&format!("; retrying in {}", show_duration(wait)));
+            }
+            status::set_condition(&mut st, "ComparisonError", Some(message));
             st.reconciled_at = Some(status::now());
             status::write(&api, name, &st).await?;
             if refresh {
                 status::clear_refresh(&api, &app).await?;
             }
             if let Some(op) = &app.operation {
-                fail_operation(shared, &api, &app, &mut st, op.clone(), &message).await?;
+                fail_operation(shared, &api, &app, &mut st, op.clone(), &problem.message).await?;
             }
-            return Ok(Next::default());
+            return Ok(retry.map(Next::after).unwrap_or_default());
         }
     };
+    transient_backoff(shared, name, false);
     let revision = fetched.revision();
     fill_status(&mut st, &app, &fetched, &cmp);
     // Sync options are known or refused, never silently ignored.
@@ -229,6 +240,24 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             Ok(Next::after(Duration::from_millis(200)))
         }
     }
+}
+
+/// The wait before the next try after a transient problem of `name`'s
+/// source (`failed`), 2 s doubling to 2 minutes; a success (`!failed`)
+/// starts the count again.
+fn transient_backoff(shared: &Shared, name: &str, failed: bool) -> Duration {
+    let Ok(mut map) = shared.transient.lock() else {
+        return Duration::from_secs(30);
+    };
+    if !failed {
+        map.remove(name);
+        return Duration::ZERO;
+    }
+    let n = map.entry(name.to_owned()).or_insert(0);
+    *n = n.saturating_add(1);
+    Duration::from_secs(2)
+        .saturating_mul(2u32.saturating_pow((*n - 1).min(6)))
+        .min(Duration::from_secs(120))
 }
 
 /// The condition that names a fight with another writer.

@@ -189,7 +189,7 @@ impl Sources {
         repo: &str,
         revision: &str,
         fresh: bool,
-    ) -> Result<Option<CommitId>, String> {
+    ) -> Result<Option<CommitId>, SourceProblem> {
         let local = std::path::Path::new(repo);
         if !repo.contains("://") && local.is_dir() && !sextant_render::is_git_repository(local) {
             return Ok(None);
@@ -234,7 +234,7 @@ impl Sources {
     /// Ask Git for `revision` of `repo` now; `true` when the commit is not
     /// the one the previous poll of this pair saw (the first poll of a pair
     /// counts as a change). Plain folders (not Git) always count.
-    pub async fn poll(&self, repo: &str, revision: &str) -> Result<bool, String> {
+    pub async fn poll(&self, repo: &str, revision: &str) -> Result<bool, SourceProblem> {
         let Some(commit) = self.resolve(repo, revision, true).await? else {
             return Ok(true);
         };
@@ -254,7 +254,7 @@ impl Sources {
         revision: Option<&str>,
         namespace: &str,
         fresh: bool,
-    ) -> Result<Fetched, String> {
+    ) -> Result<Fetched, SourceProblem> {
         let options = render_options(app_name, source, namespace)?;
         let (repo, default_revision) = watched(source);
         let repo = repo.as_str();
@@ -290,8 +290,18 @@ impl Sources {
 impl Sources {
     /// `e` in words, with what to do when the Git server wanted other
     /// credentials than it got.
-    fn explain(&self, e: &(dyn std::error::Error + 'static), found: Option<&Found>) -> String {
+    fn explain(
+        &self,
+        e: &(dyn std::error::Error + 'static),
+        found: Option<&Found>,
+    ) -> SourceProblem {
         let mut text = error_chain(e);
+        // Reaching the server or receiving from it may work next time;
+        // refused credentials or a missing revision wait for a change.
+        let transient = matches!(
+            fetch_error(e),
+            Some(FetchError::ListRefs { .. } | FetchError::Fetch { .. })
+        );
         let ns = self.credentials.namespace();
         match (fetch_error(e), found) {
             (Some(FetchError::AuthRequired { .. }), _) => text.push_str(&format!(
@@ -303,7 +313,53 @@ impl Sources {
             )),
             _ => {}
         }
-        text
+        SourceProblem {
+            message: text,
+            transient,
+        }
+    }
+}
+
+/// Why an app's source could not be read, rendered or compared, and
+/// whether trying again soon may help (Git or the API server unreachable)
+/// or only a change will (a bad manifest, a missing path, refused
+/// credentials).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceProblem {
+    /// What went wrong, for the ComparisonError condition.
+    pub message: String,
+    /// Whether it is worth retrying without a change.
+    pub transient: bool,
+}
+
+impl SourceProblem {
+    /// A problem that may go away by itself.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: true,
+        }
+    }
+}
+
+impl From<String> for SourceProblem {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            transient: false,
+        }
+    }
+}
+
+impl From<&str> for SourceProblem {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl std::fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

@@ -915,3 +915,42 @@ async fn respect_ignore_differences_keeps_the_clusters_value_of_an_ignored_field
     );
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn an_unreachable_git_server_is_retried_with_backoff_and_a_bad_path_waits_for_a_change() {
+    let mut w = World::new().await;
+    w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
+    w.start_controller().await;
+    // Nothing listens on this port: reaching Git fails, which may pass.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    w.create_app_from(
+        "away",
+        &format!("git://127.0.0.1:{port}/repo"),
+        "app",
+        "away",
+        manual(),
+        "main",
+    )
+    .await;
+    let app = w
+        .wait_app("away", 90, "a ComparisonError", |a| {
+            condition(a, "ComparisonError").is_some()
+        })
+        .await;
+    let message = condition(&app, "ComparisonError").unwrap();
+    assert!(message.contains("retrying in"), "transient: {message}");
+    // A path the repository does not have is the repository's fault.
+    w.create_app("nopath", "missing", "nopath", manual()).await;
+    let app = w
+        .wait_app("nopath", 90, "a ComparisonError", |a| {
+            condition(a, "ComparisonError").is_some()
+        })
+        .await;
+    let message = condition(&app, "ComparisonError").unwrap();
+    assert!(!message.contains("retrying"), "permanent: {message}");
+    w.stop_controller().await;
+}
