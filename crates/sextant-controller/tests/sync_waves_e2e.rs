@@ -954,3 +954,93 @@ async fn an_unreachable_git_server_is_retried_with_backoff_and_a_bad_path_waits_
     assert!(!message.contains("retrying"), "permanent: {message}");
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn prune_last_prune_false_orphan_propagation_and_validate_false_do_what_they_say() {
+    let mut w = World::new().await;
+    let annotated = |name: &str, options: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    sextant.dev/sync-options: {options}\ndata:\n  key: \"1\"\n"
+        )
+    };
+    let c1 = w.commit(
+        &[
+            ("app/web.yaml", &deployment("web", "nginx:1.27")),
+            ("app/last.yaml", &annotated("last", "PruneLast=true")),
+            ("app/keep.yaml", &annotated("keep", "Prune=false")),
+            ("app/cfg.yaml", &configmap("cfg", "1")),
+        ],
+        "one",
+    );
+    w.start_controller().await;
+    w.create_app(
+        "opts",
+        "app",
+        "opts",
+        json!({"syncOptions": ["CreateNamespace=true", "PrunePropagationPolicy=orphan", "Validate=false"]}),
+    )
+    .await;
+    w.wait_app("opts", 90, "compared", |a| synced_revision(a) == c1)
+        .await;
+    w.request_sync("opts", json!({})).await;
+    w.wait_synced_healthy("opts", &c1).await;
+    let replica_sets = w.api("apps/v1", "ReplicaSet", "replicasets", Some("opts"));
+    let before = replica_sets
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert!(before >= 1);
+    // Git drops the Deployment and both annotated ConfigMaps, adds a
+    // PostSync hook, and a ConfigMap with a field no schema has.
+    let c2 = w.commit(
+        &[
+            ("app/web.yaml", ""),
+            ("app/last.yaml", ""),
+            ("app/keep.yaml", ""),
+            ("app/smoke.yaml", &job("smoke", "busybox", "    sextant.dev/hook: PostSync")),
+            (
+                "app/cfg.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\nbogus: field\ndata:\n  key: \"2\"\n",
+            ),
+        ],
+        "two",
+    );
+    w.wait_app("opts", 90, "c2 compared", |a| synced_revision(a) == c2)
+        .await;
+    w.request_sync("opts", json!({"prune": true})).await;
+    let app = w
+        .wait_app("opts", 120, "the sync", |a| {
+            op_phase(a) == "Succeeded" && a.operation.is_none()
+        })
+        .await;
+    let r = results(&app);
+    let at = |name: &str| r.iter().position(|x| x.name == name).unwrap_or(usize::MAX);
+    assert!(at("smoke") < at("last"), "PruneLast after PostSync: {r:?}");
+    assert!(
+        at("web") < at("smoke"),
+        "a normal prune before PostSync: {r:?}"
+    );
+    let keep = r.iter().find(|x| x.name == "keep").unwrap();
+    assert_eq!(keep.status.as_deref(), Some("PruneSkipped"));
+    assert!(
+        w.configmap("opts", "keep").await.is_some(),
+        "Prune=false kept it"
+    );
+    assert!(w.configmap("opts", "last").await.is_none());
+    assert!(w.deployment("opts", "web").await.is_none());
+    let after = replica_sets
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(after, before, "orphan propagation leaves the ReplicaSets");
+    assert_eq!(
+        w.configmap("opts", "cfg").await.unwrap()["data"]["key"],
+        "2",
+        "Validate=false applied it without the unknown field"
+    );
+    w.stop_controller().await;
+}
