@@ -1044,3 +1044,54 @@ async fn prune_last_prune_false_orphan_propagation_and_validate_false_do_what_th
     );
     w.stop_controller().await;
 }
+
+#[tokio::test]
+async fn a_sync_failed_by_api_errors_is_retried_and_succeeds_when_they_stop() {
+    use localkube::faults::{ErrorFault, FaultRules, Match};
+    let mut w = World::new().await;
+    if w.localkube_only("injects API errors") {
+        return;
+    }
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
+    w.server
+        .faults()
+        .set(FaultRules {
+            errors: Some(ErrorFault {
+                code: 500,
+                matches: Match {
+                    resources: vec!["configmaps".into()],
+                    verbs: vec!["patch".into()],
+                    ..Match::default()
+                },
+                ..ErrorFault::default()
+            }),
+            ..FaultRules::default()
+        })
+        .unwrap();
+    w.start_controller().await;
+    w.create_app(
+        "cfg",
+        "app",
+        "cfg",
+        json!({"automated": {"prune": true}, "syncOptions": ["CreateNamespace=true"],
+               "retry": {"limit": 10, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "2s"}}}),
+    )
+    .await;
+    w.wait_app("cfg", 90, "a failed sync with a retry due", |a| {
+        op_phase(a) == "Failed"
+            && condition(a, "SyncError").is_some_and(|m| m.contains("retrying (attempt"))
+    })
+    .await;
+    w.server.faults().clear();
+    let app = w.wait_synced_healthy("cfg", &c1).await;
+    let state = app
+        .status
+        .as_ref()
+        .unwrap()
+        .operation_state
+        .as_ref()
+        .unwrap();
+    assert_eq!(state.phase, "Succeeded");
+    assert!(state.retry_count.unwrap_or(0) >= 1, "{state:?}");
+    w.stop_controller().await;
+}
