@@ -1403,3 +1403,39 @@ async fn app_diff_renders_the_asked_revision_with_tracking_and_lists_what_would_
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn terminate_op_asks_the_controller_to_stop_a_running_sync_and_refuses_when_none_runs() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    let out = env.run(&["terminate-op", "web"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("has no sync running"),
+        "{}",
+        show(&out)
+    );
+    env.status(
+        "web",
+        json!({"operationState": {"operation": {"sync": {}}, "phase": "Running", "startedAt": "2026-01-01T00:00:00Z"}}),
+    )
+    .await;
+    // No controller here: the request is written, and the wait times out.
+    let out = env.run(&["terminate-op", "web", "--timeout", "1s"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("termination requested"),
+        "{}",
+        show(&out)
+    );
+    let app = env.apps.get("web").await.unwrap();
+    let state = app.status.unwrap().operation_state.unwrap();
+    assert_eq!(state.phase, "Terminating");
+    assert!(
+        state
+            .message
+            .unwrap_or_default()
+            .starts_with("terminated by "),
+        "who asked is said"
+    );
+}
