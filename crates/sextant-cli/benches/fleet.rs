@@ -511,6 +511,23 @@ async fn install(client: &kube::Client, repo: &Path, o: &Options) {
         let obj: DynamicObject = serde_json::from_value(crd).unwrap();
         crds.create(&PostParams::default(), &obj).await.unwrap();
     }
+    // A real API server serves a CRD's kind only once it is Established.
+    for crd in sextant_model::crd::all() {
+        let name = crd["metadata"]["name"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = serde_json::to_value(crds.get(&name).await.unwrap()).unwrap();
+            let established = v["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Established" && c["status"] == "True")
+            });
+            if established {
+                break;
+            }
+            assert!(Instant::now() < deadline, "CRD {name} was not established");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     let nss: Api<DynamicObject> =
         Api::all_with(client.clone(), &resource("v1", "Namespace", "namespaces"));
     let ns: DynamicObject = serde_json::from_value(
