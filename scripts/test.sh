@@ -29,5 +29,7 @@ export SEXTANT_CONTROL_PLANE_BIN
 echo "== cargo test, real control plane profile"
 SEXTANT_TEST_CLUSTER=real cargo test \
   -p sextant-testkit --test control_plane \
-  -p localkube --test kubectl_conformance --test stand_in --test differential \
-  -p sextant-controller --test sync_e2e --test operations_e2e --test leader_e2e --test repo_credentials_e2e
+  -p localkube --test kubectl_conformance --test stand_in --test differential --test kube_client \
+  -p sextant-controller --test sync_e2e --test operations_e2e --test leader_e2e --test repo_credentials_e2e \
+  --test sync_waves_e2e --test sync_revision_e2e \
+  -p sextant-cli --test demo_cli

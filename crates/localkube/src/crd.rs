@@ -300,6 +300,7 @@ fn walk(
             field: path.into(),
         });
     }
+    bounds(schema, v, path, causes);
     match v {
         Value::Object(map) => {
             let props = schema.get("properties").and_then(Value::as_object);
@@ -355,6 +356,75 @@ fn walk(
             }
         }
         _ => {}
+    }
+}
+
+/// The schema's bounds: minimum/maximum (exclusive or not) on numbers,
+/// minLength/maxLength on strings (in characters), minItems/maxItems on
+/// arrays, minProperties/maxProperties on objects.
+fn bounds(schema: &Value, v: &Value, path: &str, causes: &mut Vec<Cause>) {
+    let limit = |key: &str| schema.get(key).and_then(Value::as_f64);
+    let invalid = |reason: &str, message: String| Cause {
+        reason: reason.into(),
+        message,
+        field: path.into(),
+    };
+    if let Some(n) = v.as_f64() {
+        let exclusive = |key: &str| schema.get(key).and_then(Value::as_bool) == Some(true);
+        if let Some(min) = limit("minimum") {
+            let (bad, words) = if exclusive("exclusiveMinimum") {
+                (n <= min, "greater than")
+            } else {
+                (n < min, "greater than or equal to")
+            };
+            if bad {
+                causes.push(invalid(
+                    "FieldValueInvalid",
+                    format!("Invalid value: {v}: {path} in body should be {words} {min}"),
+                ));
+            }
+        }
+        if let Some(max) = limit("maximum") {
+            let (bad, words) = if exclusive("exclusiveMaximum") {
+                (n >= max, "less than")
+            } else {
+                (n > max, "less than or equal to")
+            };
+            if bad {
+                causes.push(invalid(
+                    "FieldValueInvalid",
+                    format!("Invalid value: {v}: {path} in body should be {words} {max}"),
+                ));
+            }
+        }
+    }
+    let size = match v {
+        Value::String(t) => Some(("Length", t.chars().count())),
+        Value::Array(a) => Some(("Items", a.len())),
+        Value::Object(m) => Some(("Properties", m.len())),
+        _ => None,
+    };
+    if let Some((what, len)) = size {
+        let len_f = len as f64;
+        if let Some(max) = limit(&format!("max{what}"))
+            && len_f > max
+        {
+            causes.push(invalid(
+                "FieldValueTooLong",
+                format!("Too long: may not be more than {max}"),
+            ));
+        }
+        if let Some(min) = limit(&format!("min{what}"))
+            && len_f < min
+        {
+            causes.push(invalid(
+                "FieldValueInvalid",
+                format!(
+                    "Invalid value: {len}: {path} in body should have at least {min} {}",
+                    what.to_lowercase()
+                ),
+            ));
+        }
     }
 }
 

@@ -2,8 +2,10 @@
 //! kube-apiserver, compared by status code, Status reason and normalized
 //! body (uids, timestamps and resourceVersion values left out; kept:
 //! names, labels, annotations, data, finalizers, the fields an apply
-//! owns). What still differs is listed, with the reason, in
-//! docs/localkube.md. Runs only with `SEXTANT_TEST_CLUSTER=real`.
+//! owns); then watches from the resourceVersions writes returned and a
+//! custom resource whose CRD has a structural schema. What still differs
+//! is listed, with the reason, in docs/localkube.md. Runs only with
+//! `SEXTANT_TEST_CLUSTER=real`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -362,5 +364,338 @@ async fn localkube_answers_a_request_sequence_as_kube_apiserver_does() {
     assert!(
         fixed.is_empty(),
         "no longer different (take them off KNOWN and docs/localkube.md): {fixed:?}"
+    );
+}
+
+/// A watch's answer normalized: each event's type with the object's name
+/// and data (an ERROR's reason and code); a non-stream answer as
+/// [`normalize`] does.
+fn normalize_watch(code: u16, bytes: &[u8]) -> Value {
+    let events: Vec<Value> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .collect();
+    if events.len() == 1 && events[0].get("type").is_none() {
+        return json!({"code": code, "answer": normalize(&events[0])});
+    }
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let o = &e["object"];
+            if e["type"] == "ERROR" {
+                json!({"type": "ERROR", "reason": o["reason"], "code": o["code"]})
+            } else {
+                json!({"type": e["type"], "name": o["metadata"]["name"], "data": o["data"]})
+            }
+        })
+        .collect();
+    json!({"code": code, "events": events})
+}
+
+async fn send_raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Vec<u8>) {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", if method == "PATCH" { MERGE } else { JSON })
+        .header("accept", "application/json")
+        .body(body.map(|b| b.to_string().into_bytes()).unwrap_or_default())
+        .unwrap();
+    let resp = client
+        .send(req.map(kube::client::Body::from))
+        .await
+        .unwrap();
+    let code = resp.status().as_u16();
+    (
+        code,
+        resp.into_body().collect_bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// Writes, then watches from the versions they returned, on one server:
+/// (what, normalized answer) for each watch.
+async fn watch_story(c: &kube::Client) -> Vec<(&'static str, Value)> {
+    let cms = "/api/v1/namespaces/watch/configmaps";
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "watch"}});
+    assert_eq!(
+        send_raw(c, "POST", "/api/v1/namespaces", Some(ns)).await.0,
+        201
+    );
+    let (code, x) = send_raw(c, "POST", cms, Some(cm("x", json!({"v": "1"})))).await;
+    assert_eq!(code, 201);
+    let x: Value = serde_json::from_slice(&x).unwrap();
+    let rv = x["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let x_path = format!("{cms}/x");
+    let patch = json!({"data": {"v": "2"}});
+    assert_eq!(send_raw(c, "PATCH", &x_path, Some(patch)).await.0, 200);
+    assert_eq!(
+        send_raw(c, "POST", cms, Some(cm("y", json!({"v": "1"}))))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(send_raw(c, "DELETE", &x_path, None).await.0, 200);
+    let (_, list) = send_raw(c, "GET", &format!("{cms}?labelSelector=app%3Ddiff"), None).await;
+    let list: Value = serde_json::from_slice(&list).unwrap();
+    let list_rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The label keeps out the kube-root-ca.crt ConfigMap a real cluster
+    // puts in every namespace.
+    let watch = |query: String| {
+        format!("{cms}?watch=true&timeoutSeconds=1&labelSelector=app%3Ddiff&{query}")
+    };
+    let watches = [
+        (
+            "watch from a create's resourceVersion",
+            watch(format!("resourceVersion={rv}")),
+        ),
+        (
+            "watch one object from that resourceVersion",
+            watch(format!(
+                "resourceVersion={rv}&fieldSelector=metadata.name%3Dx"
+            )),
+        ),
+        (
+            "watch from a list's resourceVersion: nothing new",
+            watch(format!("resourceVersion={list_rv}")),
+        ),
+        (
+            "watch from resourceVersion 0: the current objects as ADDED",
+            watch("resourceVersion=0".into()),
+        ),
+        (
+            "watch without a resourceVersion: the current objects as ADDED",
+            watch(String::new()),
+        ),
+        (
+            "watch from a resourceVersion that is not a number: BadRequest",
+            watch("resourceVersion=abc".into()),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (what, path) in watches {
+        let (code, bytes) = send_raw(c, "GET", &path, None).await;
+        out.push((what, normalize_watch(code, &bytes)));
+    }
+    out
+}
+
+/// The steps on a custom resource whose CRD has a structural schema
+/// (types, bounds, an enum, a default, a required field, pruning, a part
+/// that keeps unknown fields, a status subresource).
+fn crd_steps() -> Vec<Step> {
+    let ws = "/apis/diff.example.com/v1/namespaces/default/widgets";
+    let w = |spec: Value| json!({"apiVersion": "diff.example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec});
+    vec![
+        step(
+            "create a valid widget: defaulted and pruned",
+            "POST",
+            ws,
+            JSON,
+            Some(w(
+                json!({"size": 3, "extra": "pruned", "free": {"any": {"deep": 1}}, "tags": ["a"]}),
+            )),
+        ),
+        step(
+            "create below the minimum: Invalid",
+            "POST",
+            ws,
+            JSON,
+            Some(w(json!({"size": 0}))),
+        ),
+        step(
+            "create with a string for an integer: Invalid",
+            "POST",
+            ws,
+            JSON,
+            Some(w(json!({"size": "big"}))),
+        ),
+        step(
+            "create without a required field: Invalid",
+            "POST",
+            ws,
+            JSON,
+            Some(w(json!({"color": "red"}))),
+        ),
+        step(
+            "create with a value outside the enum: Invalid",
+            "POST",
+            ws,
+            JSON,
+            Some(w(json!({"size": 2, "color": "green"}))),
+        ),
+        step(
+            "merge patch above the maximum: Invalid",
+            "PATCH",
+            &format!("{ws}/w"),
+            MERGE,
+            Some(json!({"spec": {"size": 20}})),
+        ),
+        step(
+            "merge patch within bounds",
+            "PATCH",
+            &format!("{ws}/w"),
+            MERGE,
+            Some(json!({"spec": {"size": 5, "color": "blue"}})),
+        ),
+        step(
+            "merge patch removing a defaulted field: the default again",
+            "PATCH",
+            &format!("{ws}/w"),
+            MERGE,
+            Some(json!({"spec": {"color": null}})),
+        ),
+        step(
+            "status patch leaves spec alone",
+            "PATCH",
+            &format!("{ws}/w/status"),
+            MERGE,
+            Some(json!({"status": {"ready": true}, "spec": {"size": 9}})),
+        ),
+        step(
+            "get after the status patch",
+            "GET",
+            &format!("{ws}/w"),
+            JSON,
+            None,
+        ),
+        step(
+            "apply an invalid widget: Invalid",
+            "PATCH",
+            &format!("{ws}/v?fieldManager=alice"),
+            APPLY,
+            Some(
+                json!({"apiVersion": "diff.example.com/v1", "kind": "Widget", "metadata": {"name": "v"}, "spec": {"size": 11}}),
+            ),
+        ),
+        step("list widgets", "GET", ws, JSON, None),
+    ]
+}
+
+fn widget_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.diff.example.com"},
+        "spec": {
+            "group": "diff.example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "required": ["size"], "properties": {
+                        "size": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "color": {"type": "string", "enum": ["red", "blue"], "default": "red"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+                    }},
+                    "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}
+                }}}
+            }]
+        }
+    })
+}
+
+/// Create the widget CRD and wait until it is Established.
+async fn install_widgets(c: &kube::Client) {
+    let crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    assert_eq!(send_raw(c, "POST", crds, Some(widget_crd())).await.0, 201);
+    for _ in 0..300 {
+        let (_, b) = send_raw(c, "GET", &format!("{crds}/widgets.diff.example.com"), None).await;
+        let v: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
+        let established = v["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        });
+        // Established is when the CRD says so; the kind may be served a
+        // moment later.
+        if established
+            && send_raw(c, "GET", "/apis/diff.example.com/v1/widgets", None)
+                .await
+                .0
+                == 200
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the widget CRD was not established");
+}
+
+/// The watch and CRD differences still expected; docs/localkube.md says why.
+const KNOWN_WATCH_AND_CRD: &[&str] = &[
+    // kube-apiserver answers a watch from a resourceVersion that is not a
+    // number with a 500 InternalError; localkube with a 400 BadRequest.
+    "watch from a resourceVersion that is not a number: BadRequest",
+    // An Update's managedFields of a custom resource: kube-apiserver marks
+    // every object it creates as a member (`.`), localkube only maps
+    // without a schema.
+    "create a valid widget: defaulted and pruned",
+    "merge patch within bounds",
+    "merge patch removing a defaulted field: the default again",
+    "status patch leaves spec alone",
+    "get after the status patch",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_from_a_resource_version_and_a_crd_with_a_schema_answer_as_kube_apiserver_does() {
+    if std::env::var("SEXTANT_TEST_CLUSTER").map_or(true, |v| v != "real") {
+        eprintln!("SEXTANT_TEST_CLUSTER is not `real`: there is no kube-apiserver to compare with");
+        return;
+    }
+    let real = sextant_testkit::ControlPlane::start().await;
+    let local = LocalKube::start(Config::default()).await.unwrap();
+    let (rc, lc) = (real.client().await, local.client().await.unwrap());
+    let mut differences = Vec::new();
+    let mut unexpected: Vec<String> = Vec::new();
+    let (rw, lw) = (watch_story(&rc).await, watch_story(&lc).await);
+    for ((what, r), (_, l)) in rw.iter().zip(&lw) {
+        if r != l {
+            differences.push(*what);
+            if !KNOWN_WATCH_AND_CRD.contains(what) {
+                unexpected.push(format!(
+                    "{what}:\n  kube-apiserver {r}\n  localkube      {l}"
+                ));
+            }
+        }
+    }
+    install_widgets(&rc).await;
+    install_widgets(&lc).await;
+    for s in crd_steps() {
+        let (r, l) = (send(&rc, &s).await, send(&lc, &s).await);
+        let (rn, ln) = (normalize(&r.1), normalize(&l.1));
+        if r.0 != l.0 || rn != ln {
+            differences.push(s.what);
+            if !KNOWN_WATCH_AND_CRD.contains(&s.what) {
+                unexpected.push(format!(
+                    "{} ({} {}):\n  kube-apiserver {}: {rn}\n  localkube      {}: {ln}",
+                    s.what, s.method, s.path, r.0, l.0
+                ));
+            }
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "{} new differences:\n{}",
+        unexpected.len(),
+        unexpected.join("\n")
+    );
+    let fixed: Vec<&&str> = KNOWN_WATCH_AND_CRD
+        .iter()
+        .filter(|k| !differences.contains(k))
+        .collect();
+    assert!(
+        fixed.is_empty(),
+        "no longer different (take them off KNOWN_WATCH_AND_CRD and docs/localkube.md): {fixed:?}"
     );
 }

@@ -1,5 +1,8 @@
 //! kube-rs against localkube: typed and dynamic APIs, discovery, watchers
 //! that resume from a resourceVersion, server-side apply ownership, TLS.
+//! With `SEXTANT_TEST_CLUSTER=real` the same tests run against a real
+//! control plane (see `support`), except the two about localkube's own
+//! features (compaction on demand, `--data-dir` restarts).
 
 #![allow(
     clippy::unwrap_used,
@@ -19,11 +22,39 @@ use kube::discovery::{ApiResource, Discovery, Scope};
 use kube::runtime::watcher;
 use localkube::{Config, LocalKube};
 use serde_json::json;
+use support::Server;
 
-async fn server() -> (LocalKube, kube::Client) {
-    let server = LocalKube::start(Config::default()).await.unwrap();
-    let client = server.client().await.unwrap();
+async fn server() -> (Server, kube::Client) {
+    let server = Server::start().await;
+    let client = server.client().await;
     (server, client)
+}
+
+/// True (and says why) when the test is about a feature of localkube
+/// itself and the profile is the real control plane.
+fn localkube_only(why: &str) -> bool {
+    let skip = support::real();
+    if skip {
+        eprintln!("runs on localkube only: {why}");
+    }
+    skip
+}
+
+/// Wait until `done` holds (the real API server finishes deletions in its
+/// controllers, after the request returned); fails after 60 s.
+async fn eventually<F, Fut>(what: &str, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn configmap(name: &str, value: &str) -> ConfigMap {
@@ -240,7 +271,9 @@ async fn watcher_resumes_from_its_resource_version_across_watch_restarts() {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     // Short server-side timeouts force the watcher to re-watch often, each
     // time from the last resourceVersion it saw.
-    let cfg = watcher::Config::default().timeout(1);
+    // The label keeps out what a real cluster puts in every namespace
+    // (the kube-root-ca.crt ConfigMap).
+    let cfg = watcher::Config::default().timeout(1).labels("suite=kube");
     let mut stream = watcher(api.clone(), cfg).boxed();
     let mut inits = 0;
     let mut seen = Vec::new();
@@ -278,7 +311,11 @@ async fn watcher_resumes_from_its_resource_version_across_watch_restarts() {
 
 #[tokio::test]
 async fn raw_watch_from_a_compacted_version_gets_410_gone() {
-    let (server, client) = server().await;
+    if localkube_only("compacts localkube's store on demand") {
+        return;
+    }
+    let server = LocalKube::start(Config::default()).await.unwrap();
+    let client = server.client().await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     let first = api
         .create(&PostParams::default(), &configmap("x", "1"))
@@ -412,7 +449,12 @@ async fn namespace_deletion_removes_its_objects() {
         .await
         .unwrap();
     nss.delete("gone", &DeleteParams::default()).await.unwrap();
-    assert!(nss.get_opt("gone").await.unwrap().is_none());
+    // localkube removes it at once; kube-apiserver marks it Terminating
+    // and kube-controller-manager's namespace controller empties it.
+    eventually("the namespace to go", || async {
+        nss.get_opt("gone").await.unwrap().is_none()
+    })
+    .await;
     assert!(
         api.list(&ListParams::default())
             .await
@@ -424,14 +466,20 @@ async fn namespace_deletion_removes_its_objects() {
 
 #[tokio::test]
 async fn tls_server_requires_the_token_and_verifies_with_the_ca() {
-    let server = LocalKube::start(Config {
-        tls: true,
-        ..Config::default()
-    })
-    .await
-    .unwrap();
-    assert!(server.url().starts_with("https://"));
-    let client = server.client().await.unwrap();
+    // The real control plane serves TLS only, with a bearer token.
+    let server = if support::real() {
+        Server::start().await
+    } else {
+        Server::Local(
+            LocalKube::start(Config {
+                tls: true,
+                ..Config::default()
+            })
+            .await
+            .unwrap(),
+        )
+    };
+    let client = server.client().await;
     let api: Api<Namespace> = Api::all(client);
     let names: Vec<String> = api
         .list(&ListParams::default())
@@ -455,10 +503,15 @@ async fn tls_server_requires_the_token_and_verifies_with_the_ca() {
     let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
         .unwrap();
+    assert_eq!(cfg.cluster_url.scheme_str(), Some("https"));
     let anon: Api<Namespace> = Api::all(kube::Client::try_from(cfg).unwrap());
     let err = anon.list(&ListParams::default()).await.unwrap_err();
+    // localkube refuses a request without the token (401); kube-apiserver
+    // (anonymous auth on, its default) takes it as system:anonymous, whom
+    // RBAC refuses (403).
+    let expected = if support::real() { 403 } else { 401 };
     assert!(
-        matches!(err, kube::Error::Api(ref s) if s.code == 401),
+        matches!(err, kube::Error::Api(ref s) if s.code == expected),
         "{err:?}"
     );
 }
@@ -476,14 +529,19 @@ async fn custom_resources_are_served_after_their_crd() {
                                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
     }))
     .unwrap();
-    let created = crds.create(&PostParams::default(), &crd).await.unwrap();
-    let established = created
-        .status
-        .and_then(|s| s.conditions)
-        .unwrap_or_default()
-        .iter()
-        .any(|c| c.type_ == "Established" && c.status == "True");
-    assert!(established);
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    // localkube establishes it on create; kube-apiserver a moment later.
+    eventually("the CRD to be Established", || async {
+        crds.get("gadgets.example.com")
+            .await
+            .unwrap()
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True")
+    })
+    .await;
     let ar = ApiResource {
         group: "example.com".into(),
         version: "v1".into(),
@@ -498,7 +556,11 @@ async fn custom_resources_are_served_after_their_crd() {
     crds.delete("gadgets.example.com", &DeleteParams::default())
         .await
         .unwrap();
-    assert!(api.get("g").await.is_err());
+    // kube-apiserver removes the custom resources before the CRD.
+    eventually("the custom resource to go with its CRD", || async {
+        api.get("g").await.is_err()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -539,6 +601,9 @@ async fn metadata_only_requests_return_partial_object_metadata() {
 
 #[tokio::test]
 async fn a_restart_with_a_data_dir_keeps_objects_versions_and_crd_kinds() {
+    if localkube_only("restarts localkube on its --data-dir") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = || Config {
         data_dir: Some(dir.path().to_path_buf()),

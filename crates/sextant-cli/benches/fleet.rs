@@ -33,6 +33,14 @@
 //! controllers, so only Synced is waited for), `--timeout-s N`
 //! (`FLEET_TIMEOUT_S`, 900), `--json PATH` (`FLEET_JSON`). `SEXTANT_LOG`
 //! (an env filter such as `sextant_controller=debug`) turns logging on.
+//!
+//! `--real` (`FLEET_REAL`) runs the same against a real control plane
+//! instead of localkube: sextant-testkit's etcd, kube-apiserver and
+//! kube-controller-manager (built by `scripts/build-control-plane.sh`,
+//! found as the tests find them) with localkube's kubelet stand-in as a
+//! child process (`sextant localkube simulate`). The "cluster" figures are
+//! then the sums over those four processes (CPU time, and peak RSS as the
+//! sum of each process's peak).
 
 #![allow(
     clippy::unwrap_used,
@@ -71,6 +79,8 @@ struct Options {
     /// localkube without its simulated controllers: no Pods, so
     /// Deployments never become Healthy; only Synced is waited for.
     no_simulation: bool,
+    /// A real control plane with the kubelet stand-in instead of localkube.
+    real: bool,
     timeout: Duration,
     json: Option<PathBuf>,
 }
@@ -95,6 +105,7 @@ impl Options {
             pod_start_ms: env_or("FLEET_POD_START_MS", 100),
             pod_ready_ms: env_or("FLEET_POD_READY_MS", 100),
             no_simulation: std::env::var_os("FLEET_NO_SIMULATION").is_some(),
+            real: std::env::var_os("FLEET_REAL").is_some(),
             timeout: Duration::from_secs(env_or("FLEET_TIMEOUT_S", 900)),
             json: std::env::var_os("FLEET_JSON").map(PathBuf::from),
         };
@@ -121,6 +132,7 @@ impl Options {
                 "--pod-start-ms" => o.pod_start_ms = number(&arg, value("--pod-start-ms")),
                 "--pod-ready-ms" => o.pod_ready_ms = number(&arg, value("--pod-ready-ms")),
                 "--no-simulation" => o.no_simulation = true,
+                "--real" => o.real = true,
                 "--timeout-s" => {
                     o.timeout = Duration::from_secs(number(&arg, value("--timeout-s")))
                 }
@@ -133,6 +145,10 @@ impl Options {
         assert!(o.apps > 0, "--apps must be at least 1");
         assert!(o.objects >= 2, "--objects must be at least 2");
         o.heal = o.heal.min(o.apps);
+        assert!(
+            !(o.real && o.no_simulation),
+            "--no-simulation is for localkube; --real always runs the kubelet stand-in"
+        );
         o
     }
 }
@@ -226,6 +242,95 @@ impl Drop for LocalkubeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ----- or a real control plane -----
+
+/// The cluster under the controller: localkube, or a real control plane
+/// with the kubelet stand-in in a child process.
+enum Cluster {
+    Local(LocalkubeProcess),
+    Real {
+        // Declared first: the stand-in stops before its API server.
+        stand_in: StandInProcess,
+        plane: sextant_testkit::ControlPlane,
+    },
+}
+
+struct StandInProcess(Child);
+
+impl Drop for StandInProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Cluster {
+    async fn start(dir: &Path, o: &Options) -> Self {
+        if !o.real {
+            return Cluster::Local(LocalkubeProcess::start(dir, o));
+        }
+        let plane = sextant_testkit::ControlPlane::start().await;
+        let child = Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(["localkube", "simulate", "--kubeconfig"])
+            .arg(plane.kubeconfig())
+            .args(["--pod-start-ms", &o.pod_start_ms.to_string()])
+            .args(["--pod-ready-ms", &o.pod_ready_ms.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sextant localkube simulate starts");
+        Cluster::Real {
+            stand_in: StandInProcess(child),
+            plane,
+        }
+    }
+
+    fn kubeconfig(&self) -> &Path {
+        match self {
+            Cluster::Local(lk) => &lk.kubeconfig,
+            Cluster::Real { plane, .. } => plane.kubeconfig(),
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Cluster::Local(lk) => &lk.url,
+            Cluster::Real { plane, .. } => plane.url(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Cluster::Local(_) => "localkube",
+            Cluster::Real { .. } => "etcd + kube-apiserver + kube-controller-manager + stand-in",
+        }
+    }
+
+    /// Its processes' ids.
+    fn pids(&self) -> Vec<String> {
+        match self {
+            Cluster::Local(lk) => vec![lk.pid()],
+            Cluster::Real { stand_in, plane } => plane
+                .pids()
+                .into_iter()
+                .chain([stand_in.0.id()])
+                .map(|p| p.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// CPU seconds summed over processes.
+fn cpu_sum(pids: &[String]) -> f64 {
+    pids.iter().map(|p| cpu_seconds(p)).sum()
+}
+
+/// A /proc status field in MiB, summed over processes.
+fn mib_sum(pids: &[String], field: &str) -> f64 {
+    pids.iter().map(|p| proc_status_mib(p, field)).sum()
 }
 
 // ----- the Git repository -----
@@ -405,6 +510,23 @@ async fn install(client: &kube::Client, repo: &Path, o: &Options) {
     for crd in sextant_model::crd::all() {
         let obj: DynamicObject = serde_json::from_value(crd).unwrap();
         crds.create(&PostParams::default(), &obj).await.unwrap();
+    }
+    // A real API server serves a CRD's kind only once it is Established.
+    for crd in sextant_model::crd::all() {
+        let name = crd["metadata"]["name"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = serde_json::to_value(crds.get(&name).await.unwrap()).unwrap();
+            let established = v["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Established" && c["status"] == "True")
+            });
+            if established {
+                break;
+            }
+            assert!(Instant::now() < deadline, "CRD {name} was not established");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     let nss: Api<DynamicObject> =
         Api::all_with(client.clone(), &resource("v1", "Namespace", "namespaces"));
@@ -704,17 +826,20 @@ async fn main() {
     let (commit, files) = make_repo(&repo, &o);
     let repo_s = t.elapsed().as_secs_f64();
 
-    let lk = LocalkubeProcess::start(dir.path(), &o);
-    let lk_pid = lk.pid();
-    let client = sextant_cluster::connect(&lk.kubeconfig, None)
+    let lk = Cluster::start(dir.path(), &o).await;
+    let lk_pids = lk.pids();
+    let lk_pid = lk_pids.join(",");
+    let client = sextant_cluster::connect(lk.kubeconfig(), None)
         .await
-        .expect("localkube answers");
+        .expect("the cluster answers");
     let t = Instant::now();
     install(&client, &repo, &o).await;
     let install_s = t.elapsed().as_secs_f64();
     eprintln!(
-        "fleet: repo ({files} files) in {repo_s:.1} s, localkube at {} (pid {lk_pid}), {} Applications created in {install_s:.1} s",
-        lk.url, o.apps
+        "fleet: repo ({files} files) in {repo_s:.1} s, {} at {} (pids {lk_pid}), {} Applications created in {install_s:.1} s",
+        lk.name(),
+        lk.url(),
+        o.apps
     );
 
     let fleet = Arc::new(Mutex::new(Fleet {
@@ -733,7 +858,7 @@ async fn main() {
     let workers = config.workers;
     let rss_before = proc_status_mib("self", "VmRSS");
     let cpu_self_before = cpu_seconds("self");
-    let cpu_lk_before = cpu_seconds(&lk_pid);
+    let cpu_lk_before = cpu_sum(&lk_pids);
 
     // ---- phase 1: from start to all Synced+Healthy ----
     let t0 = Instant::now();
@@ -755,14 +880,14 @@ async fn main() {
             last_print = Instant::now();
             let (whole, ids) = controller.cache_size();
             eprintln!(
-                "fleet: t={:>5.1}s synced {} healthy {} both {} / {}; cache {whole}+{ids}; rss {:.0} MiB, localkube {:.0} MiB; load {}",
+                "fleet: t={:>5.1}s synced {} healthy {} both {} / {}; cache {whole}+{ids}; rss {:.0} MiB, cluster {:.0} MiB; load {}",
                 t0.elapsed().as_secs_f64(),
                 counts.0,
                 counts.1,
                 counts.2,
                 o.apps,
                 proc_status_mib("self", "VmRSS"),
-                proc_status_mib(&lk_pid, "VmRSS"),
+                mib_sum(&lk_pids, "VmRSS"),
                 loadavg()
             );
         }
@@ -771,9 +896,9 @@ async fn main() {
         }
     };
     let cpu_self_sync = cpu_seconds("self") - cpu_self_before;
-    let cpu_lk_sync = cpu_seconds(&lk_pid) - cpu_lk_before;
+    let cpu_lk_sync = cpu_sum(&lk_pids) - cpu_lk_before;
     let hwm_sync = proc_status_mib("self", "VmHWM");
-    let lk_hwm_sync = proc_status_mib(&lk_pid, "VmHWM");
+    let lk_hwm_sync = mib_sum(&lk_pids, "VmHWM");
     let (cache_whole, cache_ids) = controller.cache_size();
     let (all_synced, first_status, per_app) = {
         let f = fleet.lock().unwrap();
@@ -807,10 +932,10 @@ async fn main() {
     let events_synced = event_reasons(&client).await;
     // Idle: nothing changes; what do both processes spend?
     let idle_window = Duration::from_secs(5);
-    let (idle_self, idle_lk) = (cpu_seconds("self"), cpu_seconds(&lk_pid));
+    let (idle_self, idle_lk) = (cpu_seconds("self"), cpu_sum(&lk_pids));
     tokio::time::sleep(idle_window).await;
     let idle_cpu_self = (cpu_seconds("self") - idle_self) / idle_window.as_secs_f64();
-    let idle_cpu_lk = (cpu_seconds(&lk_pid) - idle_lk) / idle_window.as_secs_f64();
+    let idle_cpu_lk = (cpu_sum(&lk_pids) - idle_lk) / idle_window.as_secs_f64();
     let mut reverted = Vec::new();
     let mut app_back = Vec::new();
     let step = (o.apps / o.heal.max(1)).max(1);
@@ -829,12 +954,13 @@ async fn main() {
     }
 
     let hwm = proc_status_mib("self", "VmHWM");
-    let lk_hwm = proc_status_mib(&lk_pid, "VmHWM");
+    let lk_hwm = mib_sum(&lk_pids, "VmHWM");
     let rss_end = proc_status_mib("self", "VmRSS");
     let load_after = loadavg();
     let events_end = event_reasons(&client).await;
     controller.shutdown().await;
     watch_task.abort();
+    let lk_name = lk.name();
     drop(lk);
 
     let per_app = summary(per_app);
@@ -849,6 +975,7 @@ async fn main() {
         "podStartMs": o.pod_start_ms,
         "podReadyMs": o.pod_ready_ms,
         "simulation": !o.no_simulation,
+        "cluster": lk_name,
         "commit": commit,
         "appsCreated": "before the controller started",
         "setup": {"repoSeconds": repo_s, "installSeconds": install_s, "files": files},
@@ -887,7 +1014,7 @@ async fn main() {
         "  controller: {workers} workers, self-heal delay {} ms (product default 5000); localkube pods start {} ms + ready {} ms",
         o.self_heal_delay_ms, o.pod_start_ms, o.pod_ready_ms
     );
-    println!("  Applications created before the controller started");
+    println!("  Applications created before the controller started; cluster: {lk_name}");
     if o.no_simulation {
         println!(
             "  localkube --no-simulation: no Pods, Deployments stay Progressing; \"Healthy\" below is not waited for"
@@ -908,11 +1035,11 @@ async fn main() {
         per_app["p90"].as_f64().unwrap_or(f64::NAN) / 1000.0
     );
     println!(
-        "  CPU to all synced:     controller {cpu_self_sync:.1} s, localkube {cpu_lk_sync:.1} s"
+        "  CPU to all synced:     controller {cpu_self_sync:.1} s, cluster {cpu_lk_sync:.1} s"
     );
     println!("  live cache:            {cache_whole} objects whole, {cache_ids} by identity");
     println!(
-        "  idle CPU (5 s, nothing changing): controller {:.1}%, localkube {:.1}% of a core",
+        "  idle CPU (5 s, nothing changing): controller {:.1}%, cluster {:.1}% of a core",
         idle_cpu_self * 100.0,
         idle_cpu_lk * 100.0
     );
@@ -921,7 +1048,7 @@ async fn main() {
     );
     println!("  Events at the end: {events_end:?}");
     println!(
-        "  peak RSS (VmHWM):      controller process {hwm:.0} MiB (RSS {rss_before:.0} MiB before start, {hwm_sync:.0} MiB peak at all synced), localkube {lk_hwm:.0} MiB"
+        "  peak RSS (VmHWM):      controller process {hwm:.0} MiB (RSS {rss_before:.0} MiB before start, {hwm_sync:.0} MiB peak at all synced), cluster {lk_hwm:.0} MiB"
     );
     println!(
         "  self-heal ({} edits):  p50 {}, p90 {}, p99 {}, max {}",

@@ -1,6 +1,9 @@
 //! The real `sextant demo`: it starts localkube, the sample repository, the
 //! Applications and the controller, prints the kubeconfig and "ready" once
 //! every app is Synced and Healthy, and stops cleanly on Ctrl-C (SIGINT).
+//! With `SEXTANT_TEST_CLUSTER=real` the demo runs against a real control
+//! plane (sextant-testkit, with localkube's kubelet stand-in) through
+//! `--kubeconfig` instead of starting localkube.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,6 +27,60 @@ const APPS: &[(&str, &str, &str)] = &[
     ("frontend", "frontend", "frontend"),
     ("infrastructure", "monitoring", "prometheus"),
 ];
+
+/// Whether the tests run against a real control plane.
+fn real() -> bool {
+    std::env::var("SEXTANT_TEST_CLUSTER").is_ok_and(|v| v == "real")
+}
+
+/// The real control plane of the profile (None on localkube's), with the
+/// kubelet stand-in attached.
+struct RealCluster {
+    plane: Option<sextant_testkit::ControlPlane>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl RealCluster {
+    fn start() -> Option<RealCluster> {
+        if !real() {
+            return None;
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let plane = runtime.block_on(async {
+            let mut plane = sextant_testkit::ControlPlane::start().await;
+            // The demo's localkube runs Pods with these delays.
+            let simulation = localkube::controllers::SimulationConfig {
+                pod_start_delay: Duration::from_secs(1),
+                pod_ready_delay: Duration::from_secs(1),
+                ..Default::default()
+            };
+            let stand_in =
+                localkube::controllers::StandIn::start(plane.kubeconfig(), simulation).unwrap();
+            plane.attach(stand_in);
+            plane
+        });
+        Some(RealCluster {
+            plane: Some(plane),
+            runtime,
+        })
+    }
+
+    fn kubeconfig(&self) -> String {
+        let plane = self.plane.as_ref().unwrap();
+        plane.kubeconfig().to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for RealCluster {
+    fn drop(&mut self) {
+        let _inside = self.runtime.enter();
+        drop(self.plane.take());
+    }
+}
 
 /// A running `sextant demo` whose stdout lines arrive on a channel.
 struct Demo {
@@ -164,14 +221,26 @@ fn wait_until(limit: Duration, what: &str, done: impl Fn() -> bool) {
 fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    let mut demo = Demo::start(&["--dir", dir.to_str().unwrap()], tmp.path());
+    let cluster = RealCluster::start();
+    let mut args = vec!["--dir".to_owned(), dir.to_str().unwrap().to_owned()];
+    if let Some(c) = &cluster {
+        args.extend(["--kubeconfig".to_owned(), c.kubeconfig()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut demo = Demo::start(&args, tmp.path());
     demo.read_until(Duration::from_secs(60), |l| l.starts_with("kubeconfig: "));
     demo.read_until(Duration::from_secs(300), |l| l.starts_with("ready:"));
     let kubeconfig = demo.value("kubeconfig");
-    assert_eq!(
-        Path::new(&kubeconfig),
-        dir.canonicalize().unwrap().join("kubeconfig")
-    );
+    match &cluster {
+        Some(c) => assert_eq!(
+            Path::new(&kubeconfig),
+            Path::new(&c.kubeconfig()).canonicalize().unwrap()
+        ),
+        None => assert_eq!(
+            Path::new(&kubeconfig),
+            dir.canonicalize().unwrap().join("kubeconfig")
+        ),
+    }
     let repo = demo.value("repository");
     assert!(repo.contains("/gitops (branch main, commit "), "{repo}");
 
@@ -272,10 +341,21 @@ fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
 #[test]
 fn demo_without_waiting_installs_the_apps_and_removes_its_temporary_folder_on_ctrl_c() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut demo = Demo::start(&["--no-wait"], tmp.path());
+    let cluster = RealCluster::start();
+    let mut args = vec!["--no-wait".to_owned()];
+    if let Some(c) = &cluster {
+        args.extend(["--kubeconfig".to_owned(), c.kubeconfig()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut demo = Demo::start(&args, tmp.path());
     let last = demo.read_until(Duration::from_secs(60), |l| l.starts_with("Ctrl-C stops"));
     let kubeconfig = demo.value("kubeconfig");
-    let folder = Path::new(&kubeconfig).parent().unwrap().to_owned();
+    // The demo's folder holds the repository (and localkube's kubeconfig).
+    let repository = demo.value("repository");
+    let folder = Path::new(repository.split(" (").next().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned();
     assert!(
         folder.starts_with(tmp.path().canonicalize().unwrap()),
         "{}",

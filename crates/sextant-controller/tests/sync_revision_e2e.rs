@@ -38,7 +38,7 @@ fn deployed_revision(a: &Application) -> String {
 async fn kubectl_patch(w: &World, name: &str, patch: &serde_json::Value) {
     let out = tokio::process::Command::new("kubectl")
         .arg("--kubeconfig")
-        .arg(w.dir.path().join("kubeconfig"))
+        .arg(w.kubeconfig())
         .args(["-n", NS, "patch", "applications.sextant.dev", name])
         .args(["--type", "merge", "-p", &patch.to_string()])
         .output()

@@ -45,6 +45,9 @@ impl Cluster {
         let mut s = self.store.write();
         self.check_namespace(&s, &rt, &target.namespace)?;
         if s.get(&rt.storage_key(), &target.namespace, &name).is_some() {
+            // kube-apiserver validates before it stores: an invalid object
+            // is Invalid even when its name is taken.
+            self.admit(target, None, body, opts, None, &mut Vec::new())?;
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
         self.finish_create(&mut s, target, &name, body, opts, None)

@@ -1,7 +1,7 @@
 //! `sextant demo`: everything in one process — localkube (with its
 //! simulated controllers), a sample GitOps repository, one Application per
 //! app of it, and the Application controller — then what to try, until
-//! Ctrl-C.
+//! Ctrl-C. With `--kubeconfig` it uses that cluster instead of localkube.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,19 @@ pub struct DemoArgs {
     /// is Synced and Healthy.
     #[arg(long)]
     no_wait: bool,
+    /// Use the cluster this kubeconfig names (its current context) instead
+    /// of starting localkube; what the demo installs there stays after it
+    /// stops.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+}
+
+/// The cluster the demo runs against.
+struct Cluster {
+    client: kube::Client,
+    /// What the banner says about it.
+    about: String,
+    kubeconfig: PathBuf,
 }
 
 /// Run the demo until Ctrl-C (SIGINT) or SIGTERM.
@@ -115,6 +128,25 @@ async fn run_in(
         .context("the repository task stopped unexpectedly")?
         .context("could not create the demo repository")?;
 
+    if let Some(kubeconfig) = &args.kubeconfig {
+        let kubeconfig = kubeconfig
+            .canonicalize()
+            .unwrap_or_else(|_| kubeconfig.clone());
+        let client = sextant_cluster::connect(&kubeconfig, None)
+            .await
+            .with_context(|| {
+                format!(
+                    "could not connect to the cluster of {}",
+                    kubeconfig.display()
+                )
+            })?;
+        let cluster = Cluster {
+            about: format!("the cluster of {}", kubeconfig.display()),
+            client,
+            kubeconfig,
+        };
+        return with_cluster(args, dir, found, &repo, &cluster, stop).await;
+    }
     let config = localkube::Config {
         listen: args.listen,
         kubeconfig: Some(dir.join("kubeconfig")),
@@ -129,7 +161,20 @@ async fn run_in(
     let server = localkube::LocalKube::start(config)
         .await
         .context("could not start localkube")?;
-    let result = with_cluster(args, dir, found, &repo, &server, stop).await;
+    let result = match server.client().await {
+        Ok(client) => {
+            let cluster = Cluster {
+                client,
+                about: format!(
+                    "localkube at {} (simulated: Deployments roll out, no containers run)",
+                    server.url()
+                ),
+                kubeconfig: server.kubeconfig_path().to_owned(),
+            };
+            with_cluster(args, dir, found, &repo, &cluster, stop).await
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("could not connect to localkube")),
+    };
     server.shutdown().await;
     result
 }
@@ -140,13 +185,10 @@ async fn with_cluster(
     dir: &Path,
     found: &tools::Found,
     repo: &repo::Repo,
-    server: &localkube::LocalKube,
+    cluster: &Cluster,
     stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<ExitCode> {
-    let client = server
-        .client()
-        .await
-        .context("could not connect to localkube")?;
+    let client = cluster.client.clone();
     let (selected, skipped) = select_apps(found);
     for (app, why) in &skipped {
         say(&format!("skipping {}: {why}", app.name));
@@ -170,16 +212,16 @@ async fn with_cluster(
         .await
         .context("could not start the Application controller")?;
 
-    let kubeconfig = server.kubeconfig_path();
+    let kubeconfig = cluster.kubeconfig.as_path();
     let names: Vec<&str> = selected.iter().map(|a| a.name).collect();
     say(&format!(
         "sextant demo\n\
-         cluster:    localkube at {url} (simulated: Deployments roll out, no containers run)\n\
+         cluster:    {about}\n\
          kubeconfig: {kc}\n\
          \x20           export KUBECONFIG={kc_q}\n\
          repository: {repo} (branch {branch}, commit {commit}{reused})\n\
          apps:       {apps} (Applications in namespace {ns})",
-        url = server.url(),
+        about = cluster.about,
         kc = kubeconfig.display(),
         kc_q = shell_quote(&kubeconfig.display().to_string()),
         repo = repo.path.display(),

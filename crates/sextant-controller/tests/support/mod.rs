@@ -155,6 +155,14 @@ impl World {
         }
     }
 
+    /// The admin kubeconfig of the cluster, for kubectl (either profile).
+    pub fn kubeconfig(&self) -> PathBuf {
+        match &self.server {
+            Server::Local(_) => self.dir.path().join("kubeconfig"),
+            Server::Real(cp) => cp.kubeconfig().to_path_buf(),
+        }
+    }
+
     /// True (and says why) when the test needs localkube (fault
     /// injection) and the profile is the real control plane.
     pub fn localkube_only(&self, why: &str) -> bool {
