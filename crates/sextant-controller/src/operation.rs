@@ -292,7 +292,14 @@ pub(crate) async fn run_operation(
     let report = sync::run(&cx, &cmp, &req, earlier, &progress).await;
     writer.finish().await;
     if !report.finished {
-        // Waiting: say for what, and look again soon.
+        // Waiting: say for what, and look again soon. A termination asked
+        // for during this pass is kept, not written over.
+        let asked_to_stop = api
+            .get_status(&name)
+            .await
+            .ok()
+            .and_then(|a| a.status?.operation_state)
+            .filter(|s| s.phase == "Terminating");
         if let Some(os) = st.operation_state.as_mut() {
             os.message = Some(format!("waiting: {}", report.message));
             os.sync_result = Some(SyncOperationResult {
@@ -300,6 +307,12 @@ pub(crate) async fn run_operation(
                 resources: Some(report.results.clone()),
                 source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
             });
+        }
+        if let (Some(os), Some(stop)) = (st.operation_state.as_mut(), asked_to_stop) {
+            os.phase = stop.phase;
+            os.message = stop.message;
+            status::write(api, &name, &st).await?;
+            return Ok(Next::after(Duration::from_millis(50)));
         }
         status::write(api, &name, &st).await?;
         return Ok(Next::after(BACKSTOP));
