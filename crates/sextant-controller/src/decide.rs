@@ -56,6 +56,8 @@ pub(crate) struct Rollback<'a> {
 
 /// The `operation.info` entry that names the revision a rollback leaves.
 pub(crate) const ROLLED_BACK_FROM_INFO: &str = "rolled-back-from";
+/// The `operation.info` entry that says why a rollback happens.
+pub(crate) const WHY_INFO: &str = "why";
 
 /// What to do.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,10 +84,21 @@ fn is_running(state: &OperationState) -> bool {
 
 /// Whether `op` was started by self-heal.
 pub(crate) fn is_self_heal(op: &Operation) -> bool {
+    info(op, REASON_INFO) == Some("self-heal")
+}
+
+/// Whether `op` retries a failed automated sync.
+pub(crate) fn is_retry(op: &Operation) -> bool {
+    info(op, REASON_INFO) == Some("retry")
+}
+
+/// The value of the `operation.info` entry `name`.
+pub(crate) fn info<'o>(op: &'o Operation, name: &str) -> Option<&'o str> {
     op.info
         .iter()
         .flatten()
-        .any(|i| i.name == REASON_INFO && i.value == "self-heal")
+        .find(|i| i.name == name)
+        .map(|i| i.value.as_str())
 }
 
 /// The operation an automated sync of `revision` runs.
@@ -192,7 +205,7 @@ fn rollback_due(
             value: o.revision.to_owned(),
         },
         Info {
-            name: "why".into(),
+            name: WHY_INFO.into(),
             value: why,
         },
     ]);

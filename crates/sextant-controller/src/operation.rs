@@ -15,6 +15,7 @@ use sextant_model::application::{
 
 use crate::compare::Comparison;
 use crate::controller::Shared;
+use crate::decide::{self, is_retry};
 use crate::events::{self, Reason};
 use crate::prepare::prepare_with;
 use crate::report;
@@ -431,23 +432,9 @@ fn push_history(st: &mut ApplicationStatus, app: &Application, mut entry: Revisi
 
 /// For an automatic rollback: the commit it leaves and why.
 fn rolled_back(op: &Operation) -> Option<(String, String)> {
-    let info = op.info.as_ref()?;
-    let value = |name: &str| {
-        info.iter()
-            .find(|i| i.name == name)
-            .map(|i| i.value.clone())
-    };
-    Some((
-        value(crate::decide::ROLLED_BACK_FROM_INFO)?,
-        value("why").unwrap_or_default(),
-    ))
-}
-
-fn is_retry(op: &Operation) -> bool {
-    op.info
-        .iter()
-        .flatten()
-        .any(|i| i.name == crate::decide::REASON_INFO && i.value == "retry")
+    let from = decide::info(op, decide::ROLLED_BACK_FROM_INFO)?;
+    let why = decide::info(op, decide::WHY_INFO).unwrap_or_default();
+    Some((from.to_owned(), why.to_owned()))
 }
 
 /// Record `op` as failed before it changed anything.
