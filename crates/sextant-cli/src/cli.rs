@@ -38,6 +38,14 @@ enum Command {
     Controller(Box<crate::controller_cmd::ControllerArgs>),
     /// Run a demo: localkube, a sample GitOps repository, its Applications and the controller.
     Demo(Box<crate::demo_cmd::DemoArgs>),
+    /// Run the API server (REST API, live updates, accounts, RBAC) and the web UI.
+    Server(Box<crate::server_cmd::ServerArgs>),
+    /// Log in to a sextant server and keep the session for the CLI.
+    Login(Box<crate::account_cmd::LoginArgs>),
+    /// End the session with a sextant server.
+    Logout(crate::account_cmd::LogoutArgs),
+    /// Passwords and API tokens of accounts on a sextant server.
+    Account(Box<crate::account_cmd::AccountArgs>),
 }
 
 /// Run the parsed command.
@@ -53,5 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Repo(args) => crate::repo_cmd::run(*args).await,
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
+        Command::Server(args) => crate::server_cmd::run(*args).await,
+        Command::Login(args) => crate::account_cmd::login(*args).await,
+        Command::Logout(args) => crate::account_cmd::logout(args).await,
+        Command::Account(args) => crate::account_cmd::account(*args).await,
     }
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod account_cmd;
+mod api_client;
 mod app_cmd;
 mod app_source;
 mod cli;
@@ -19,6 +21,7 @@ mod preview_apps;
 mod preview_cmd;
 mod render_cmd;
 mod repo_cmd;
+mod server_cmd;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

@@ -17,7 +17,7 @@ pub use apply::{Propagation, WriteError};
 pub use connect::{ConnectError, connect, connect_inferred};
 pub use diff::{DiffSettings, diff_objects};
 pub use kinds::{KindInfo, Kinds};
-pub use live::{Entry, LiveCache, LiveKey};
+pub use live::{Entry, LiveCache, LiveKey, app_of};
 
 /// An API error in the server's own words (`reason: message`); other
 /// errors with their chain.

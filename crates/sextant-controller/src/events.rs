@@ -27,10 +27,19 @@ pub enum Reason {
     FightDetected,
     /// An automatic rollback to the last healthy revision.
     RolledBack,
+    /// Someone asked for a sync (through the API server).
+    SyncRequested,
+    /// Someone asked for a rollback (through the API server).
+    RollbackRequested,
+    /// Someone asked to stop a running sync (through the API server).
+    TerminateRequested,
+    /// Someone asked for the app's deletion (through the API server).
+    DeleteRequested,
 }
 
 impl Reason {
-    fn as_str(self) -> &'static str {
+    /// The reason as Events spell it.
+    pub fn as_str(self) -> &'static str {
         match self {
             Reason::SyncStarted => "SyncStarted",
             Reason::SyncSucceeded => "SyncSucceeded",
@@ -40,6 +49,10 @@ impl Reason {
             Reason::ResourcesDeleted => "ResourcesDeleted",
             Reason::FightDetected => "FightDetected",
             Reason::RolledBack => "RolledBack",
+            Reason::SyncRequested => "SyncRequested",
+            Reason::RollbackRequested => "RollbackRequested",
+            Reason::TerminateRequested => "TerminateRequested",
+            Reason::DeleteRequested => "DeleteRequested",
         }
     }
 
@@ -53,6 +66,18 @@ impl Reason {
 
 /// Record an Event about `app`.
 pub async fn record(client: &kube::Client, app: &Application, reason: Reason, message: &str) {
+    record_from(client, app, reason, message, "sextant-controller").await;
+}
+
+/// Record an Event about `app` as `component` (`sextant-server` for
+/// what users ask through the API).
+pub async fn record_from(
+    client: &kube::Client,
+    app: &Application,
+    reason: Reason,
+    message: &str,
+    component: &str,
+) {
     let namespace = app.metadata.namespace.clone().unwrap_or_default();
     let name = app.metadata.name.clone().unwrap_or_default();
     let now = k8s_openapi::jiff::Timestamp::now();
@@ -82,11 +107,14 @@ pub async fn record(client: &kube::Client, app: &Application, reason: Reason, me
             .to_owned(),
         ),
         source: Some(EventSource {
-            component: Some("sextant-controller".to_owned()),
+            component: Some(component.to_owned()),
             host: None,
         }),
-        reporting_component: Some("sextant.dev/controller".to_owned()),
-        reporting_instance: Some("sextant-controller".to_owned()),
+        reporting_component: Some(format!(
+            "sextant.dev/{}",
+            component.trim_start_matches("sextant-")
+        )),
+        reporting_instance: Some(component.to_owned()),
         action: Some(reason.as_str().to_owned()),
         first_timestamp: Some(Time(now)),
         last_timestamp: Some(Time(now)),

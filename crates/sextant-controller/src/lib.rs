@@ -27,7 +27,7 @@ mod compare;
 mod config;
 mod controller;
 mod decide;
-mod events;
+pub mod events;
 mod fight;
 mod finalize;
 pub mod leader;

@@ -285,6 +285,24 @@ fn read(secret: &KubeSecret) -> Result<Option<Entry>, String> {
     }))
 }
 
+/// A Secret name from a URL: `repo-` and the host and path in lower case,
+/// other characters as `-`, at most 63 characters.
+pub fn secret_name(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let mut name = String::from("repo-");
+    for c in normalise(rest).chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    name.truncate(63);
+    name.trim_end_matches('-').to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,5 +487,18 @@ mod tests {
             Credentials::Token(t) => assert_eq!(t.expose(), " spaced pass "),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn secret_names_come_from_the_host_and_path() {
+        assert_eq!(
+            secret_name("https://Git.Example.com/Org/deploy.git"),
+            "repo-git-example-com-org-deploy"
+        );
+        assert_eq!(
+            secret_name("https://bot:tok@git.example.com:8443/a_b/"),
+            "repo-git-example-com-8443-a-b"
+        );
+        assert!(secret_name(&format!("https://h/{}", "x".repeat(100))).len() <= 63);
     }
 }

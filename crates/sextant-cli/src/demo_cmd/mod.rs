@@ -52,6 +52,10 @@ pub struct DemoArgs {
     /// stops.
     #[arg(long, value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
+    /// Address the API server (and UI) listens on, over plain HTTP on
+    /// loopback; when it is taken a free port is used.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    server_listen: SocketAddr,
 }
 
 /// The cluster the demo runs against.
@@ -211,6 +215,7 @@ async fn with_cluster(
     let controller = Controller::start(client.clone(), config)
         .await
         .context("could not start the Application controller")?;
+    let (api_server, password) = start_server(args, dir, &client).await?;
 
     let kubeconfig = cluster.kubeconfig.as_path();
     let names: Vec<&str> = selected.iter().map(|a| a.name).collect();
@@ -220,7 +225,10 @@ async fn with_cluster(
          kubeconfig: {kc}\n\
          \x20           export KUBECONFIG={kc_q}\n\
          repository: {repo} (branch {branch}, commit {commit}{reused})\n\
-         apps:       {apps} (Applications in namespace {ns})",
+         apps:       {apps} (Applications in namespace {ns})\n\
+         server:     {url} (REST API; log in as admin)\n\
+         \x20           admin password: {password}\n\
+         \x20           sextant login {url} --username admin",
         about = cluster.about,
         kc = kubeconfig.display(),
         kc_q = shell_quote(&kubeconfig.display().to_string()),
@@ -234,6 +242,7 @@ async fn with_cluster(
         },
         apps = names.join(", "),
         ns = apps::NAMESPACE,
+        url = api_server.url(),
     ));
 
     let stopped = if args.no_wait {
@@ -281,6 +290,7 @@ async fn with_cluster(
         let _ = stop.wait_for(|s| *s).await;
     }
     say_err("sextant demo: stopping");
+    api_server.shutdown().await;
     if tokio::time::timeout(SHUTDOWN_LIMIT, controller.shutdown())
         .await
         .is_err()
@@ -291,6 +301,54 @@ async fn with_cluster(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Start the API server over plain HTTP (the demo is on loopback), on
+/// `--server-listen` or, when that is taken, a free port; returns it and
+/// the admin password (generated now, or the one kept from an earlier run).
+async fn start_server(
+    args: &DemoArgs,
+    dir: &Path,
+    client: &kube::Client,
+) -> anyhow::Result<(sextant_server::Server, String)> {
+    let mut config =
+        sextant_server::ServerConfig::new(apps::NAMESPACE, dir.join("cache").join("server"));
+    config.listen = args.server_listen;
+    config.tls = sextant_server::TlsMode::Insecure;
+    let server = match sextant_server::Server::start(client.clone(), config.clone()).await {
+        Ok(s) => s,
+        Err(sextant_server::StartError::Bind { addr, .. }) if addr.port() != 0 => {
+            say_err(&format!(
+                "sextant demo: {addr} is taken; the API server uses a free port"
+            ));
+            config.listen = SocketAddr::new(addr.ip(), 0);
+            sextant_server::Server::start(client.clone(), config)
+                .await
+                .context("could not start the API server")?
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("could not start the API server")),
+    };
+    let password = match server.initial_admin_password() {
+        Some(p) => p.to_owned(),
+        None => {
+            let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+                kube::Api::namespaced(client.clone(), apps::NAMESPACE);
+            secrets
+                .get_opt("sextant-initial-admin-secret")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.data)
+                .and_then(|d| {
+                    d.get("password")
+                        .map(|p| String::from_utf8_lossy(&p.0).into_owned())
+                })
+                .unwrap_or_else(|| {
+                    "(set earlier; not in Secret sextant-initial-admin-secret any more)".into()
+                })
+        }
+    };
+    Ok((server, password))
 }
 
 /// The apps whose tools are present, and the others with the reason.

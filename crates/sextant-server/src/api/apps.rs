@@ -1,0 +1,753 @@
+//! Applications: list (server-side filters, paging, counts per status),
+//! get, create, update, delete, history. Reads come from the watched
+//! store; writes go to the cluster (create/update conditional on what the
+//! caller read, delete through the resources finalizer when it cascades).
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::response::Response;
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sextant_controller::events::{Reason, record_from};
+use sextant_model::Application;
+use sextant_model::annotations::{ARGOCD_RESOURCES_FINALIZER, RESOURCES_FINALIZER};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Body, Params, PathArgs, masked, to_json};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Shared};
+
+/// Filters and paging of the list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Projects, comma-separated.
+    pub project: Option<String>,
+    /// Sync statuses (Synced, OutOfSync, Unknown), comma-separated.
+    pub sync: Option<String>,
+    /// Health statuses (Healthy, Progressing, ...), comma-separated.
+    pub health: Option<String>,
+    /// Label selector: `k=v`, `k!=v`, `k`, `!k`, comma-separated (all must hold).
+    pub selector: Option<String>,
+    /// Part of the name, any case.
+    pub search: Option<String>,
+    /// Repository URL (exact, ignoring a trailing `.git` or `/`).
+    pub repo: Option<String>,
+    /// Destination cluster: server URL or name.
+    pub cluster: Option<String>,
+    /// Destination namespace.
+    pub namespace: Option<String>,
+    /// Page size (1 to 1000; default 100).
+    pub limit: Option<u32>,
+    /// Where the previous page ended (its `continue`).
+    #[serde(rename = "continue")]
+    pub continue_: Option<String>,
+}
+
+/// One app in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSummary {
+    /// Name.
+    pub name: String,
+    /// Project.
+    pub project: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Source repository.
+    pub repo_url: String,
+    /// Path in it.
+    pub path: String,
+    /// The revision it follows.
+    pub target_revision: String,
+    /// Destination server.
+    pub dest_server: String,
+    /// Destination cluster name.
+    pub dest_name: String,
+    /// Destination namespace.
+    pub dest_namespace: String,
+    /// Synced, OutOfSync or Unknown.
+    pub sync_status: String,
+    /// The commit last compared.
+    pub revision: String,
+    /// Healthy, Progressing, Degraded, Suspended, Missing or Unknown.
+    pub health_status: String,
+    /// The phase of the current or last operation.
+    pub operation_phase: String,
+    /// When the last sync finished (RFC 3339).
+    pub last_synced_at: String,
+    /// Syncs by itself.
+    pub automated: bool,
+    /// Managed objects.
+    pub resource_count: usize,
+    /// Types of the conditions it has (errors and warnings).
+    pub conditions: Vec<String>,
+    /// resourceVersion.
+    pub resource_version: String,
+}
+
+/// Counts per status.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Counts {
+    /// By sync status.
+    pub sync: BTreeMap<String, usize>,
+    /// By health status.
+    pub health: BTreeMap<String, usize>,
+}
+
+/// A page of apps.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppList {
+    /// This page.
+    pub items: Vec<AppSummary>,
+    /// Apps matching the filters (all pages).
+    pub total: usize,
+    /// Counts over the apps matching the filters.
+    pub counts: Counts,
+    /// Pass as `continue` for the next page; absent on the last.
+    #[serde(rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_: Option<String>,
+    /// The live stream's id these items are current to: follow
+    /// `/api/v1/stream/applications` with `Last-Event-ID` set to it.
+    pub event_id: String,
+}
+
+/// The summary of an app.
+pub fn summary(app: &Application) -> AppSummary {
+    let status = app.status.as_ref();
+    let source = app
+        .spec
+        .source
+        .as_ref()
+        .or_else(|| app.spec.sources.as_ref().and_then(|s| s.first()));
+    let last_synced_at = status
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.finished_at.clone())
+        .or_else(|| {
+            status
+                .and_then(|s| s.history.as_ref())
+                .and_then(|h| h.last())
+                .map(|h| h.deployed_at.clone())
+        })
+        .unwrap_or_default();
+    AppSummary {
+        name: app.metadata.name.clone().unwrap_or_default(),
+        project: project_of(app).to_owned(),
+        labels: app.metadata.labels.clone().unwrap_or_default(),
+        repo_url: source.map(|s| s.repo_url.clone()).unwrap_or_default(),
+        path: source.and_then(|s| s.path.clone()).unwrap_or_default(),
+        target_revision: source
+            .and_then(|s| s.target_revision.clone())
+            .unwrap_or_else(|| "HEAD".into()),
+        dest_server: app.spec.destination.server.clone().unwrap_or_default(),
+        dest_name: app.spec.destination.name.clone().unwrap_or_default(),
+        dest_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
+        sync_status: status
+            .and_then(|s| s.sync.as_ref())
+            .map(|s| s.status.clone())
+            .unwrap_or_else(|| "Unknown".into()),
+        revision: status
+            .and_then(|s| s.sync.as_ref())
+            .and_then(|s| s.revision.clone())
+            .unwrap_or_default(),
+        health_status: status
+            .and_then(|s| s.health.as_ref())
+            .map(|h| h.status.clone())
+            .unwrap_or_else(|| "Unknown".into()),
+        operation_phase: status
+            .and_then(|s| s.operation_state.as_ref())
+            .map(|o| o.phase.clone())
+            .unwrap_or_default(),
+        last_synced_at,
+        automated: app
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.automated.as_ref())
+            .is_some_and(|a| a.enabled != Some(false)),
+        resource_count: status
+            .and_then(|s| s.resources.as_ref())
+            .map_or(0, Vec::len),
+        conditions: status
+            .and_then(|s| s.conditions.as_ref())
+            .map(|c| c.iter().map(|c| c.type_.clone()).collect())
+            .unwrap_or_default(),
+        resource_version: app.metadata.resource_version.clone().unwrap_or_default(),
+    }
+}
+
+/// The app's project (`default` when unset).
+pub fn project_of(app: &Application) -> &str {
+    if app.spec.project.is_empty() {
+        "default"
+    } else {
+        &app.spec.project
+    }
+}
+
+/// The RBAC object of an app: `PROJECT/NAME`.
+pub fn rbac_object(app: &Application) -> String {
+    format!(
+        "{}/{}",
+        project_of(app),
+        app.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+fn list_of(text: &Option<String>) -> Vec<String> {
+    text.as_deref()
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn normalise_repo(url: &str) -> String {
+    url.trim()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_ascii_lowercase()
+}
+
+/// One term of a label selector.
+#[derive(Debug, PartialEq, Eq)]
+enum Term {
+    Eq(String, String),
+    Ne(String, String),
+    Exists(String),
+    Absent(String),
+}
+
+fn parse_selector(text: &str) -> Result<Vec<Term>, String> {
+    let mut terms = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let term = if let Some((k, v)) = part.split_once("!=") {
+            Term::Ne(k.trim().to_owned(), v.trim().to_owned())
+        } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+            Term::Eq(k.trim().to_owned(), v.trim().to_owned())
+        } else if let Some(k) = part.strip_prefix('!') {
+            Term::Absent(k.trim().to_owned())
+        } else {
+            Term::Exists(part.to_owned())
+        };
+        let key = match &term {
+            Term::Eq(k, _) | Term::Ne(k, _) | Term::Exists(k) | Term::Absent(k) => k,
+        };
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(format!(
+                "label selector term `{part}` is not `key=value`, `key!=value`, `key` or `!key`"
+            ));
+        }
+        terms.push(term);
+    }
+    Ok(terms)
+}
+
+fn selector_matches(terms: &[Term], labels: &BTreeMap<String, String>) -> bool {
+    terms.iter().all(|t| match t {
+        Term::Eq(k, v) => labels.get(k) == Some(v),
+        Term::Ne(k, v) => labels.get(k) != Some(v),
+        Term::Exists(k) => labels.contains_key(k),
+        Term::Absent(k) => !labels.contains_key(k),
+    })
+}
+
+/// The filters of a list request, parsed once.
+struct Filter {
+    projects: Vec<String>,
+    sync: Vec<String>,
+    health: Vec<String>,
+    selector: Vec<Term>,
+    search: Option<String>,
+    repo: Option<String>,
+    cluster: Option<String>,
+    namespace: Option<String>,
+}
+
+impl Filter {
+    fn new(p: &ListParams) -> Result<Filter, String> {
+        Ok(Filter {
+            projects: list_of(&p.project),
+            sync: list_of(&p.sync),
+            health: list_of(&p.health),
+            selector: parse_selector(p.selector.as_deref().unwrap_or(""))?,
+            search: p
+                .search
+                .as_deref()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty()),
+            repo: p
+                .repo
+                .as_deref()
+                .map(normalise_repo)
+                .filter(|s| !s.is_empty()),
+            cluster: p.cluster.clone().filter(|s| !s.is_empty()),
+            namespace: p.namespace.clone().filter(|s| !s.is_empty()),
+        })
+    }
+
+    fn matches(&self, s: &AppSummary) -> bool {
+        (self.projects.is_empty() || self.projects.contains(&s.project))
+            && (self.sync.is_empty() || self.sync.contains(&s.sync_status))
+            && (self.health.is_empty() || self.health.contains(&s.health_status))
+            && selector_matches(&self.selector, &s.labels)
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|q| s.name.to_lowercase().contains(q))
+            && self
+                .repo
+                .as_ref()
+                .is_none_or(|r| normalise_repo(&s.repo_url) == *r)
+            && self
+                .cluster
+                .as_ref()
+                .is_none_or(|c| s.dest_server == *c || s.dest_name == *c)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|n| s.dest_namespace == *n)
+    }
+}
+
+/// The list's filters as a predicate, for the live stream.
+pub fn stream_filter(
+    p: &ListParams,
+) -> ApiResult<impl Fn(&AppSummary) -> bool + Send + Sync + 'static> {
+    let f = Filter::new(p).map_err(ApiError::BadRequest)?;
+    Ok(move |s: &AppSummary| f.matches(s))
+}
+
+/// List apps the caller may see, filtered, a page at a time, with counts.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "applications",
+    params(ListParams),
+    responses((status = 200, body = AppList), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<Shared>,
+    who: Principal,
+    Params(params): Params<ListParams>,
+) -> ApiResult<axum::Json<AppList>> {
+    let filter = Filter::new(&params).map_err(ApiError::BadRequest)?;
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let (apps, seq) = state.apps.snapshot();
+    let mut counts = Counts::default();
+    let mut total = 0;
+    let mut items = Vec::new();
+    let mut more = false;
+    let after = params.continue_.as_deref().filter(|c| !c.is_empty());
+    for app in &apps {
+        if !state.can(&who, "applications", "get", &rbac_object(app)) {
+            continue;
+        }
+        let s = summary(app);
+        if !filter.matches(&s) {
+            continue;
+        }
+        total += 1;
+        *counts.sync.entry(s.sync_status.clone()).or_default() += 1;
+        *counts.health.entry(s.health_status.clone()).or_default() += 1;
+        if after.is_some_and(|a| s.name.as_str() <= a) {
+            continue;
+        }
+        if items.len() < limit {
+            items.push(s);
+        } else {
+            more = true;
+        }
+    }
+    let continue_ = more.then(|| items.last().map(|s| s.name.clone())).flatten();
+    Ok(axum::Json(AppList {
+        items,
+        total,
+        counts,
+        continue_,
+        event_id: state.apps.event_id(seq),
+    }))
+}
+
+/// The app `name`, if the caller may `action` it (404 before 403, so a
+/// caller cannot probe names it may not see... only for `get`).
+pub fn find(
+    state: &AppState,
+    who: &Principal,
+    name: &str,
+    action: &str,
+) -> ApiResult<std::sync::Arc<Application>> {
+    let Some(app) = state.apps.get(name) else {
+        return Err(ApiError::NotFound(format!(
+            "no application {name} in namespace {}",
+            state.config.namespace
+        )));
+    };
+    if !state.can(who, "applications", "get", &rbac_object(&app)) {
+        return Err(ApiError::NotFound(format!(
+            "no application {name} in namespace {}",
+            state.config.namespace
+        )));
+    }
+    state.authorize(who, "applications", action, &rbac_object(&app))?;
+    Ok(app)
+}
+
+/// One app, whole.
+#[utoipa::path(get, path = "/api/v1/applications/{name}", tag = "applications",
+    params(("name" = String, Path, description = "Application name")),
+    responses((status = 200, body = crate::openapi::ApplicationDoc), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<Shared>,
+    who: Principal,
+    PathArgs(name): PathArgs<String>,
+) -> ApiResult<Response> {
+    let app = find(&state, &who, &name, "get")?;
+    Ok(masked(to_json(&*app)?))
+}
+
+/// One entry of history.
+#[utoipa::path(get, path = "/api/v1/applications/{name}/history", tag = "applications",
+    params(("name" = String, Path, description = "Application name")),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn history(
+    State(state): State<Shared>,
+    who: Principal,
+    PathArgs(name): PathArgs<String>,
+) -> ApiResult<Response> {
+    let app = find(&state, &who, &name, "get")?;
+    let history = app
+        .status
+        .as_ref()
+        .and_then(|s| s.history.clone())
+        .unwrap_or_default();
+    Ok(masked(to_json(&history)?))
+}
+
+/// Create or update parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateParams {
+    /// Update the app when it exists with another spec.
+    pub upsert: Option<bool>,
+    /// Skip checking the project and sync options.
+    pub validate: Option<bool>,
+}
+
+fn check_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "`{name}` is not a valid application name: lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 253 characters"
+        )))
+    }
+}
+
+/// Check what a new or changed app asks for: a source, a known project,
+/// known sync options.
+fn validate(state: &AppState, app: &Application, strict: bool) -> ApiResult<()> {
+    let name = app.metadata.name.as_deref().unwrap_or_default();
+    check_name(name)?;
+    if app.spec.source.is_none() && app.spec.sources.as_ref().is_none_or(Vec::is_empty) {
+        return Err(ApiError::BadRequest(format!(
+            "application {name} has no source (spec.source.repoURL)"
+        )));
+    }
+    if let Some(source) = &app.spec.source
+        && source.repo_url.trim().is_empty()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "application {name}: spec.source.repoURL is empty"
+        )));
+    }
+    if !strict {
+        return Ok(());
+    }
+    let project = project_of(app);
+    if project != "default" && state.projects.get(project).is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "application {name} names project {project}, which does not exist in namespace {}; create it or use `default` (or pass validate=false)",
+            state.config.namespace
+        )));
+    }
+    let options = app
+        .spec
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.sync_options.clone())
+        .unwrap_or_default();
+    sextant_engine::sync::SyncOptions::parse_app(options.iter().map(String::as_str))
+        .map_err(|e| ApiError::BadRequest(format!("application {name}: {e}")))?;
+    Ok(())
+}
+
+fn apps_api(state: &AppState) -> Api<Application> {
+    Api::namespaced(state.client.clone(), &state.config.namespace)
+}
+
+/// Create an app from a spec (`?upsert=true` updates one that exists).
+#[utoipa::path(post, path = "/api/v1/applications", tag = "applications",
+    params(CreateParams),
+    request_body = crate::openapi::ApplicationDoc,
+    responses((status = 200, body = crate::openapi::ApplicationDoc), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<Shared>,
+    who: Principal,
+    Params(params): Params<CreateParams>,
+    Body(mut app): Body<Application>,
+) -> ApiResult<Response> {
+    app.api_version = sextant_model::API_VERSION.to_owned();
+    app.kind = "Application".to_owned();
+    app.metadata.namespace = Some(state.config.namespace.clone());
+    app.status = None;
+    app.operation = None;
+    let name = app.metadata.name.clone().unwrap_or_default();
+    state.authorize(&who, "applications", "create", &rbac_object(&app))?;
+    validate(&state, &app, params.validate != Some(false))?;
+    let api = apps_api(&state);
+    app.metadata.resource_version = None;
+    match api.create(&PostParams::default(), &app).await {
+        Ok(created) => {
+            tracing::info!(app = %name, by = %who.name, "application created");
+            Ok(masked(to_json(&created)?))
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let existing = api
+                .get(&name)
+                .await
+                .map_err(|e| ApiError::from_kube(&format!("reading application {name}"), &e))?;
+            if existing.spec == app.spec {
+                return Ok(masked(to_json(&existing)?));
+            }
+            if params.upsert != Some(true) {
+                return Err(ApiError::Conflict(format!(
+                    "application {name} exists with another spec; update it (PUT) or create with upsert=true"
+                )));
+            }
+            state.authorize(&who, "applications", "update", &rbac_object(&existing))?;
+            let patch = json!({
+                "metadata": {"resourceVersion": existing.metadata.resource_version},
+                "spec": app.spec,
+            });
+            let updated = api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map_err(|e| ApiError::from_kube(&format!("updating application {name}"), &e))?;
+            Ok(masked(to_json(&updated)?))
+        }
+        Err(e) => Err(ApiError::from_kube(
+            &format!("creating application {name}"),
+            &e,
+        )),
+    }
+}
+
+/// Replace an app's spec (and labels, annotations). The body's
+/// `metadata.resourceVersion`, when given, must be current (409 if not).
+#[utoipa::path(put, path = "/api/v1/applications/{name}", tag = "applications",
+    params(("name" = String, Path, description = "Application name"), CreateParams),
+    request_body = crate::openapi::ApplicationDoc,
+    responses((status = 200, body = crate::openapi::ApplicationDoc), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(state): State<Shared>,
+    who: Principal,
+    PathArgs(name): PathArgs<String>,
+    Params(params): Params<CreateParams>,
+    Body(app): Body<Application>,
+) -> ApiResult<Response> {
+    let current = find(&state, &who, &name, "update")?;
+    if app.metadata.name.as_deref().is_some_and(|n| n != name) {
+        return Err(ApiError::BadRequest(format!(
+            "the body names application {}, the path {name}; renaming is not possible",
+            app.metadata.name.as_deref().unwrap_or_default()
+        )));
+    }
+    let mut wanted = app.clone();
+    wanted.metadata.name = Some(name.clone());
+    if project_of(&wanted) != project_of(&current) {
+        state.authorize(&who, "applications", "update", &rbac_object(&wanted))?;
+    }
+    validate(&state, &wanted, params.validate != Some(false))?;
+    let rv = app
+        .metadata
+        .resource_version
+        .clone()
+        .or_else(|| current.metadata.resource_version.clone());
+    let mut metadata = json!({"resourceVersion": rv});
+    if let Some(labels) = &app.metadata.labels {
+        metadata["labels"] = json!(labels);
+    }
+    if let Some(annotations) = &app.metadata.annotations {
+        metadata["annotations"] = json!(annotations);
+    }
+    // A merge patch of the whole spec: fields the body leaves out are
+    // removed, as a replace would.
+    let mut spec = to_json(&app.spec)?;
+    let old = to_json(&current.spec)?;
+    null_missing(&old, &mut spec);
+    let patch = json!({"metadata": metadata, "spec": spec});
+    let updated = apps_api(&state)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ApiError::from_kube(&format!("updating application {name}"), &e))?;
+    tracing::info!(app = %name, by = %who.name, "application updated");
+    Ok(masked(to_json(&updated)?))
+}
+
+/// Set to null every key of `old` that `new` lacks (recursively into
+/// objects), so a merge patch removes it.
+fn null_missing(old: &Value, new: &mut Value) {
+    if let (Value::Object(o), Value::Object(n)) = (old, new) {
+        for (k, ov) in o {
+            match n.get_mut(k) {
+                None => {
+                    n.insert(k.clone(), Value::Null);
+                }
+                Some(nv) => null_missing(ov, nv),
+            }
+        }
+    }
+}
+
+/// Delete parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Delete the app's resources with it (default true).
+    pub cascade: Option<bool>,
+    /// `foreground` or `background` for the resources.
+    pub propagation_policy: Option<String>,
+}
+
+/// Delete an app; by default its resources go with it (the controller
+/// deletes them before the app, through its finalizer).
+#[utoipa::path(delete, path = "/api/v1/applications/{name}", tag = "applications",
+    params(("name" = String, Path, description = "Application name"), DeleteQuery),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete(
+    State(state): State<Shared>,
+    who: Principal,
+    PathArgs(name): PathArgs<String>,
+    Params(q): Params<DeleteQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let app = find(&state, &who, &name, "delete")?;
+    let cascade = q.cascade.unwrap_or(true);
+    let finalizer = match q.propagation_policy.as_deref() {
+        None | Some("") | Some("foreground") => RESOURCES_FINALIZER.to_owned(),
+        Some("background") => format!("{RESOURCES_FINALIZER}/background"),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "propagationPolicy `{other}` is not foreground or background"
+            )));
+        }
+    };
+    let mut finalizers: Vec<String> = app
+        .metadata
+        .finalizers
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| {
+            !f.starts_with(RESOURCES_FINALIZER) && !f.starts_with(ARGOCD_RESOURCES_FINALIZER)
+        })
+        .collect();
+    if cascade {
+        finalizers.push(finalizer);
+    }
+    let api = apps_api(&state);
+    let patch = json!({"metadata": {
+        "resourceVersion": app.metadata.resource_version,
+        "finalizers": finalizers,
+    }});
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| {
+            ApiError::from_kube(&format!("preparing the deletion of application {name}"), &e)
+        })?;
+    record_from(
+        &state.client,
+        &app,
+        Reason::DeleteRequested,
+        &format!(
+            "deletion requested by {}{}",
+            who.name,
+            if cascade {
+                " (with its resources)"
+            } else {
+                " (its resources are kept)"
+            }
+        ),
+        "sextant-server",
+    )
+    .await;
+    api.delete(&name, &DeleteParams::default())
+        .await
+        .map_err(|e| ApiError::from_kube(&format!("deleting application {name}"), &e))?;
+    tracing::info!(app = %name, by = %who.name, cascade, "application deletion requested");
+    Ok(axum::Json(json!({"deleted": name, "cascade": cascade})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn label_selectors_match_as_kubectl_reads_them() {
+        let l = labels(&[("team", "pay"), ("tier", "web")]);
+        let sel = |t: &str| parse_selector(t).map(|terms| selector_matches(&terms, &l));
+        assert_eq!(sel("team=pay"), Ok(true));
+        assert_eq!(sel("team==pay,tier=web"), Ok(true));
+        assert_eq!(sel("team!=pay"), Ok(false));
+        assert_eq!(sel("tier"), Ok(true));
+        assert_eq!(sel("!tier"), Ok(false));
+        assert_eq!(sel("env=prod"), Ok(false));
+        assert_eq!(sel(""), Ok(true));
+        assert!(sel("=x").is_err());
+    }
+
+    #[test]
+    fn a_merge_patch_of_a_spec_removes_what_the_new_spec_lacks() {
+        let old = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        let mut new = json!({"b": {"c": 5}});
+        null_missing(&old, &mut new);
+        assert_eq!(new, json!({"a": null, "b": {"c": 5, "d": null}}));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("web-1.prod").is_ok());
+        assert!(check_name("Web").is_err());
+        assert!(check_name("-web").is_err());
+        assert!(check_name("").is_err());
+    }
+}

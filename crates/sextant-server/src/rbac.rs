@@ -1,0 +1,295 @@
+//! RBAC in Argo CD's policy CSV format, enforced by casbin.
+//!
+//! The policy comes from the ConfigMap `sextant-rbac-cm` (Argo CD's
+//! `argocd-rbac-cm` keys): `policy.csv` (and any `policy.<name>.csv`,
+//! appended in name order), `policy.default` (a role every authenticated
+//! user has). Lines are `p, SUBJECT, RESOURCE, ACTION, OBJECT, allow|deny`
+//! and `g, USER, ROLE`; `*` and `?` glob in resource, action and object; a
+//! deny wins over an allow. Two roles are built in: `role:readonly` (get
+//! everything) and `role:admin` (everything; the `admin` account has it).
+//!
+//! Resources and their objects: `applications` and `applicationsets`
+//! (`PROJECT/NAME`), `projects` (`NAME`), `repositories` (URL), `clusters`
+//! (server URL), `accounts` (name), `logs`. Actions: `get`, `create`,
+//! `update`, `delete`, `sync` (sync, rollback, terminate), `override`.
+
+use std::collections::BTreeMap;
+
+use casbin::function_map::{OperatorFunction, dynamic_to_str};
+use casbin::prelude::*;
+
+/// The casbin model: Argo CD's request shape with our glob matcher.
+const MODEL: &str = r#"
+[request_definition]
+r = sub, res, act, obj
+
+[policy_definition]
+p = sub, res, act, obj, eft
+
+[role_definition]
+g = _, _
+
+[policy_effect]
+e = some(where (p.eft == allow)) && !some(where (p.eft == deny))
+
+[matchers]
+m = g(r.sub, p.sub) && sextantGlob(r.res, p.res) && sextantGlob(r.act, p.act) && sextantGlob(r.obj, p.obj)
+"#;
+
+/// The roles every installation has.
+pub const BUILTIN_POLICY: &str = "\
+p, role:readonly, applications, get, */*, allow
+p, role:readonly, applicationsets, get, */*, allow
+p, role:readonly, projects, get, *, allow
+p, role:readonly, repositories, get, *, allow
+p, role:readonly, clusters, get, *, allow
+p, role:readonly, accounts, get, *, allow
+p, role:readonly, logs, get, */*, allow
+p, role:admin, applications, *, */*, allow
+p, role:admin, applicationsets, *, */*, allow
+p, role:admin, projects, *, *, allow
+p, role:admin, repositories, *, *, allow
+p, role:admin, clusters, *, *, allow
+p, role:admin, accounts, *, *, allow
+p, role:admin, logs, *, */*, allow
+g, role:admin, role:readonly
+g, admin, role:admin
+";
+
+/// The ConfigMap the policy is read from.
+pub const RBAC_CONFIGMAP: &str = "sextant-rbac-cm";
+
+/// `*` matches any run of characters (slashes too), `?` one character;
+/// everything else is literal. Linear in practice, never panics.
+pub fn glob(text: &str, pattern: &str) -> bool {
+    let t: Vec<char> = text.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    let (mut ti, mut pi) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            ti += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// A policy ready to answer.
+pub struct Policy {
+    enforcer: Enforcer,
+    default_role: Option<String>,
+    /// `g` lines (member, role), built-in and the user's.
+    grouping: Vec<(String, String)>,
+    /// Problems found in the user's policy (lines skipped), for the
+    /// settings endpoint and the log.
+    pub problems: Vec<String>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("default_role", &self.default_role)
+            .field("problems", &self.problems)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Check and normalise the user's CSV: keep well-formed `p` (4 or 5
+/// fields; 4 means allow) and `g` (2 fields) lines, report the rest.
+fn normalise(csv: &str) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut problems = Vec::new();
+    for (n, raw) in csv.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let ok = match fields.first().copied() {
+            Some("p") if fields.len() == 6 && matches!(fields[5], "allow" | "deny") => {
+                out.push_str(&fields.join(", "));
+                true
+            }
+            Some("p") if fields.len() == 5 => {
+                out.push_str(&fields.join(", "));
+                out.push_str(", allow");
+                true
+            }
+            Some("g") if fields.len() == 3 => {
+                out.push_str(&fields.join(", "));
+                true
+            }
+            _ => false,
+        };
+        if ok {
+            out.push('\n');
+        } else {
+            problems.push(format!(
+                "line {}: `{line}` is not `p, SUBJECT, RESOURCE, ACTION, OBJECT, allow|deny` or `g, USER, ROLE`; skipped",
+                n + 1
+            ));
+        }
+    }
+    (out, problems)
+}
+
+impl Policy {
+    /// The policy of a `sextant-rbac-cm` ConfigMap's data (empty: only
+    /// the built-in roles).
+    pub async fn from_configmap(
+        data: &BTreeMap<String, String>,
+    ) -> std::result::Result<Policy, String> {
+        let mut csv = String::new();
+        if let Some(main) = data.get("policy.csv") {
+            csv.push_str(main);
+            csv.push('\n');
+        }
+        for (key, value) in data {
+            if key.starts_with("policy.") && key.ends_with(".csv") && key != "policy.csv" {
+                csv.push_str(value);
+                csv.push('\n');
+            }
+        }
+        let default_role = data
+            .get("policy.default")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        Policy::new(&csv, default_role).await
+    }
+
+    /// The built-in roles plus `csv`.
+    pub async fn new(
+        csv: &str,
+        default_role: Option<String>,
+    ) -> std::result::Result<Policy, String> {
+        let (user, problems) = normalise(csv);
+        let text = format!("{BUILTIN_POLICY}{user}");
+        let grouping = text
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').map(str::trim).collect();
+                (f.len() == 3 && f[0] == "g").then(|| (f[1].to_owned(), f[2].to_owned()))
+            })
+            .collect();
+        let model = DefaultModel::from_str(MODEL)
+            .await
+            .map_err(|e| format!("the RBAC model does not load: {e}"))?;
+        let adapter = StringAdapter::new(text);
+        let mut enforcer = Enforcer::new(model, adapter)
+            .await
+            .map_err(|e| format!("the RBAC policy does not load: {e}"))?;
+        enforcer.add_function(
+            "sextantGlob",
+            OperatorFunction::Arg2(|a, b| glob(&dynamic_to_str(&a), &dynamic_to_str(&b)).into()),
+        );
+        Ok(Policy {
+            enforcer,
+            default_role,
+            grouping,
+            problems,
+        })
+    }
+
+    /// May `subject` do `action` on `resource` `object`?
+    pub fn allows(&self, subject: &str, resource: &str, action: &str, object: &str) -> bool {
+        let ask = |sub: &str| {
+            self.enforcer
+                .enforce((sub, resource, action, object))
+                .unwrap_or(false)
+        };
+        self.default_role.as_deref().is_some_and(ask) || ask(subject)
+    }
+
+    /// The roles `subject` has, directly or through other roles (and the
+    /// default role).
+    pub fn roles_of(&self, subject: &str) -> Vec<String> {
+        let mut roles: Vec<String> = self.default_role.iter().cloned().collect();
+        let mut todo = vec![subject.to_owned()];
+        while let Some(member) = todo.pop() {
+            for (m, role) in &self.grouping {
+                if *m == member && !roles.contains(role) {
+                    roles.push(role.clone());
+                    todo.push(role.clone());
+                }
+            }
+        }
+        roles.sort();
+        roles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_as_argo_cd_policies_expect() {
+        assert!(glob("dev/web", "dev/*"));
+        assert!(glob("dev/web", "*/*"));
+        assert!(glob("dev/web", "*"));
+        assert!(!glob("prod/web", "dev/*"));
+        assert!(glob("action/apps/Deployment/restart", "action/*"));
+        assert!(glob("sync", "s?nc"));
+        assert!(!glob("sync", "get"));
+        assert!(glob("", "*"));
+        assert!(!glob("a", ""));
+        assert!(glob("[weird", "[weird"));
+    }
+
+    async fn policy(csv: &str, default: Option<&str>) -> Policy {
+        match Policy::new(csv, default.map(str::to_owned)).await {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn built_in_roles_and_user_policies_decide() {
+        let p = policy(
+            "p, role:dev, applications, sync, dev/*, allow\n\
+             p, role:dev, applications, get, dev/*, allow\n\
+             p, bob, applications, delete, */*, deny\n\
+             g, alice, role:dev\n\
+             g, bob, role:admin\n",
+            None,
+        )
+        .await;
+        assert!(p.allows("admin", "applications", "delete", "prod/web"));
+        assert!(p.allows("alice", "applications", "sync", "dev/web"));
+        assert!(!p.allows("alice", "applications", "sync", "prod/web"));
+        assert!(!p.allows("alice", "projects", "get", "dev"));
+        assert!(
+            !p.allows("bob", "applications", "delete", "dev/web"),
+            "deny wins"
+        );
+        assert!(p.allows("bob", "applications", "sync", "dev/web"));
+        assert!(!p.allows("nobody", "applications", "get", "dev/web"));
+    }
+
+    #[tokio::test]
+    async fn the_default_role_applies_to_everyone_and_bad_lines_are_reported() {
+        let p = policy(
+            "p, role:x, applications\ng, carol, role:readonly\n",
+            Some("role:readonly"),
+        )
+        .await;
+        assert!(p.allows("nobody", "applications", "get", "dev/web"));
+        assert!(!p.allows("nobody", "applications", "sync", "dev/web"));
+        assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+        assert!(p.roles_of("carol").contains(&"role:readonly".to_owned()));
+    }
+}
