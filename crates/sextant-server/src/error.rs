@@ -28,6 +28,9 @@ pub enum ApiError {
     /// write lost a race).
     #[error("{0}")]
     Conflict(String),
+    /// 413: the request body is larger than the server takes.
+    #[error("{0}")]
+    TooLarge(String),
     /// 429: too many attempts; `retry_after` seconds.
     #[error("{message}")]
     TooMany {
@@ -51,7 +54,7 @@ pub enum ApiError {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `bad_request`, `unauthenticated`, `forbidden`,
-    /// `not_found`, `conflict`, `too_many_requests`, `upstream`,
+    /// `not_found`, `conflict`, `too_large`, `too_many_requests`, `upstream`,
     /// `unavailable`, `internal`.
     pub error: String,
     /// What failed and what to do.
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::TooMany { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -56,6 +56,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(
+                "the request body is larger than the server takes (2 MiB by default)".into(),
+            )),
             Err(e) => Err(ApiError::BadRequest(format!(
                 "the request body is not what this route takes: {}",
                 e.body_text()
