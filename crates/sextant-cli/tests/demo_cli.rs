@@ -95,6 +95,7 @@ impl Demo {
         let stderr = tmp.join("demo.stderr");
         let mut child = Command::new(env!("CARGO_BIN_EXE_sextant"))
             .arg("demo")
+            .args(["--server-listen", "127.0.0.1:0"])
             .args(args)
             .env("TMPDIR", tmp)
             .stdin(Stdio::null())
@@ -243,6 +244,43 @@ fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
     }
     let repo = demo.value("repository");
     assert!(repo.contains("/gitops (branch main, commit "), "{repo}");
+
+    // The API server: its URL and the admin password are printed, and
+    // `sextant login` / `sextant account get` work with them.
+    let server = demo.value("server");
+    let url = server.split_whitespace().next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{server}");
+    let password = demo
+        .seen
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("admin password: "))
+        .unwrap_or_else(|| panic!("no admin password in:\n{}", demo.transcript()))
+        .to_owned();
+    let sextant = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(args)
+            .env("SEXTANT_CONFIG", tmp.path().join("cli.json"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "sextant {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = sextant(&["login", &url, "--password-stdin"], Some(&password));
+    assert!(said.contains("logged in"), "{said}");
+    let me = sextant(&["account", "get"], None);
+    assert!(me.contains("name:         admin"), "{me}");
 
     let apps = kubectl_json(
         &kubeconfig,

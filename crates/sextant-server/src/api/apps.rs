@@ -89,6 +89,65 @@ pub struct AppSummary {
     pub conditions: Vec<String>,
     /// resourceVersion.
     pub resource_version: String,
+    /// Links to show with the app (annotations `link.sextant.dev/<title>`
+    /// or `link.argocd.argoproj.io/<title>`, and the external URLs the
+    /// controller found); only http(s) URLs, anything else is dropped.
+    pub links: Vec<Link>,
+}
+
+/// A link shown with an app.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Link {
+    /// What it is called.
+    pub title: String,
+    /// Where it goes (always http or https).
+    pub url: String,
+}
+
+/// `url` when it is a plain http(s) URL a browser may follow: no other
+/// scheme (`javascript:`, `data:`), no control characters or spaces, no
+/// credentials.
+pub fn safe_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let bad = url.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '<' | '>' | '`' | '\\'));
+    (!host.is_empty() && !host.contains('@') && !bad && url.len() <= 2048).then(|| url.to_owned())
+}
+
+/// The app's links, sanitized.
+fn links(app: &Application) -> Vec<Link> {
+    let mut out = Vec::new();
+    for (key, value) in app.metadata.annotations.iter().flatten() {
+        let title = key
+            .strip_prefix("link.sextant.dev/")
+            .or_else(|| key.strip_prefix("link.argocd.argoproj.io/"));
+        if let (Some(title), Some(url)) = (title, safe_url(value)) {
+            out.push(Link {
+                title: title.chars().take(100).collect(),
+                url,
+            });
+        }
+    }
+    for url in app
+        .status
+        .as_ref()
+        .and_then(|s| s.summary.as_ref())
+        .and_then(|s| s.external_urls.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(url) = safe_url(url) {
+            out.push(Link {
+                title: url.clone(),
+                url,
+            });
+        }
+    }
+    out
 }
 
 /// Counts per status.
@@ -179,6 +238,7 @@ pub fn summary(app: &Application) -> AppSummary {
             .map(|c| c.iter().map(|c| c.type_.clone()).collect())
             .unwrap_or_default(),
         resource_version: app.metadata.resource_version.clone().unwrap_or_default(),
+        links: links(app),
     }
 }
 
@@ -741,6 +801,33 @@ mod tests {
         let mut new = json!({"b": {"c": 5}});
         null_missing(&old, &mut new);
         assert_eq!(new, json!({"a": null, "b": {"c": 5, "d": null}}));
+    }
+
+    #[test]
+    fn only_plain_web_links_are_shown() {
+        assert_eq!(safe_url("https://grafana.example/d/1?x=2"), Some("https://grafana.example/d/1?x=2".into()));
+        assert_eq!(safe_url(" http://h/ "), Some("http://h/".into()));
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "https://user:pw@evil.example/",
+            "https://h/\"onmouseover=\"alert(1)",
+            "https://h/<script>",
+            "//evil.example",
+            "https://",
+            "vbscript:x",
+        ] {
+            assert_eq!(safe_url(bad), None, "{bad}");
+        }
+        let mut app = Application::new("web", Default::default());
+        app.metadata.annotations = Some(BTreeMap::from([
+            ("link.argocd.argoproj.io/dashboard".to_owned(), "https://grafana.example/d/web".to_owned()),
+            ("link.sextant.dev/xss".to_owned(), "javascript:alert(document.cookie)".to_owned()),
+        ]));
+        let l = links(&app);
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].title, "dashboard");
     }
 
     #[test]
