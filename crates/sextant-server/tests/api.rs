@@ -3,6 +3,8 @@
 //! application list, writes, and the transport rules (headers, limits,
 //! prefix, TLS). Tests with a controller are in `live.rs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 mod support;
 
 use std::time::Duration;

@@ -3,6 +3,8 @@
 //! recorded with the user, the resource tree, managed resources, diffs
 //! and manifests, and Secret values that never leave the server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 mod support;
 
 use std::time::{Duration, Instant};

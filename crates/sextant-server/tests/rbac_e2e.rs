@@ -5,6 +5,8 @@
 //! deploy. localkube does not enforce RBAC, so this runs on the real
 //! control plane only.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
 mod support;
 
 use std::time::Duration;

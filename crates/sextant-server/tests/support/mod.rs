@@ -6,6 +6,7 @@
 //! started only by tests that need one.
 
 #![allow(dead_code, reason = "each test file uses part of the support module")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
