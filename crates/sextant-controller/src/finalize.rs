@@ -39,6 +39,7 @@ pub(crate) async fn finalize(
             tracing::warn!(app = %name, error = %e, "could not watch a kind while deleting");
         }
     }
+    let propagation = status::deletion_propagation(app);
     let mut remaining = 0usize;
     for live in shared.live.tracked_by(&name) {
         if !tracking::is_owned_by(&name, &live) {
@@ -60,11 +61,7 @@ pub(crate) async fn finalize(
             continue;
         }
         let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
-        if let Err(e) = shared
-            .kinds
-            .delete(&key, uid, Propagation::Foreground)
-            .await
-        {
+        if let Err(e) = shared.kinds.delete(&key, uid, propagation).await {
             tracing::warn!(app = %name, object = %key, error = %e, "could not delete");
         }
     }

@@ -125,11 +125,42 @@ pub fn refresh_requested(app: &Application) -> bool {
     annotations::get(app.metadata.annotations.as_ref(), annotations::REFRESH).is_some()
 }
 
-/// Whether the app carries a resources finalizer (either spelling).
-pub fn has_resources_finalizer(app: &Application) -> bool {
-    app.metadata.finalizers.iter().flatten().any(|f| {
-        f == annotations::RESOURCES_FINALIZER || f == annotations::ARGOCD_RESOURCES_FINALIZER
+/// The propagation a resources finalizer asks for: the plain name and
+/// `/foreground` delete the app's objects in the foreground,
+/// `/background` in the background (Argo CD's three forms, in either
+/// spelling); `None` for any other finalizer.
+pub fn resources_finalizer(f: &str) -> Option<sextant_cluster::Propagation> {
+    use sextant_cluster::Propagation;
+    [
+        annotations::RESOURCES_FINALIZER,
+        annotations::ARGOCD_RESOURCES_FINALIZER,
+    ]
+    .iter()
+    .find_map(|base| match f.strip_prefix(base) {
+        Some("") | Some("/foreground") => Some(Propagation::Foreground),
+        Some("/background") => Some(Propagation::Background),
+        _ => None,
     })
+}
+
+/// Whether the app carries a resources finalizer (any form).
+pub fn has_resources_finalizer(app: &Application) -> bool {
+    app.metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| resources_finalizer(f).is_some())
+}
+
+/// How the app's objects are deleted with it (foreground unless its
+/// finalizer says background).
+pub fn deletion_propagation(app: &Application) -> sextant_cluster::Propagation {
+    app.metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .find_map(|f| resources_finalizer(f))
+        .unwrap_or(sextant_cluster::Propagation::Foreground)
 }
 
 /// Remove the resources finalizers (conditionally on the app as read just
@@ -139,10 +170,7 @@ pub async fn release_finalizer(api: &Api<Application>, name: &str) -> Result<(),
         let all = app.metadata.finalizers.clone().unwrap_or_default();
         let kept: Vec<&String> = all
             .iter()
-            .filter(|f| {
-                *f != annotations::RESOURCES_FINALIZER
-                    && *f != annotations::ARGOCD_RESOURCES_FINALIZER
-            })
+            .filter(|f| resources_finalizer(f).is_none())
             .collect();
         (kept.len() != all.len()).then(|| json!({"metadata": {"finalizers": kept}}))
     })
@@ -237,6 +265,35 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+
+    #[test]
+    fn the_resources_finalizer_is_read_in_all_of_argo_cds_forms() {
+        use sextant_cluster::Propagation::{Background, Foreground};
+        assert_eq!(
+            resources_finalizer("resources-finalizer.sextant.dev"),
+            Some(Foreground)
+        );
+        assert_eq!(
+            resources_finalizer("resources-finalizer.sextant.dev/foreground"),
+            Some(Foreground)
+        );
+        assert_eq!(
+            resources_finalizer("resources-finalizer.argocd.argoproj.io/background"),
+            Some(Background)
+        );
+        assert_eq!(
+            resources_finalizer("resources-finalizer.argocd.argoproj.io/sideways"),
+            None
+        );
+        assert_eq!(resources_finalizer("kubernetes"), None);
+        let mut app = Application::new("web", Default::default());
+        app.metadata.finalizers = Some(vec![
+            "other".into(),
+            "resources-finalizer.sextant.dev/background".into(),
+        ]);
+        assert!(has_resources_finalizer(&app));
+        assert_eq!(deletion_propagation(&app), Background);
+    }
 
     fn recorder() -> (
         Arc<Mutex<Vec<u32>>>,

@@ -58,7 +58,8 @@ fn revision(app: &Value) -> &str {
 async fn the_stream_delivers_a_change_after_a_git_commit_and_resumes_from_the_last_id() {
     let mut w = World::new().await;
     let first = w.commit(&[("web/cm.yaml", &configmap("settings", "one"))], "one");
-    w.create_app(w.app("web", "default", "web", "web", true)).await;
+    w.create_app(w.app("web", "default", "web", "web", true))
+        .await;
     w.start_controller().await;
     let token = w.admin().await;
     w.wait_app(&token, "web", "is Synced at the first commit", |a| {
@@ -77,7 +78,12 @@ async fn the_stream_delivers_a_change_after_a_git_commit_and_resumes_from_the_la
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let second = w.commit(&[("web/cm.yaml", &configmap("settings", "two"))], "two");
     let events = read_events(resp, |evs| {
         evs.iter().any(|(_, _, d)| {
@@ -87,7 +93,11 @@ async fn the_stream_delivers_a_change_after_a_git_commit_and_resumes_from_the_la
         })
     })
     .await;
-    assert!(events.iter().all(|(name, id, _)| name == "application" && id.is_some()));
+    assert!(
+        events
+            .iter()
+            .all(|(name, id, _)| name == "application" && id.is_some())
+    );
     assert!(events.iter().any(|(_, _, d)| d["type"] == "MODIFIED"));
     let last_id = events.last().unwrap().1.clone().unwrap();
 
@@ -106,10 +116,15 @@ async fn the_stream_delivers_a_change_after_a_git_commit_and_resumes_from_the_la
         .await
         .unwrap();
     let replayed = read_events(resp, |evs| {
-        evs.iter().any(|(_, _, d)| d["application"]["revision"] == third)
+        evs.iter()
+            .any(|(_, _, d)| d["application"]["revision"] == third)
     })
     .await;
-    assert!(replayed.iter().all(|(_, id, _)| id.as_deref() != Some(last_id.as_str())));
+    assert!(
+        replayed
+            .iter()
+            .all(|(_, id, _)| id.as_deref() != Some(last_id.as_str()))
+    );
     // An unknown id asks the client to list again.
     let resp = w
         .http
@@ -134,13 +149,22 @@ async fn syncs_and_rollbacks_asked_through_the_api_are_recorded_with_the_user() 
     )
     .await;
     let first = w.commit(&[("web/cm.yaml", &configmap("settings", "one"))], "one");
-    w.create_app(w.app("web", "default", "web", "web", false)).await;
+    w.create_app(w.app("web", "default", "web", "web", false))
+        .await;
     w.start_controller().await;
     let alice = w.login("alice", "password-123").await;
-    w.wait_app(&alice, "web", "is compared", |a| sync_status(a) == "OutOfSync").await;
+    w.wait_app(&alice, "web", "is compared", |a| {
+        sync_status(a) == "OutOfSync"
+    })
+    .await;
 
     let (status, asked) = w
-        .call(Method::POST, "/api/v1/applications/web/sync", Some(&alice), Some(json!({"prune": true})))
+        .call(
+            Method::POST,
+            "/api/v1/applications/web/sync",
+            Some(&alice),
+            Some(json!({"prune": true})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{asked}");
     let request = asked["requestId"].as_str().unwrap().to_owned();
@@ -150,11 +174,21 @@ async fn syncs_and_rollbacks_asked_through_the_api_are_recorded_with_the_user() 
         })
         .await;
     assert_eq!(revision(&app), first);
-    assert_eq!(app["status"]["operationState"]["operation"]["initiatedBy"]["username"], "alice");
-    assert!(app["status"]["operationState"]["operation"]["info"].to_string().contains(&request));
+    assert_eq!(
+        app["status"]["operationState"]["operation"]["initiatedBy"]["username"],
+        "alice"
+    );
+    assert!(
+        app["status"]["operationState"]["operation"]["info"]
+            .to_string()
+            .contains(&request)
+    );
 
     let second = w.commit(&[("web/cm.yaml", &configmap("settings", "two"))], "two");
-    w.wait_app(&alice, "web", "sees the new commit", |a| sync_status(a) == "OutOfSync").await;
+    w.wait_app(&alice, "web", "sees the new commit", |a| {
+        sync_status(a) == "OutOfSync"
+    })
+    .await;
     // The diff shows what a sync would change, before it runs.
     let (status, diff) = w.get("/api/v1/applications/web/diff", &alice).await;
     assert_eq!(status, StatusCode::OK, "{diff}");
@@ -162,24 +196,39 @@ async fn syncs_and_rollbacks_asked_through_the_api_are_recorded_with_the_user() 
     assert_eq!(diff["differs"], true);
     assert!(diff["objects"].to_string().contains("two"), "{diff}");
     w.eventually("no operation is pending", async || {
-        w.call(Method::POST, "/api/v1/applications/web/sync", Some(&alice), Some(json!({})))
-            .await
-            .0
-            == StatusCode::OK
+        w.call(
+            Method::POST,
+            "/api/v1/applications/web/sync",
+            Some(&alice),
+            Some(json!({})),
+        )
+        .await
+        .0 == StatusCode::OK
     })
     .await;
     w.wait_app(&alice, "web", "is synced at the second commit", |a| {
-        sync_status(a) == "Synced" && revision(a) == second && a["status"]["operationState"]["phase"] == "Succeeded"
+        sync_status(a) == "Synced"
+            && revision(a) == second
+            && a["status"]["operationState"]["phase"] == "Succeeded"
     })
     .await;
 
     let (_, history) = w.get("/api/v1/applications/web/history", &alice).await;
     let history = history.as_array().unwrap().clone();
     assert_eq!(history.len(), 2, "{history:?}");
-    assert!(history.iter().all(|h| h["initiatedBy"]["username"] == "alice"));
+    assert!(
+        history
+            .iter()
+            .all(|h| h["initiatedBy"]["username"] == "alice")
+    );
     let first_id = history[0]["id"].clone();
     let (status, body) = w
-        .call(Method::POST, "/api/v1/applications/web/rollback", Some(&alice), Some(json!({"id": first_id})))
+        .call(
+            Method::POST,
+            "/api/v1/applications/web/rollback",
+            Some(&alice),
+            Some(json!({"id": first_id})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let app = w
@@ -196,21 +245,46 @@ async fn syncs_and_rollbacks_asked_through_the_api_are_recorded_with_the_user() 
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| format!("{} {}", e["reason"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["reason"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert!(said.iter().any(|e| e.starts_with("SyncRequested") && e.contains("alice")), "{said:?}");
-    assert!(said.iter().any(|e| e.starts_with("RollbackRequested") && e.contains("alice")), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|e| e.starts_with("SyncRequested") && e.contains("alice")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|e| e.starts_with("RollbackRequested") && e.contains("alice")),
+        "{said:?}"
+    );
 
     // A rollback is refused while the app syncs by itself.
     let mut auto = w.app("web", "default", "web", "web", true);
     auto["metadata"]["resourceVersion"] = app["metadata"]["resourceVersion"].clone();
-    let (status, body) = w.call(Method::PUT, "/api/v1/applications/web", Some(&alice), Some(auto)).await;
+    let (status, body) = w
+        .call(
+            Method::PUT,
+            "/api/v1/applications/web",
+            Some(&alice),
+            Some(auto),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     w.eventually("the rollback is refused", async || {
-        w.call(Method::POST, "/api/v1/applications/web/rollback", Some(&alice), Some(json!({"id": 1})))
-            .await
-            .0
-            == StatusCode::CONFLICT
+        w.call(
+            Method::POST,
+            "/api/v1/applications/web/rollback",
+            Some(&alice),
+            Some(json!({"id": 1})),
+        )
+        .await
+        .0 == StatusCode::CONFLICT
     })
     .await;
 }
@@ -225,7 +299,8 @@ async fn the_resource_tree_and_managed_resources_show_what_the_app_owns() {
         ],
         "web",
     );
-    w.create_app(w.app("web", "default", "web", "web", true)).await;
+    w.create_app(w.app("web", "default", "web", "web", true))
+        .await;
     w.start_controller().await;
     let token = w.admin().await;
     w.wait_app(&token, "web", "is Synced and Healthy", |a| {
@@ -234,12 +309,23 @@ async fn the_resource_tree_and_managed_resources_show_what_the_app_owns() {
     .await;
     let mut tree = Value::Null;
     w.eventually("the tree reaches the Pods", async || {
-        tree = w.get("/api/v1/applications/web/resource-tree", &token).await.1;
-        tree["nodes"].as_array().is_some_and(|n| n.iter().filter(|n| n["kind"] == "Pod").count() == 2)
+        tree = w
+            .get("/api/v1/applications/web/resource-tree", &token)
+            .await
+            .1;
+        tree["nodes"]
+            .as_array()
+            .is_some_and(|n| n.iter().filter(|n| n["kind"] == "Pod").count() == 2)
     })
     .await;
     let nodes = tree["nodes"].as_array().unwrap();
-    let find = |kind: &str| nodes.iter().filter(|n| n["kind"] == kind).cloned().collect::<Vec<_>>();
+    let find = |kind: &str| {
+        nodes
+            .iter()
+            .filter(|n| n["kind"] == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let deploy = &find("Deployment")[0];
     assert_eq!(deploy["tracked"], true);
     assert_eq!(deploy["syncStatus"], "Synced");
@@ -254,7 +340,9 @@ async fn the_resource_tree_and_managed_resources_show_what_the_app_owns() {
     }
     assert_eq!(find("ConfigMap")[0]["syncStatus"], "Synced");
 
-    let (status, managed) = w.get("/api/v1/applications/web/managed-resources", &token).await;
+    let (status, managed) = w
+        .get("/api/v1/applications/web/managed-resources", &token)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let cm = managed
         .as_array()
@@ -272,18 +360,45 @@ async fn the_resource_tree_and_managed_resources_show_what_the_app_owns() {
     // The per-app stream sends the tree now and again when it changes.
     let resp = w
         .http
-        .get(format!("{}/api/v1/stream/applications/web/resource-tree", w.url))
+        .get(format!(
+            "{}/api/v1/stream/applications/web/resource-tree",
+            w.url
+        ))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
-    w.commit(&[("web/deploy.yaml", &deployment("web", "nginx:1.28"))], "1.28");
+    w.commit(
+        &[("web/deploy.yaml", &deployment("web", "nginx:1.28"))],
+        "1.28",
+    );
     let events = read_events(resp, |evs| {
         evs.iter()
             .any(|(name, _, d)| name == "tree" && d.to_string().contains("nginx:1.28"))
     })
     .await;
     assert_eq!(events[0].0, "tree");
+
+    // Deleting through the API takes the app's objects with it (here in
+    // the background, Argo CD's `/background` finalizer form).
+    let (status, body) = w
+        .call(
+            Method::DELETE,
+            "/api/v1/applications/web?propagationPolicy=background",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(w.client.clone(), "web");
+    let apps: kube::Api<sextant_model::Application> =
+        kube::Api::namespaced(w.client.clone(), support::NS);
+    w.eventually("the app and its ConfigMap are gone", async || {
+        apps.get_opt("web").await.unwrap().is_none()
+            && cms.get_opt("settings").await.unwrap().is_none()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -298,19 +413,35 @@ async fn secret_values_never_leave_the_server() {
     };
     w.commit(&[("web/secret.yaml", &secret(plain, encoded))], "secret");
     let mut app = w.app("web", "default", "web", "web", false);
-    app["spec"]["syncPolicy"]["syncOptions"] = json!(["CreateNamespace=true", "ServerSideApply=false"]);
+    app["spec"]["syncPolicy"]["syncOptions"] =
+        json!(["CreateNamespace=true", "ServerSideApply=false"]);
     w.create_app(app).await;
     w.start_controller().await;
     let token = w.admin().await;
-    w.wait_app(&token, "web", "is compared", |a| sync_status(a) == "OutOfSync").await;
-    w.call(Method::POST, "/api/v1/applications/web/sync", Some(&token), Some(json!({})))
+    w.wait_app(&token, "web", "is compared", |a| {
+        sync_status(a) == "OutOfSync"
+    })
+    .await;
+    w.call(
+        Method::POST,
+        "/api/v1/applications/web/sync",
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    w.wait_app(&token, "web", "is Synced", |a| sync_status(a) == "Synced")
         .await;
-    w.wait_app(&token, "web", "is Synced", |a| sync_status(a) == "Synced").await;
     // Git changes the values: the diff must show that keys changed, not what to.
     let new_plain = "rotated-plain-s3cret";
     let new_encoded = "cm90YXRlZC1iYXNlNjQtdmFsdWU="; // "rotated-base64-value"
-    w.commit(&[("web/secret.yaml", &secret(new_plain, new_encoded))], "rotate");
-    w.wait_app(&token, "web", "sees the rotation", |a| sync_status(a) == "OutOfSync").await;
+    w.commit(
+        &[("web/secret.yaml", &secret(new_plain, new_encoded))],
+        "rotate",
+    );
+    w.wait_app(&token, "web", "sees the rotation", |a| {
+        sync_status(a) == "OutOfSync"
+    })
+    .await;
 
     let forbidden = [
         plain.to_owned(),
@@ -334,26 +465,54 @@ async fn secret_values_never_leave_the_server() {
         "/api/v1/applications/web/events",
         "/api/v1/applications/web/history",
     ] {
-        let resp = w.http.get(format!("{}{path}", w.url)).bearer_auth(&token).send().await.unwrap();
+        let resp = w
+            .http
+            .get(format!("{}{path}", w.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
         bodies.push((path, resp.text().await.unwrap()));
     }
     // Live streams too.
     for path in ["/api/v1/stream/applications/web/resource-tree"] {
-        let resp = w.http.get(format!("{}{path}", w.url)).bearer_auth(&token).send().await.unwrap();
+        let resp = w
+            .http
+            .get(format!("{}{path}", w.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         let events = read_events(resp, |evs| !evs.is_empty()).await;
-        bodies.push((path, serde_json::to_string(&events.iter().map(|e| &e.2).collect::<Vec<_>>()).unwrap()));
+        bodies.push((
+            path,
+            serde_json::to_string(&events.iter().map(|e| &e.2).collect::<Vec<_>>()).unwrap(),
+        ));
     }
     for (path, body) in &bodies {
         for value in &forbidden {
-            assert!(!body.contains(value.as_str()), "{path} leaks {value}: {body}");
+            assert!(
+                !body.contains(value.as_str()),
+                "{path} leaks {value}: {body}"
+            );
         }
     }
-    let managed = &bodies.iter().find(|(p, _)| p.ends_with("managed-resources")).unwrap().1;
-    assert!(managed.contains("++++++++"), "values are masked, keys kept: {managed}");
+    let managed = &bodies
+        .iter()
+        .find(|(p, _)| p.ends_with("managed-resources"))
+        .unwrap()
+        .1;
+    assert!(
+        managed.contains("++++++++"),
+        "values are masked, keys kept: {managed}"
+    );
     assert!(managed.contains("password") && managed.contains("token"));
     let diff = &bodies.iter().find(|(p, _)| p.ends_with("/diff")).unwrap().1;
-    assert!(diff.contains("++++++++ (new)"), "the diff says which keys change: {diff}");
+    assert!(
+        diff.contains("++++++++ (new)"),
+        "the diff says which keys change: {diff}"
+    );
 }
 
 fn base64_of(text: &str) -> String {

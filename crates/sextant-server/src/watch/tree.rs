@@ -4,10 +4,11 @@
 //!
 //! Watched kinds: every kind an app's `status.resources` names (added as
 //! apps report them) plus the kinds objects are usually owned through
-//! (ReplicaSet, Pod, Job, EndpointSlice). An object carrying a tracking
-//! id is kept whole (its live state is served); any other is kept as a
-//! small node (identity, owners, health, a line of info), so memory grows
-//! with what the apps own, not with the cluster.
+//! (ReplicaSet, Pod, Job, EndpointSlice), across all namespaces. An object
+//! carrying a tracking id is kept whole (its live state is served); every
+//! other object of those kinds is kept only as a small node (identity,
+//! owners, health, a few lines of info), so a large cluster costs a few
+//! hundred bytes per object, not its full JSON.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
