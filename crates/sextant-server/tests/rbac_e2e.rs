@@ -33,7 +33,11 @@ async fn apply_file(client: &kube::Client, path: &std::path::Path) {
         let gvk = kube::core::GroupVersionKind::try_from(obj.types.as_ref().unwrap()).unwrap();
         let (ar, caps): (ApiResource, ApiCapabilities) = discovery.resolve_gvk(&gvk).unwrap();
         let api: Api<DynamicObject> = if caps.scope == Scope::Namespaced {
-            Api::namespaced_with(client.clone(), obj.metadata.namespace.as_deref().unwrap(), &ar)
+            Api::namespaced_with(
+                client.clone(),
+                obj.metadata.namespace.as_deref().unwrap(),
+                &ar,
+            )
         } else {
             Api::all_with(client.clone(), &ar)
         };
@@ -57,7 +61,8 @@ async fn the_server_works_with_the_role_written_in_deploy_and_is_not_cluster_adm
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     apply_file(&w.client, &root.join("deploy/server-rbac.yaml")).await;
     let sas: Api<ServiceAccount> = Api::namespaced(w.client.clone(), NS);
-    let request: TokenRequest = serde_json::from_value(json!({"spec": {"expirationSeconds": 3600}})).unwrap();
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"expirationSeconds": 3600}})).unwrap();
     let token = sas
         .create_token_request("sextant-server", &Default::default(), &request)
         .await
@@ -66,7 +71,9 @@ async fn the_server_works_with_the_role_written_in_deploy_and_is_not_cluster_adm
         .unwrap()
         .token;
     let kc = kube::config::Kubeconfig::read_from(w.kubeconfig()).unwrap();
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
     config.auth_info = kube::config::AuthInfo {
         token: Some(token.into()),
         ..Default::default()
@@ -75,17 +82,24 @@ async fn the_server_works_with_the_role_written_in_deploy_and_is_not_cluster_adm
 
     // The app and its objects (made by a controller with its own rights).
     w.commit(&[("web/cm.yaml", &configmap("settings", "one"))], "one");
-    w.create_app(w.app("web", "default", "web", "web", true)).await;
+    w.create_app(w.app("web", "default", "web", "web", true))
+        .await;
     w.start_controller().await;
 
-    let server = Server::start(sa_client.clone(), ServerConfig::new(NS, w.dir.path().join("sa-cache")))
+    let server = Server::start(
+        sa_client.clone(),
+        ServerConfig::new(NS, w.dir.path().join("sa-cache")),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(60), server.ready())
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(60), server.ready()).await.unwrap();
     // Talk to the ServiceAccount's server from here on.
     w.url = server.url().to_owned();
     let admin = w.admin().await;
-    w.wait_app(&admin, "web", "is Synced", |a| sync_status(a) == "Synced").await;
+    w.wait_app(&admin, "web", "is Synced", |a| sync_status(a) == "Synced")
+        .await;
     for path in [
         "/api/v1/applications",
         "/api/v1/applications/web",
@@ -100,21 +114,51 @@ async fn the_server_works_with_the_role_written_in_deploy_and_is_not_cluster_adm
         "/api/v1/account",
     ] {
         let (status, body) = w.get(path, &admin).await;
-        assert_eq!(status, StatusCode::OK, "GET {path} with the server's own Role: {body}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "GET {path} with the server's own Role: {body}"
+        );
     }
     let (_, diff) = w.get("/api/v1/applications/web/diff", &admin).await;
-    assert_eq!(diff["errors"], json!([]), "the dry-run of a diff is allowed: {diff}");
-    let (_, tree) = w.get("/api/v1/applications/web/resource-tree", &admin).await;
+    assert_eq!(
+        diff["errors"],
+        json!([]),
+        "the dry-run of a diff is allowed: {diff}"
+    );
+    let (_, tree) = w
+        .get("/api/v1/applications/web/resource-tree", &admin)
+        .await;
     assert!(tree.to_string().contains("\"ConfigMap\""), "{tree}");
     for (method, path, body) in [
         (Method::POST, "/api/v1/applications/web/refresh", None),
-        (Method::POST, "/api/v1/repositories", Some(json!({"url": "https://git.example/a.git", "password": "p"}))),
-        (Method::DELETE, "/api/v1/repositories/repo-git-example-a", None),
-        (Method::POST, "/api/v1/applications", Some(w.app("other", "default", "x", "x", false))),
-        (Method::DELETE, "/api/v1/applications/other?cascade=false", None),
+        (
+            Method::POST,
+            "/api/v1/repositories",
+            Some(json!({"url": "https://git.example/a.git", "password": "p"})),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/repositories/repo-git-example-a",
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/applications",
+            Some(w.app("other", "default", "x", "x", false)),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/applications/other?cascade=false",
+            None,
+        ),
     ] {
         let (status, answer) = w.call(method.clone(), path, Some(&admin), body).await;
-        assert_eq!(status, StatusCode::OK, "{method} {path} with the server's own Role: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{method} {path} with the server's own Role: {answer}"
+        );
         if path == "/api/v1/applications" {
             w.eventually("the server sees other", async || {
                 w.get("/api/v1/applications/other", &admin).await.0 == StatusCode::OK
@@ -125,6 +169,9 @@ async fn the_server_works_with_the_role_written_in_deploy_and_is_not_cluster_adm
     // Not cluster-admin: it cannot delete what the app deployed.
     let cms: Api<ConfigMap> = Api::namespaced(sa_client, "web");
     let refused = cms.delete("settings", &DeleteParams::default()).await;
-    assert!(matches!(refused, Err(kube::Error::Api(ref s)) if s.code == 403), "{refused:?}");
+    assert!(
+        matches!(refused, Err(kube::Error::Api(ref s)) if s.code == 403),
+        "{refused:?}"
+    );
     server.shutdown().await;
 }

@@ -11,6 +11,16 @@ use super::{
 };
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
+/// Deployment annotations kube-controller-manager does not copy to
+/// ReplicaSets.
+const ANNOTATIONS_NOT_COPIED: &[&str] = &[
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
 
 /// Resolve an int-or-percent against `total` (percent rounds up for surge,
 /// down for unavailable, as the deployment controller does).
@@ -200,13 +210,37 @@ fn deployment(sim: &Sim, d: &Value) {
             };
             let mut labels = t.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
             labels["pod-template-hash"] = json!(hash);
+            // As kube-controller-manager does: the Deployment's own
+            // annotations are copied to its ReplicaSets (a tracking
+            // annotation among them), except kubectl's and the rollout
+            // bookkeeping ones.
+            let mut annotations = serde_json::Map::new();
+            if let Some(own) = d
+                .pointer("/metadata/annotations")
+                .and_then(Value::as_object)
+            {
+                for (k, v) in own {
+                    if !ANNOTATIONS_NOT_COPIED.contains(&k.as_str()) {
+                        annotations.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            annotations.insert(REVISION.into(), json!((max_revision + 1).to_string()));
+            annotations.insert(
+                "deployment.kubernetes.io/desired-replicas".into(),
+                json!(replicas.to_string()),
+            );
+            annotations.insert(
+                "deployment.kubernetes.io/max-replicas".into(),
+                json!((replicas + surge).to_string()),
+            );
             let body = json!({
                 "apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {
                     "name": format!("{name}-{hash}"),
                     "namespace": s(d, "/metadata/namespace"),
                     "labels": labels,
-                    "annotations": {REVISION: (max_revision + 1).to_string(), "deployment.kubernetes.io/desired-replicas": replicas.to_string(), "deployment.kubernetes.io/max-replicas": (replicas + surge).to_string()},
+                    "annotations": annotations,
                     "ownerReferences": [controller_ref(d)],
                 },
                 "spec": {"replicas": initial, "minReadySeconds": i(d, "/spec/minReadySeconds", 0), "selector": selector, "template": t},

@@ -114,7 +114,9 @@ pub fn safe_url(url: &str) -> Option<String> {
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let bad = url.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '<' | '>' | '`' | '\\'));
+    let bad = url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '<' | '>' | '`' | '\\'));
     (!host.is_empty() && !host.contains('@') && !bad && url.len() <= 2048).then(|| url.to_owned())
 }
 
@@ -648,12 +650,13 @@ pub async fn update(
         state.authorize(&who, "applications", "update", &rbac_object(&wanted))?;
     }
     validate(&state, &wanted, params.validate != Some(false))?;
-    let rv = app
-        .metadata
-        .resource_version
-        .clone()
-        .or_else(|| current.metadata.resource_version.clone());
-    let mut metadata = json!({"resourceVersion": rv});
+    // Conditional on the caller's resourceVersion when it sends one; a
+    // spec without it replaces the spec whatever the controller wrote to
+    // the status meanwhile.
+    let mut metadata = json!({});
+    if let Some(rv) = &app.metadata.resource_version {
+        metadata["resourceVersion"] = json!(rv);
+    }
     if let Some(labels) = &app.metadata.labels {
         metadata["labels"] = json!(labels);
     }
@@ -724,29 +727,42 @@ pub async fn delete(
             )));
         }
     };
-    let mut finalizers: Vec<String> = app
-        .metadata
-        .finalizers
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f| {
-            !f.starts_with(RESOURCES_FINALIZER) && !f.starts_with(ARGOCD_RESOURCES_FINALIZER)
-        })
-        .collect();
-    if cascade {
-        finalizers.push(finalizer);
-    }
     let api = apps_api(&state);
-    let patch = json!({"metadata": {
-        "resourceVersion": app.metadata.resource_version,
-        "finalizers": finalizers,
-    }});
-    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| {
-            ApiError::from_kube(&format!("preparing the deletion of application {name}"), &e)
-        })?;
+    let what = format!("preparing the deletion of application {name}");
+    let mut current = (*app).clone();
+    for attempt in 0.. {
+        let mut finalizers: Vec<String> = current
+            .metadata
+            .finalizers
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| {
+                !f.starts_with(RESOURCES_FINALIZER) && !f.starts_with(ARGOCD_RESOURCES_FINALIZER)
+            })
+            .collect();
+        if cascade {
+            finalizers.push(finalizer.clone());
+        }
+        let patch = json!({"metadata": {
+            "resourceVersion": current.metadata.resource_version,
+            "finalizers": finalizers,
+        }});
+        match api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => break,
+            // The controller wrote the app meanwhile: read it again.
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < 5 => {
+                current = api
+                    .get(&name)
+                    .await
+                    .map_err(|e| ApiError::from_kube(&what, &e))?;
+            }
+            Err(e) => return Err(ApiError::from_kube(&what, &e)),
+        }
+    }
     record_from(
         &state.client,
         &app,
@@ -805,7 +821,10 @@ mod tests {
 
     #[test]
     fn only_plain_web_links_are_shown() {
-        assert_eq!(safe_url("https://grafana.example/d/1?x=2"), Some("https://grafana.example/d/1?x=2".into()));
+        assert_eq!(
+            safe_url("https://grafana.example/d/1?x=2"),
+            Some("https://grafana.example/d/1?x=2".into())
+        );
         assert_eq!(safe_url(" http://h/ "), Some("http://h/".into()));
         for bad in [
             "javascript:alert(1)",
@@ -822,8 +841,14 @@ mod tests {
         }
         let mut app = Application::new("web", Default::default());
         app.metadata.annotations = Some(BTreeMap::from([
-            ("link.argocd.argoproj.io/dashboard".to_owned(), "https://grafana.example/d/web".to_owned()),
-            ("link.sextant.dev/xss".to_owned(), "javascript:alert(document.cookie)".to_owned()),
+            (
+                "link.argocd.argoproj.io/dashboard".to_owned(),
+                "https://grafana.example/d/web".to_owned(),
+            ),
+            (
+                "link.sextant.dev/xss".to_owned(),
+                "javascript:alert(document.cookie)".to_owned(),
+            ),
         ]));
         let l = links(&app);
         assert_eq!(l.len(), 1);

@@ -54,16 +54,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(
-                "the request body is larger than the server takes (2 MiB by default)".into(),
-            )),
-            Err(e) => Err(ApiError::BadRequest(format!(
-                "the request body is not what this route takes: {}",
-                e.body_text()
-            ))),
+        // Every body this API takes is a JSON object; serde would also
+        // read a struct from an array, which nobody means.
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::TooLarge(
+                    "the request body is larger than the server takes (2 MiB by default)".into(),
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::BadRequest(format!(
+                    "the request body is not what this route takes: {}",
+                    e.body_text()
+                )));
+            }
+        };
+        if !value.is_object() {
+            return Err(ApiError::BadRequest(
+                "the request body must be a JSON object".into(),
+            ));
         }
+        serde_json::from_value(value).map(Body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the request body is not what this route takes: {e}"
+            ))
+        })
     }
 }
 

@@ -88,32 +88,49 @@ fn busy(app: &Application, name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Write an operation on the app, conditional on the resourceVersion its
+/// checks were made on. `build` checks the app (busy, automated, ...) and
+/// returns the `sync` to ask for with a description; when the write loses
+/// a race (the controller wrote the app meanwhile), the app is read again,
+/// checked again and the write retried, as the CLI does.
 async fn write_operation(
     state: &AppState,
-    app: &Application,
+    first: &Application,
     name: &str,
     who: &Principal,
-    sync: Value,
-) -> ApiResult<String> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let patch = json!({
-        "metadata": {"resourceVersion": app.metadata.resource_version},
-        "operation": {
-            "sync": sync,
-            "initiatedBy": {"username": who.name},
-            "info": [{"name": REQUEST_ID_INFO, "value": id}],
-        },
-    });
+    build: impl Fn(&Application) -> ApiResult<(Value, String)>,
+) -> ApiResult<(String, String, Application)> {
     let api: Api<Application> = Api::namespaced(state.client.clone(), &state.config.namespace);
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .map_err(|e| {
-            ApiError::from_kube(
-                &format!("requesting an operation on application {name}"),
-                &e,
-            )
-        })?;
-    Ok(id)
+    let what = format!("requesting an operation on application {name}");
+    let mut app = first.clone();
+    for attempt in 0.. {
+        let (sync, message) = build(&app)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let patch = json!({
+            "metadata": {"resourceVersion": app.metadata.resource_version},
+            "operation": {
+                "sync": sync,
+                "initiatedBy": {"username": who.name},
+                "info": [{"name": REQUEST_ID_INFO, "value": id}],
+            },
+        });
+        match api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => return Ok((id, message, app)),
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < 5 => {
+                app = api
+                    .get(name)
+                    .await
+                    .map_err(|e| ApiError::from_kube(&what, &e))?;
+            }
+            Err(e) => return Err(ApiError::from_kube(&what, &e)),
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "{what}: it kept changing; try again"
+    )))
 }
 
 /// Ask for a sync.
@@ -130,7 +147,6 @@ pub async fn sync(
     Body(req): Body<SyncRequest>,
 ) -> ApiResult<axum::Json<OperationResponse>> {
     let app = find(&state, &who, &name, "sync")?;
-    busy(&app, &name)?;
     sextant_engine::sync::SyncOptions::parse_app(req.sync_options.iter().map(String::as_str))
         .map_err(|e| ApiError::BadRequest(format!("syncOptions: {e}")))?;
     for r in &req.resources {
@@ -155,7 +171,6 @@ pub async fn sync(
     if !req.sync_options.is_empty() {
         sync["syncOptions"] = json!(req.sync_options);
     }
-    let id = write_operation(&state, &app, &name, &who, sync).await?;
     let message = format!(
         "sync of {name} to {} requested by {}{}{}",
         req.revision.as_deref().unwrap_or("its targetRevision"),
@@ -163,6 +178,11 @@ pub async fn sync(
         if req.prune { ", with prune" } else { "" },
         if req.dry_run { ", dry run" } else { "" }
     );
+    let (id, message, app) = write_operation(&state, &app, &name, &who, |app| {
+        busy(app, &name)?;
+        Ok((sync.clone(), message.clone()))
+    })
+    .await?;
     record_from(
         &state.client,
         &app,
@@ -193,20 +213,15 @@ pub struct RollbackRequest {
     pub dry_run: bool,
 }
 
-/// Roll back to a history entry (its revision and source).
-#[utoipa::path(post, path = "/api/v1/applications/{name}/rollback", tag = "operations",
-    params(("name" = String, Path, description = "Application name")),
-    request_body = RollbackRequest,
-    responses((status = 200, body = OperationResponse), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn rollback(
-    State(state): State<Shared>,
-    who: Principal,
-    PathArgs(name): PathArgs<String>,
-    Body(req): Body<RollbackRequest>,
-) -> ApiResult<axum::Json<OperationResponse>> {
-    let app = find(&state, &who, &name, "sync")?;
+/// The operation that rolls `app` back to history entry `req.id`, and
+/// what to say of it; refused while the app syncs automatically or is
+/// busy, or when there is no such entry.
+fn rollback_operation(
+    app: &Application,
+    name: &str,
+    who: &str,
+    req: &RollbackRequest,
+) -> ApiResult<(Value, String)> {
     let automated = app
         .spec
         .sync_policy
@@ -218,7 +233,7 @@ pub async fn rollback(
             "application {name} syncs automatically, which would undo a rollback at once; turn auto-sync off first (spec.syncPolicy.automated)"
         )));
     }
-    busy(&app, &name)?;
+    busy(app, name)?;
     let history = app
         .status
         .as_ref()
@@ -240,13 +255,32 @@ pub async fn rollback(
     if let Some(source) = &entry.source {
         sync["source"] = json!(source);
     }
-    let id = write_operation(&state, &app, &name, &who, sync).await?;
     let message = format!(
-        "rollback of {name} to history entry {} ({}) requested by {}",
+        "rollback of {name} to history entry {} ({}) requested by {who}",
         entry.id,
         entry.revision.chars().take(7).collect::<String>(),
-        who.name
     );
+    Ok((sync, message))
+}
+
+/// Roll back to a history entry (its revision and source).
+#[utoipa::path(post, path = "/api/v1/applications/{name}/rollback", tag = "operations",
+    params(("name" = String, Path, description = "Application name")),
+    request_body = RollbackRequest,
+    responses((status = 200, body = OperationResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn rollback(
+    State(state): State<Shared>,
+    who: Principal,
+    PathArgs(name): PathArgs<String>,
+    Body(req): Body<RollbackRequest>,
+) -> ApiResult<axum::Json<OperationResponse>> {
+    let app = find(&state, &who, &name, "sync")?;
+    let (id, message, app) = write_operation(&state, &app, &name, &who, |app| {
+        rollback_operation(app, &name, &who.name, &req)
+    })
+    .await?;
     record_from(
         &state.client,
         &app,
@@ -314,11 +348,13 @@ pub struct RefreshParams {
     pub kind: Option<String>,
 }
 
-/// Ask the controller to compare the app again now.
+/// Ask the controller to compare the app again now. Seeing the app is
+/// enough; by cookie, the session's CSRF token is needed (403 without).
 #[utoipa::path(post, path = "/api/v1/applications/{name}/refresh", tag = "operations",
     params(("name" = String, Path, description = "Application name"), RefreshParams),
     responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
 pub async fn refresh(
     State(state): State<Shared>,
     who: Principal,

@@ -198,9 +198,11 @@ impl<T: serde::de::DeserializeOwned> Body<T> {
 }
 
 /// Log out: the session ends (on this server, and on every replica once
-/// its lifetime ends) and the cookie is cleared.
+/// its lifetime ends) and the cookie is cleared. Like every write, a
+/// logout by cookie must carry the session's CSRF token (403 without).
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
-    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
 pub async fn logout(State(state): State<Shared>, who: Principal) -> ApiResult<Response> {
     if who.kind == TokenKind::Session {
         state.revoke(&who.token_id, who.expires);

@@ -152,12 +152,22 @@ fn node_of(obj: &DynamicObject, health: &HealthCustomizations) -> Option<Node> {
         None => (String::new(), api_version.clone()),
     };
     let meta = &obj.metadata;
+    // An object is an app's only when its tracking id is the one the app
+    // gives that very object: kube-controller-manager copies a
+    // Deployment's annotations to its ReplicaSets, whose (copied) id then
+    // names the Deployment.
     let app = meta
         .annotations
         .as_ref()
         .and_then(|a| a.get(TRACKING_ID))
-        .and_then(|t| sextant_cluster::app_of(t))
-        .map(str::to_owned);
+        .and_then(|t| {
+            let app = sextant_cluster::app_of(t)?;
+            let own = sextant_controller::tracking::tracking_id(
+                app,
+                &sextant_engine::diff::ObjectKey::of(&value),
+            );
+            (own == *t).then(|| app.to_owned())
+        });
     let h = assess(&value, health);
     let mut info = Vec::new();
     if kind == "Pod" && group.is_empty() {

@@ -61,9 +61,10 @@ pub async fn install_crds(client: &kube::Client) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let v = serde_json::to_value(api.get(&name).await.unwrap()).unwrap();
-            let established = v["status"]["conditions"]
-                .as_array()
-                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established" && c["status"] == "True"));
+            let established = v["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Established" && c["status"] == "True")
+            });
             if established {
                 break;
             }
@@ -95,7 +96,8 @@ impl World {
         };
         let (cluster, client) = if real() {
             let mut cp = sextant_testkit::ControlPlane::start().await;
-            let stand_in = localkube::controllers::StandIn::start(cp.kubeconfig(), simulation).unwrap();
+            let stand_in =
+                localkube::controllers::StandIn::start(cp.kubeconfig(), simulation).unwrap();
             cp.attach(stand_in);
             let client = cp.client().await;
             (Cluster::Real(cp), client)
@@ -212,18 +214,29 @@ impl World {
 
     /// Apply a ConfigMap of the server's namespace (server-side apply).
     pub async fn set_configmap(&self, name: &str, data: Value) {
-        let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(self.client.clone(), NS);
+        let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(self.client.clone(), NS);
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": NS}, "data": data});
-        api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(&cm))
-            .await
-            .unwrap();
+        api.patch(
+            name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&cm),
+        )
+        .await
+        .unwrap();
     }
 
     /// Local accounts `name: capabilities` and the RBAC policy; each
     /// account with a login gets `password` (set by the admin through the
     /// API). Waits until the server sees them.
-    pub async fn accounts(&self, accounts: &[(&str, &str)], password: &str, policy: &str, default_role: Option<&str>) {
+    pub async fn accounts(
+        &self,
+        accounts: &[(&str, &str)],
+        password: &str,
+        policy: &str,
+        default_role: Option<&str>,
+    ) {
         let mut cm = serde_json::Map::new();
         for (name, caps) in accounts {
             cm.insert(format!("accounts.{name}"), json!(caps));
@@ -284,7 +297,10 @@ impl World {
             }
         }
         git(&self.repo, &["add", "-A"]);
-        git(&self.repo, &["commit", "-q", "--allow-empty", "-m", message]);
+        git(
+            &self.repo,
+            &["commit", "-q", "--allow-empty", "-m", message],
+        );
         git(&self.repo, &["rev-parse", "HEAD"])
     }
 
@@ -311,10 +327,18 @@ impl World {
     }
 
     /// Wait until the server's view of app `name` satisfies `check`.
-    pub async fn wait_app(&self, token: &str, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_app(
+        &self,
+        token: &str,
+        name: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let (status, app) = self.get(&format!("/api/v1/applications/{name}"), token).await;
+            let (status, app) = self
+                .get(&format!("/api/v1/applications/{name}"), token)
+                .await;
             if status == StatusCode::OK && check(&app) {
                 return app;
             }
@@ -329,7 +353,9 @@ impl World {
 }
 
 pub fn configmap(name: &str, value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  key: \"{value}\"\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  key: \"{value}\"\n"
+    )
 }
 
 pub fn deployment(name: &str, image: &str) -> String {
