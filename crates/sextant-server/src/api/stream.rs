@@ -5,7 +5,9 @@
 //! client that reconnects with `Last-Event-ID` (browsers do it by
 //! themselves) gets exactly what it missed, or a `reset` event when that
 //! is no longer possible (then it lists again). The list endpoint's
-//! `eventId` is where a fresh list is current to. The same filters as the
+//! `eventId` is where a fresh list is current to; since `EventSource`
+//! cannot set `Last-Event-ID` on its first connection, the `lastEventId`
+//! query parameter is read when the header is absent. The same filters as the
 //! list apply, and only apps the caller may see are sent.
 //!
 //! `/api/v1/stream/applications/{name}/resource-tree` sends the app's
@@ -23,7 +25,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
@@ -46,6 +48,14 @@ pub struct AppEventData {
     pub application: AppSummary,
 }
 
+/// Where to resume when the `Last-Event-ID` header is absent.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResumeParams {
+    /// The list's `eventId` or the id of the last event seen.
+    #[serde(rename = "lastEventId")]
+    pub last_event_id: Option<String>,
+}
+
 const RECHECK: Duration = Duration::from_secs(30);
 
 fn event(name: &str, id: Option<String>, data: &impl Serialize) -> Event {
@@ -64,7 +74,8 @@ fn still_valid(state: &Shared, headers: &HeaderMap) -> bool {
 /// Follow app changes.
 #[utoipa::path(get, path = "/api/v1/stream/applications", tag = "applications",
     params(ListParams,
-           ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event seen (resume)")),
+           ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event seen (resume)"),
+           ("lastEventId" = Option<String>, Query, description = "Used when the Last-Event-ID header is absent: the list's `eventId` (EventSource cannot set the header on its first connection)")),
     responses((status = 200, description = "text/event-stream of `application` (AppEventData) and `reset` events", content_type = "text/event-stream", body = String),
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn applications(
@@ -72,12 +83,14 @@ pub async fn applications(
     who: Principal,
     headers: HeaderMap,
     Params(params): Params<ListParams>,
+    Params(resume): Params<ResumeParams>,
 ) -> ApiResult<Response> {
     let filter = super::apps::stream_filter(&params)?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+        .or(resume.last_event_id.filter(|id| !id.is_empty()));
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);
     let (resume, mut changes) = state.apps.follow(last.as_deref());
     tokio::spawn(async move {
