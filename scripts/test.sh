@@ -13,6 +13,11 @@ fi
 ./scripts/install-tools.sh
 export PATH="$PWD/.tools/bin:$PATH"
 
+# The web UI: its unit tests (Vitest), then the build that cargo embeds
+# into `sextant server` below.
+echo "== web UI: unit tests and build"
+./scripts/build-ui.sh --test
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -32,5 +37,5 @@ SEXTANT_TEST_CLUSTER=real cargo test \
   -p localkube --test kubectl_conformance --test stand_in --test differential --test kube_client \
   -p sextant-controller --test sync_e2e --test operations_e2e --test leader_e2e --test repo_credentials_e2e \
   --test sync_waves_e2e --test sync_revision_e2e \
-  -p sextant-server --test api --test live --test rbac_e2e \
+  -p sextant-server --test api --test live --test rbac_e2e --test schemathesis \
   -p sextant-cli --test demo_cli

@@ -520,3 +520,49 @@ fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+#[tokio::test]
+async fn a_filtered_stream_says_when_an_app_starts_and_stops_matching() {
+    let w = World::new().await;
+    w.create_app(w.app("web", "default", "web", "web", false))
+        .await;
+    let token = w.admin().await;
+    w.eventually("the server sees web", async || {
+        w.get("/api/v1/applications/web", &token).await.0 == StatusCode::OK
+    })
+    .await;
+    let resp = w
+        .http
+        .get(format!(
+            "{}/api/v1/stream/applications?health=Degraded",
+            w.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let apps: kube::Api<sextant_model::Application> =
+        kube::Api::namespaced(w.client.clone(), support::NS);
+    let set = async |h: &str| {
+        let patch = json!({"status": {"health": {"status": h}}});
+        apps.patch_status(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    };
+    set("Degraded").await;
+    set("Healthy").await;
+    let events = read_events(resp, |evs| {
+        evs.iter().any(|(_, _, d)| d["type"] == "DELETED")
+    })
+    .await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|(_, _, d)| d["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ADDED", "DELETED"], "{events:?}");
+    assert_eq!(events[1].2["application"]["healthStatus"], "Healthy");
+}

@@ -204,18 +204,19 @@ async fn with_cluster(
     apps::install(&client, &applications).await?;
 
     let mut config = ControllerConfig::new(apps::NAMESPACE, dir.join("cache"));
-    config.tools = ToolConfig {
+    let tools = ToolConfig {
         helm: found.helm.clone(),
         kustomize: found.kustomize.clone(),
         kubectl: found.kubectl.clone(),
         ..Default::default()
     };
+    config.tools = tools.clone();
     config.repo_poll_interval = REPO_POLL_INTERVAL;
     config.self_heal_delay = args.self_heal_delay;
     let controller = Controller::start(client.clone(), config)
         .await
         .context("could not start the Application controller")?;
-    let (api_server, password) = start_server(args, dir, &client).await?;
+    let (api_server, password) = start_server(args, dir, &client, tools).await?;
 
     let kubeconfig = cluster.kubeconfig.as_path();
     let names: Vec<&str> = selected.iter().map(|a| a.name).collect();
@@ -226,7 +227,7 @@ async fn with_cluster(
          \x20           export KUBECONFIG={kc_q}\n\
          repository: {repo} (branch {branch}, commit {commit}{reused})\n\
          apps:       {apps} (Applications in namespace {ns})\n\
-         server:     {url} (REST API; log in as admin)\n\
+         server:     {url} (web UI and REST API; log in as admin)\n\
          \x20           admin password: {password}\n\
          \x20           sextant login {url} --username admin",
         about = cluster.about,
@@ -310,11 +311,14 @@ async fn start_server(
     args: &DemoArgs,
     dir: &Path,
     client: &kube::Client,
+    tools: ToolConfig,
 ) -> anyhow::Result<(sextant_server::Server, String)> {
     let mut config =
         sextant_server::ServerConfig::new(apps::NAMESPACE, dir.join("cache").join("server"));
     config.listen = args.server_listen;
     config.tls = sextant_server::TlsMode::Insecure;
+    // The same helm and kustomize as the controller's, for diffs.
+    config.tools = tools;
     let server = match sextant_server::Server::start(client.clone(), config.clone()).await {
         Ok(s) => s,
         Err(sextant_server::StartError::Bind { addr, .. }) if addr.port() != 0 => {

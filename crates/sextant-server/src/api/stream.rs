@@ -94,18 +94,27 @@ pub async fn applications(
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(256);
     let (resume, mut changes) = state.apps.follow(last.as_deref());
     tokio::spawn(async move {
+        // What this stream shows: apps the caller may see that match the
+        // filters. An app that starts matching is ADDED, one that stops
+        // (or is deleted) DELETED, so a filtered view stays right.
+        let shown = |app: &sextant_model::Application| {
+            state.can(&who, "applications", "get", &rbac_object(app)) && filter(&summary(app))
+        };
         let render = |change: &AppChange| {
-            let visible = state.can(&who, "applications", "get", &rbac_object(&change.app));
-            let s = summary(&change.app);
-            if !visible || !filter(&s) {
-                return None;
-            }
+            let was = change.previous.as_deref().is_some_and(&shown);
+            let is = change.kind != ChangeKind::Deleted && shown(&change.app);
+            let kind = match (was, is) {
+                (_, true) if !was => ChangeKind::Added,
+                (_, true) => ChangeKind::Modified,
+                (true, false) => ChangeKind::Deleted,
+                (false, false) => return None,
+            };
             Some(event(
                 "application",
                 Some(state.apps.event_id(change.seq)),
                 &AppEventData {
-                    kind: change.kind,
-                    application: s,
+                    kind,
+                    application: summary(&change.app),
                 },
             ))
         };

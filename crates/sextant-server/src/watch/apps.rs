@@ -42,6 +42,9 @@ pub struct AppChange {
     pub name: String,
     /// The app after the change (before it, for a deletion).
     pub app: Arc<Application>,
+    /// The app before the change (`None` when it was added), so a
+    /// filtered stream can tell an app that stopped matching.
+    pub previous: Option<Arc<Application>>,
 }
 
 #[derive(Default)]
@@ -159,12 +162,20 @@ impl AppStore {
         }
     }
 
-    fn record(&self, inner: &mut Inner, kind: ChangeKind, name: String, app: Arc<Application>) {
+    fn record(
+        &self,
+        inner: &mut Inner,
+        kind: ChangeKind,
+        name: String,
+        app: Arc<Application>,
+        previous: Option<Arc<Application>>,
+    ) {
         let change = Arc::new(AppChange {
             seq: inner.next,
             kind,
             name,
             app,
+            previous,
         });
         inner.next += 1;
         inner.log.push_back(change.clone());
@@ -179,20 +190,26 @@ impl AppStore {
     pub fn upsert(&self, app: Application) {
         let name = app.metadata.name.clone().unwrap_or_default();
         let mut inner = self.write();
-        let kind = match inner.apps.get(&name) {
+        let (kind, previous) = match inner.apps.get(&name) {
             Some(old) if old.metadata.resource_version == app.metadata.resource_version => return,
-            Some(_) => ChangeKind::Modified,
-            None => ChangeKind::Added,
+            Some(old) => (ChangeKind::Modified, Some(old.clone())),
+            None => (ChangeKind::Added, None),
         };
         let app = Arc::new(app);
         inner.apps.insert(name.clone(), app.clone());
-        self.record(&mut inner, kind, name, app);
+        self.record(&mut inner, kind, name, app, previous);
     }
 
     fn remove(&self, name: &str) {
         let mut inner = self.write();
         if let Some(old) = inner.apps.remove(name) {
-            self.record(&mut inner, ChangeKind::Deleted, name.to_owned(), old);
+            self.record(
+                &mut inner,
+                ChangeKind::Deleted,
+                name.to_owned(),
+                old.clone(),
+                Some(old),
+            );
         }
     }
 
