@@ -25,6 +25,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
+# The UI in a real browser (playwright-core driving Debian's chromium,
+# installed when missing) against `sextant demo`, with the binary cargo
+# test just built (it embeds ui/dist, built above).
+echo "== web UI in a browser"
+SEXTANT_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/sextant" ./scripts/ui-e2e.sh
+
 # The real profile: the same suites against a real control plane (etcd,
 # kube-apiserver, kube-controller-manager built from tools/kube and
 # tools/etcd, cached outside the tree) with localkube's kubelet stand-in.

@@ -39,9 +39,15 @@ export function Status({ value, kind }: { value?: string; kind: 'sync' | 'health
 }
 
 export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // Bring a new message into sight: in a dialog that scrolls (the Sync
+  // dialog with a long diff) it appears above the buttons, below the fold.
+  useEffect(() => {
+    if (error) ref.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [error]);
   if (!error) return null;
   return (
-    <div role="alert" className="error-box">
+    <div role="alert" className="error-box" ref={ref}>
       <span>{errorMessage(error)}</span>
       {onRetry && (
         <button type="button" onClick={onRetry}>
