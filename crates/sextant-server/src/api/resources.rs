@@ -21,7 +21,7 @@ use sextant_controller::source::{
     destination_namespace, ignore_rules, render_options, single_source,
 };
 use sextant_controller::tracking;
-use sextant_engine::diff::{IgnoreDifferences, ObjectKey};
+use sextant_engine::diff::IgnoreDifferences;
 use sextant_model::Application;
 use sextant_render::{Outcome, Request as RenderRequest};
 use utoipa::{IntoParams, ToSchema};
@@ -108,12 +108,7 @@ pub fn app_tree(state: &AppState, app: &Application) -> ResourceTree {
         .tree(name)
         .into_iter()
         .map(|node| {
-            let key = NodeKey {
-                group: node.group.clone(),
-                kind: node.kind.clone(),
-                namespace: node.namespace.clone(),
-                name: node.name.clone(),
-            };
+            let key = NodeKey::of_node(&node);
             AppTreeNode {
                 sync_status: node.tracked.then(|| sync.get(&key).cloned()).flatten(),
                 hook_phase: hooks.get(&key).cloned(),
@@ -261,18 +256,7 @@ pub async fn managed(
     {
         Ok((_, objs)) => objs
             .into_iter()
-            .map(|o| {
-                let k = ObjectKey::of(&o);
-                (
-                    NodeKey {
-                        group: k.group,
-                        kind: k.kind,
-                        namespace: k.namespace,
-                        name: k.name,
-                    },
-                    o,
-                )
-            })
+            .map(|o| (NodeKey::of(&o), o))
             .collect(),
         Err(e) => {
             tracing::debug!(app = %name, error = %e, "managed resources without desired state");
@@ -355,27 +339,14 @@ pub async fn diff(
     .map_err(|e| ApiError::Internal(format!("the diff task stopped: {e}")))?;
     let rendered: HashSet<NodeKey> = desired
         .iter()
-        .map(|o| {
-            let k = ObjectKey::of(o);
-            NodeKey {
-                group: k.group,
-                kind: k.kind,
-                namespace: k.namespace,
-                name: k.name,
-            }
-        })
+        .map(NodeKey::of)
         .collect();
     let would_be_pruned: BTreeSet<NodeKey> = state
         .tree
         .tree(&name)
         .into_iter()
         .filter(|n| n.tracked)
-        .map(|n| NodeKey {
-            group: n.group,
-            kind: n.kind,
-            namespace: n.namespace,
-            name: n.name,
-        })
+        .map(|n| NodeKey::of_node(&n))
         .filter(|k| {
             !rendered.contains(k)
                 && state

@@ -44,6 +44,29 @@ pub struct NodeKey {
     pub name: String,
 }
 
+impl NodeKey {
+    /// The key of an object (JSON with apiVersion, kind, metadata).
+    pub fn of(obj: &Value) -> Self {
+        let k = sextant_engine::diff::ObjectKey::of(obj);
+        NodeKey {
+            group: k.group,
+            kind: k.kind,
+            namespace: k.namespace,
+            name: k.name,
+        }
+    }
+
+    /// The key of a node of a tree.
+    pub fn of_node(n: &TreeNode) -> Self {
+        NodeKey {
+            group: n.group.clone(),
+            kind: n.kind.clone(),
+            namespace: n.namespace.clone(),
+            name: n.name.clone(),
+        }
+    }
+}
+
 /// One object as the tree cache keeps it.
 #[derive(Debug, Clone)]
 pub struct Node {
