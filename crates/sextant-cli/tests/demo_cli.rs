@@ -267,7 +267,12 @@ fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
             .unwrap();
         if let Some(text) = stdin {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
         }
         let out = child.wait_with_output().unwrap();
         assert!(

@@ -237,10 +237,11 @@ impl Server {
 
         let group = sextant_model::GROUP;
         let version = sextant_model::VERSION;
-        let (t, r) = watch::spawn(
+        let (t, r) = watch::spawn_with(
             namespaced(&client, &ns, group, version, "Application", "applications"),
             cfg(),
             "Applications".into(),
+            crate::watch::apps::parse,
             {
                 let apps = apps.clone();
                 move |c| apps.apply(c)
@@ -444,7 +445,12 @@ async fn follow_kinds(apps: Arc<AppStore>, tree: Arc<TreeCache>) {
     }
     loop {
         match rx.recv().await {
-            Ok(change) => check(&change.app, &mut seen).await,
+            // The change carries a summary; the kinds are in the app.
+            Ok(change) => {
+                if let Some(app) = apps.get(&change.name) {
+                    check(&app, &mut seen).await;
+                }
+            }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                 let (all, _) = apps.snapshot();
                 for app in all {

@@ -111,6 +111,16 @@ impl AppState {
             .is_some_and(|p| p.allows(&who.name, resource, action, object))
     }
 
+    /// [`AppState::can`] for many objects of one resource and action (a
+    /// list): the policy's rules for `who` resolved once.
+    pub fn scope(&self, who: &Principal, resource: &str, action: &str) -> crate::rbac::Scope {
+        self.settings
+            .policy()
+            .map_or_else(crate::rbac::Scope::none, |p| {
+                p.scope(&who.name, resource, action)
+            })
+    }
+
     /// True once every watch has listed.
     pub fn ready(&self) -> bool {
         self.readiness.iter().all(crate::watch::is_listed) && self.settings.policy().is_some()

@@ -323,6 +323,67 @@ fn selector_matches(terms: &[Term], labels: &BTreeMap<String, String>) -> bool {
     })
 }
 
+/// What the filters and counts look at, borrowed from an app or from its
+/// summary: a list filters and counts every app but builds a summary
+/// (a dozen strings and the labels, cloned) only for the page it returns.
+struct Fields<'a> {
+    name: &'a str,
+    project: &'a str,
+    labels: Option<&'a BTreeMap<String, String>>,
+    repo_url: &'a str,
+    dest_server: &'a str,
+    dest_name: &'a str,
+    dest_namespace: &'a str,
+    sync_status: &'a str,
+    health_status: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    /// The same values [`summary`] gives.
+    fn of_app(app: &'a Application) -> Fields<'a> {
+        let status = app.status.as_ref();
+        let source = app
+            .spec
+            .source
+            .as_ref()
+            .or_else(|| app.spec.sources.as_ref().and_then(|s| s.first()));
+        Fields {
+            name: app.metadata.name.as_deref().unwrap_or_default(),
+            project: project_of(app),
+            labels: app.metadata.labels.as_ref(),
+            repo_url: source.map(|s| s.repo_url.as_str()).unwrap_or_default(),
+            dest_server: app.spec.destination.server.as_deref().unwrap_or_default(),
+            dest_name: app.spec.destination.name.as_deref().unwrap_or_default(),
+            dest_namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
+            sync_status: status
+                .and_then(|s| s.sync.as_ref())
+                .map_or("Unknown", |s| s.status.as_str()),
+            health_status: status
+                .and_then(|s| s.health.as_ref())
+                .map_or("Unknown", |h| h.status.as_str()),
+        }
+    }
+
+    fn of_summary(s: &'a AppSummary) -> Fields<'a> {
+        Fields {
+            name: &s.name,
+            project: &s.project,
+            labels: Some(&s.labels),
+            repo_url: &s.repo_url,
+            dest_server: &s.dest_server,
+            dest_name: &s.dest_name,
+            dest_namespace: &s.dest_namespace,
+            sync_status: &s.sync_status,
+            health_status: &s.health_status,
+        }
+    }
+}
+
 /// The filters of a list request, parsed once.
 struct Filter {
     projects: Vec<String>,
@@ -357,27 +418,35 @@ impl Filter {
         })
     }
 
-    fn matches(&self, s: &AppSummary) -> bool {
-        (self.projects.is_empty() || self.projects.contains(&s.project))
-            && (self.sync.is_empty() || self.sync.contains(&s.sync_status))
-            && (self.health.is_empty() || self.health.contains(&s.health_status))
-            && selector_matches(&self.selector, &s.labels)
-            && self
-                .search
-                .as_ref()
-                .is_none_or(|q| s.name.to_lowercase().contains(q))
+    fn matches(&self, s: &Fields<'_>) -> bool {
+        let none = BTreeMap::new();
+        let any_of =
+            |wanted: &[String], v: &str| wanted.is_empty() || wanted.iter().any(|w| w == v);
+        any_of(&self.projects, s.project)
+            && any_of(&self.sync, s.sync_status)
+            && any_of(&self.health, s.health_status)
+            && selector_matches(&self.selector, s.labels.unwrap_or(&none))
+            && self.search.as_ref().is_none_or(|q| {
+                // Names are lower-case (Kubernetes requires it); lower
+                // only one that is not, rather than every name.
+                if s.name.chars().any(char::is_uppercase) {
+                    s.name.to_lowercase().contains(q.as_str())
+                } else {
+                    s.name.contains(q.as_str())
+                }
+            })
             && self
                 .repo
                 .as_ref()
-                .is_none_or(|r| normalise_repo(&s.repo_url) == *r)
+                .is_none_or(|r| normalise_repo(s.repo_url) == *r)
             && self
                 .cluster
                 .as_ref()
-                .is_none_or(|c| s.dest_server == *c || s.dest_name == *c)
+                .is_none_or(|c| s.dest_server == c || s.dest_name == c)
             && self
                 .namespace
                 .as_ref()
-                .is_none_or(|n| s.dest_namespace == *n)
+                .is_none_or(|n| s.dest_namespace == n)
     }
 }
 
@@ -386,7 +455,7 @@ pub fn stream_filter(
     p: &ListParams,
 ) -> ApiResult<impl Fn(&AppSummary) -> bool + Send + Sync + 'static> {
     let f = Filter::new(p).map_err(ApiError::BadRequest)?;
-    Ok(move |s: &AppSummary| f.matches(s))
+    Ok(move |s: &AppSummary| f.matches(&Fields::of_summary(s)))
 }
 
 /// List apps the caller may see, filtered, a page at a time, with counts.
@@ -402,36 +471,47 @@ pub async fn list(
     let filter = Filter::new(&params).map_err(ApiError::BadRequest)?;
     let limit = params.limit.unwrap_or(100).clamp(1, 1000) as usize;
     let (apps, seq) = state.apps.snapshot();
-    let mut counts = Counts::default();
+    // Every app is checked, filtered and counted; only the page's are
+    // summarised. RBAC is resolved once for the caller (`Scope`), not
+    // asked of casbin per app.
+    let visible = state.scope(&who, "applications", "get");
+    let mut object = String::new();
+    let mut sync_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut health_counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut total = 0;
     let mut items = Vec::new();
     let mut more = false;
     let after = params.continue_.as_deref().filter(|c| !c.is_empty());
     for app in &apps {
-        if !state.can(&who, "applications", "get", &rbac_object(app)) {
-            continue;
-        }
-        let s = summary(app);
-        if !filter.matches(&s) {
+        let f = Fields::of_app(app);
+        object.clear();
+        object.push_str(f.project);
+        object.push('/');
+        object.push_str(f.name);
+        if !visible.allows(&object) || !filter.matches(&f) {
             continue;
         }
         total += 1;
-        *counts.sync.entry(s.sync_status.clone()).or_default() += 1;
-        *counts.health.entry(s.health_status.clone()).or_default() += 1;
-        if after.is_some_and(|a| s.name.as_str() <= a) {
+        *sync_counts.entry(f.sync_status).or_default() += 1;
+        *health_counts.entry(f.health_status).or_default() += 1;
+        if after.is_some_and(|a| f.name <= a) {
             continue;
         }
         if items.len() < limit {
-            items.push(s);
+            items.push(summary(app));
         } else {
             more = true;
         }
     }
     let continue_ = more.then(|| items.last().map(|s| s.name.clone())).flatten();
+    let owned = |m: BTreeMap<&str, usize>| m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     Ok(axum::Json(AppList {
         items,
         total,
-        counts,
+        counts: Counts {
+            sync: owned(sync_counts),
+            health: owned(health_counts),
+        },
         continue_,
         event_id: state.apps.event_id(seq),
     }))
@@ -853,6 +933,71 @@ mod tests {
         let l = links(&app);
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].title, "dashboard");
+    }
+
+    #[test]
+    fn the_list_filters_an_app_as_the_stream_filters_its_summary() {
+        let app: Application = match serde_json::from_value(json!({
+            "apiVersion": "sextant.dev/v1alpha1", "kind": "Application",
+            "metadata": {"name": "pay-api", "labels": {"team": "pay"}},
+            "spec": {
+                "project": "payments",
+                "sources": [{"repoURL": "https://git.example.com/pay/deploy.git/", "path": "api"}],
+                "destination": {"name": "prod", "namespace": "pay"},
+            },
+            "status": {"health": {"status": "Degraded"}},
+        })) {
+            Ok(a) => a,
+            Err(e) => panic!("fixture: {e}"),
+        };
+        let bare = Application::new("bare", sextant_model::ApplicationSpec::default());
+        let queries = [
+            "",
+            "project=payments",
+            "project=default",
+            "sync=Unknown",
+            "sync=Synced",
+            "health=Degraded,Healthy",
+            "health=Unknown",
+            "selector=team%3Dpay",
+            "selector=!team",
+            "search=PAY",
+            "search=api",
+            "repo=https://git.example.com/pay/deploy",
+            "cluster=prod",
+            "cluster=",
+            "namespace=pay",
+            "namespace=other",
+        ];
+        for q in queries {
+            let params: ListParams = match serde_urlencoded_like(q) {
+                Some(p) => p,
+                None => panic!("query {q}"),
+            };
+            let filter = match Filter::new(&params) {
+                Ok(f) => f,
+                Err(e) => panic!("{q}: {e}"),
+            };
+            for a in [&app, &bare] {
+                let s = summary(a);
+                assert_eq!(
+                    filter.matches(&Fields::of_app(a)),
+                    filter.matches(&Fields::of_summary(&s)),
+                    "{q} on {:?}",
+                    a.metadata.name
+                );
+            }
+        }
+    }
+
+    /// A query string as the list's parameters (what axum's Query does).
+    fn serde_urlencoded_like(q: &str) -> Option<ListParams> {
+        let mut map = serde_json::Map::new();
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=')?;
+            map.insert(k.to_owned(), json!(v.replace("%3D", "=")));
+        }
+        serde_json::from_value(Value::Object(map)).ok()
     }
 
     #[test]

@@ -254,10 +254,7 @@ pub async fn managed(
     let app = find(&state, &who, &name, "get")?;
     let desired: BTreeMap<NodeKey, Value> = match render(&state, &app, &synced_revision(&app)).await
     {
-        Ok((_, objs)) => objs
-            .into_iter()
-            .map(|o| (NodeKey::of(&o), o))
-            .collect(),
+        Ok((_, objs)) => objs.into_iter().map(|o| (NodeKey::of(&o), o)).collect(),
         Err(e) => {
             tracing::debug!(app = %name, error = %e, "managed resources without desired state");
             BTreeMap::new()
@@ -337,10 +334,7 @@ pub async fn diff(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("the diff task stopped: {e}")))?;
-    let rendered: HashSet<NodeKey> = desired
-        .iter()
-        .map(NodeKey::of)
-        .collect();
+    let rendered: HashSet<NodeKey> = desired.iter().map(NodeKey::of).collect();
     let would_be_pruned: BTreeSet<NodeKey> = state
         .tree
         .tree(&name)

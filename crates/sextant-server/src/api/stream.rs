@@ -30,7 +30,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
 
-use super::apps::{AppSummary, ListParams, find, rbac_object, summary};
+use super::apps::{AppSummary, ListParams, find};
 use super::resources::app_tree;
 use super::{Params, PathArgs};
 use crate::auth::Principal;
@@ -54,6 +54,15 @@ pub struct ResumeParams {
     /// The list's `eventId` or the id of the last event seen.
     #[serde(rename = "lastEventId")]
     pub last_event_id: Option<String>,
+}
+
+/// [`AppEventData`] as sent: the summary borrowed from the change (the
+/// same JSON).
+#[derive(Serialize)]
+struct AppEventRef<'a> {
+    #[serde(rename = "type")]
+    kind: ChangeKind,
+    application: &'a AppSummary,
 }
 
 const RECHECK: Duration = Duration::from_secs(30);
@@ -97,12 +106,18 @@ pub async fn applications(
         // What this stream shows: apps the caller may see that match the
         // filters. An app that starts matching is ADDED, one that stops
         // (or is deleted) DELETED, so a filtered view stays right.
-        let shown = |app: &sextant_model::Application| {
-            state.can(&who, "applications", "get", &rbac_object(app)) && filter(&summary(app))
+        let shown = |s: &AppSummary| {
+            // `PROJECT/NAME`, as `rbac_object` makes it of the app.
+            state.can(
+                &who,
+                "applications",
+                "get",
+                &format!("{}/{}", s.project, s.name),
+            ) && filter(s)
         };
         let render = |change: &AppChange| {
             let was = change.previous.as_deref().is_some_and(&shown);
-            let is = change.kind != ChangeKind::Deleted && shown(&change.app);
+            let is = change.kind != ChangeKind::Deleted && shown(&change.summary);
             let kind = match (was, is) {
                 (_, true) if !was => ChangeKind::Added,
                 (_, true) => ChangeKind::Modified,
@@ -112,9 +127,9 @@ pub async fn applications(
             Some(event(
                 "application",
                 Some(state.apps.event_id(change.seq)),
-                &AppEventData {
+                &AppEventRef {
                     kind,
-                    application: summary(&change.app),
+                    application: &change.summary,
                 },
             ))
         };

@@ -15,6 +15,7 @@ use sextant_model::Application;
 use tokio::sync::broadcast;
 
 use super::Change;
+use crate::api::apps::{AppSummary, summary};
 
 /// How many changes the log keeps for resumption.
 pub const LOG_SIZE: usize = 10_000;
@@ -32,6 +33,15 @@ pub enum ChangeKind {
 }
 
 /// One change of one app.
+///
+/// It carries the app's summaries, not the app: the log keeps
+/// [`LOG_SIZE`] changes and the broadcast channel up to 4,096, and with
+/// whole apps in them every version a busy fleet had superseded stayed in
+/// memory (one status write to each of 10,000 apps took the server from
+/// 250 to 350 MiB, `cargo bench -p sextant-cli --bench api`). A summary
+/// is also what a stream sends, so it is built once per change instead
+/// of once per stream. Whoever needs the whole app reads it from the
+/// store ([`AppStore::get`]).
 #[derive(Debug, Clone)]
 pub struct AppChange {
     /// Its sequence number.
@@ -41,10 +51,10 @@ pub struct AppChange {
     /// The app's name.
     pub name: String,
     /// The app after the change (before it, for a deletion).
-    pub app: Arc<Application>,
+    pub summary: Arc<AppSummary>,
     /// The app before the change (`None` when it was added), so a
     /// filtered stream can tell an app that stopped matching.
-    pub previous: Option<Arc<Application>>,
+    pub previous: Option<Arc<AppSummary>>,
 }
 
 #[derive(Default)]
@@ -78,10 +88,35 @@ impl std::fmt::Debug for AppStore {
     }
 }
 
-fn parse(obj: DynamicObject) -> Option<Application> {
-    let name = obj.metadata.name.clone().unwrap_or_default();
-    match serde_json::to_value(&obj).and_then(serde_json::from_value::<Application>) {
-        Ok(app) => Some(app),
+/// An Application as the store keeps it: typed, without its
+/// `metadata.managedFields` (nothing in the server reads them, and they
+/// were about half of what an app took in memory), boxed once here so a
+/// (re)list of thousands never moves the ~5 KB structs around.
+/// `None` (and a warning) when it does not parse.
+pub fn parse(obj: DynamicObject) -> Option<Arc<Application>> {
+    let DynamicObject {
+        types,
+        mut metadata,
+        data,
+    } = obj;
+    let name = metadata.name.clone().unwrap_or_default();
+    metadata.managed_fields = None;
+    // The object's JSON is moved into the typed app, not copied (the
+    // strings of an owned `Value` move).
+    let value = match (data, serde_json::to_value(&metadata)) {
+        (serde_json::Value::Object(mut fields), Ok(meta)) => {
+            if let Some(t) = types {
+                fields.insert("apiVersion".into(), t.api_version.into());
+                fields.insert("kind".into(), t.kind.into());
+            }
+            fields.insert("metadata".into(), meta);
+            Ok(serde_json::Value::Object(fields))
+        }
+        (_, Err(e)) => Err(e),
+        (other, Ok(_)) => Err(serde::de::Error::custom(format!("not an object: {other}"))),
+    };
+    match value.and_then(serde_json::from_value::<Application>) {
+        Ok(app) => Some(Arc::new(app)),
         Err(e) => {
             tracing::warn!(app = %name, error = %e, "skipping an Application that does not parse");
             None
@@ -126,13 +161,12 @@ impl AppStore {
         format!("{}-{seq}", self.epoch)
     }
 
-    /// Apply what a watch saw.
-    pub fn apply(&self, change: Change) {
+    /// Apply what a watch saw (its objects converted by [`parse`]).
+    pub fn apply(&self, change: Change<Arc<Application>>) {
         match change {
-            Change::Reset(objs) => {
-                let fresh: BTreeMap<String, Application> = objs
+            Change::Reset(apps) => {
+                let fresh: BTreeMap<String, Arc<Application>> = apps
                     .into_iter()
-                    .filter_map(parse)
                     .map(|a| (a.metadata.name.clone().unwrap_or_default(), a))
                     .collect();
                 let gone: Vec<String> = self
@@ -149,11 +183,7 @@ impl AppStore {
                     self.upsert(app);
                 }
             }
-            Change::Apply(obj) => {
-                if let Some(app) = parse(obj) {
-                    self.upsert(app);
-                }
-            }
+            Change::Apply(app) => self.upsert(app),
             Change::Delete(obj) => {
                 if let Some(name) = obj.metadata.name {
                     self.remove(&name);
@@ -167,15 +197,15 @@ impl AppStore {
         inner: &mut Inner,
         kind: ChangeKind,
         name: String,
-        app: Arc<Application>,
-        previous: Option<Arc<Application>>,
+        app: &Application,
+        previous: Option<&Application>,
     ) {
         let change = Arc::new(AppChange {
             seq: inner.next,
             kind,
             name,
-            app,
-            previous,
+            summary: Arc::new(summary(app)),
+            previous: previous.map(|p| Arc::new(summary(p))),
         });
         inner.next += 1;
         inner.log.push_back(change.clone());
@@ -187,7 +217,8 @@ impl AppStore {
     }
 
     /// Store an app; records a change only when its resourceVersion moved.
-    pub fn upsert(&self, app: Application) {
+    pub fn upsert(&self, app: impl Into<Arc<Application>>) {
+        let app: Arc<Application> = app.into();
         let name = app.metadata.name.clone().unwrap_or_default();
         let mut inner = self.write();
         let (kind, previous) = match inner.apps.get(&name) {
@@ -195,9 +226,8 @@ impl AppStore {
             Some(old) => (ChangeKind::Modified, Some(old.clone())),
             None => (ChangeKind::Added, None),
         };
-        let app = Arc::new(app);
         inner.apps.insert(name.clone(), app.clone());
-        self.record(&mut inner, kind, name, app, previous);
+        self.record(&mut inner, kind, name, &app, previous.as_deref());
     }
 
     fn remove(&self, name: &str) {
@@ -207,8 +237,8 @@ impl AppStore {
                 &mut inner,
                 ChangeKind::Deleted,
                 name.to_owned(),
-                old.clone(),
-                Some(old),
+                &old,
+                Some(&old),
             );
         }
     }
@@ -279,12 +309,25 @@ mod tests {
     fn changes_are_logged_once_per_resource_version() {
         let s = AppStore::new();
         s.upsert(app("a", "1"));
+        let (_, mut rx) = s.follow(None);
         s.upsert(app("a", "1"));
         s.upsert(app("a", "2"));
         s.upsert(app("b", "3"));
         let (apps, seq) = s.snapshot();
         assert_eq!(apps.len(), 2);
         assert_eq!(seq, 3);
+        // A change carries the summaries before and after it.
+        let change = rx.try_recv().map(|c| {
+            (
+                c.kind,
+                c.summary.resource_version.clone(),
+                c.previous.as_ref().map(|p| p.resource_version.clone()),
+            )
+        });
+        assert_eq!(
+            change.ok(),
+            Some((ChangeKind::Modified, "2".to_owned(), Some("1".to_owned())))
+        );
     }
 
     #[test]
@@ -313,16 +356,38 @@ mod tests {
     }
 
     #[test]
+    fn the_store_keeps_apps_without_managed_fields() {
+        let mut a = serde_json::to_value(app("a", "1")).unwrap_or_default();
+        a["status"] = serde_json::json!({"sync": {"status": "Synced"}});
+        a["metadata"]["managedFields"] = serde_json::json!([{
+            "manager": "sextant-controller", "operation": "Update", "apiVersion": "sextant.dev/v1alpha1",
+            "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:sync": {"f:status": {}}}},
+        }]);
+        let obj = serde_json::from_value::<DynamicObject>(a);
+        let Ok(obj) = obj else { panic!("fixture") };
+        assert!(obj.metadata.managed_fields.is_some());
+        let parsed = parse(obj);
+        assert!(parsed.is_some_and(|p| {
+            p.metadata.managed_fields.is_none()
+                && p.metadata.name.as_deref() == Some("a")
+                && p.metadata.resource_version.as_deref() == Some("1")
+                && p.api_version == "sextant.dev/v1alpha1"
+                && p.kind == "Application"
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.sync.as_ref())
+                    .map(|s| s.status.as_str())
+                    == Some("Synced")
+        }));
+    }
+
+    #[test]
     fn a_reset_list_deletes_what_is_gone() {
         let s = AppStore::new();
         s.upsert(app("a", "1"));
         s.upsert(app("b", "2"));
-        let keep = serde_json::from_value::<DynamicObject>(
-            serde_json::to_value(app("b", "2")).unwrap_or_default(),
-        );
-        let Ok(keep) = keep else { panic!("fixture") };
         let (_, mut rx) = s.follow(None);
-        s.apply(Change::Reset(vec![keep]));
+        s.apply(Change::Reset(vec![Arc::new(app("b", "2"))]));
         assert!(s.get("a").is_none());
         assert!(s.get("b").is_some());
         let change = rx.try_recv().map(|c| (c.name.clone(), c.kind));

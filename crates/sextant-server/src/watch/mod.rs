@@ -20,14 +20,20 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::watch as tokio_watch;
 use tokio::task::JoinHandle;
 
-/// One thing a watch saw.
+/// One thing a watch saw: objects as they came (`T` = `DynamicObject`),
+/// or as a [`spawn_with`] conversion made them.
 #[derive(Debug)]
-pub enum Change {
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per watch event, moved once; with T = DynamicObject the variants are alike"
+)]
+pub enum Change<T = DynamicObject> {
     /// A complete (re)list: everything that exists now.
-    Reset(Vec<DynamicObject>),
+    Reset(Vec<T>),
     /// Created or changed.
-    Apply(DynamicObject),
-    /// Deleted.
+    Apply(T),
+    /// Deleted (as it came, so a deletion is never lost to a conversion
+    /// that fails).
     Delete(DynamicObject),
 }
 
@@ -41,25 +47,46 @@ pub fn spawn(
     api: Api<DynamicObject>,
     config: watcher::Config,
     what: String,
-    mut on: impl FnMut(Change) + Send + 'static,
+    on: impl FnMut(Change) + Send + 'static,
+) -> (JoinHandle<()>, Readiness) {
+    spawn_with(api, config, what, Some, on)
+}
+
+/// [`spawn`], with every created or changed object passed through
+/// `convert` as it arrives (`None` skips it), so that a (re)list is
+/// collected in the converted form. For the Applications this is what
+/// keeps the server's peak memory down: 10,000 apps held as JSON values
+/// until the list ends took ~45 KB each (450 MiB), typed ~12 KB.
+pub fn spawn_with<T: Send + 'static>(
+    api: Api<DynamicObject>,
+    config: watcher::Config,
+    what: String,
+    mut convert: impl FnMut(DynamicObject) -> Option<T> + Send + 'static,
+    mut on: impl FnMut(Change<T>) + Send + 'static,
 ) -> (JoinHandle<()>, Readiness) {
     let (ready_tx, ready_rx) = tokio_watch::channel(None);
     let task = tokio::spawn(async move {
         let mut stream = watcher::watcher(api, config).default_backoff().boxed();
-        let mut pending: Option<Vec<DynamicObject>> = None;
+        let mut pending: Option<Vec<T>> = None;
         while let Some(event) = stream.next().await {
             match event {
                 Ok(Event::Init) => pending = Some(Vec::new()),
                 Ok(Event::InitApply(obj)) => {
-                    if let Some(p) = pending.as_mut() {
-                        p.push(obj);
+                    if let Some(p) = pending.as_mut()
+                        && let Some(t) = convert(obj)
+                    {
+                        p.push(t);
                     }
                 }
                 Ok(Event::InitDone) => {
                     on(Change::Reset(pending.take().unwrap_or_default()));
                     ready_tx.send_replace(Some(Ok(())));
                 }
-                Ok(Event::Apply(obj)) => on(Change::Apply(obj)),
+                Ok(Event::Apply(obj)) => {
+                    if let Some(t) = convert(obj) {
+                        on(Change::Apply(t));
+                    }
+                }
                 Ok(Event::Delete(obj)) => on(Change::Delete(obj)),
                 Err(e) => {
                     let missing = matches!(&e, watcher::Error::InitialListFailed(kube::Error::Api(s)) if s.code == 404);
