@@ -319,13 +319,13 @@ pub async fn diff(
     })?;
     // diff_objects' future is not provably Send (a higher-ranked closure
     // inside), so it runs on a blocking thread of its own.
+    let rendered: HashSet<NodeKey> = desired.iter().map(NodeKey::of).collect();
     let client = state.client.clone();
     let handle = tokio::runtime::Handle::current();
-    let objects = desired.clone();
     let report = tokio::task::spawn_blocking(move || {
         handle.block_on(diff_objects(
             &client,
-            &objects,
+            &desired,
             DiffSettings {
                 ignore: &ignore,
                 concurrency: 8,
@@ -334,20 +334,15 @@ pub async fn diff(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("the diff task stopped: {e}")))?;
-    let rendered: HashSet<NodeKey> = desired.iter().map(NodeKey::of).collect();
+    // `tracked` nodes carry exactly this app's id for themselves (the tree
+    // cache checks that), so they are the app's inventory.
     let would_be_pruned: BTreeSet<NodeKey> = state
         .tree
         .tree(&name)
-        .into_iter()
+        .iter()
         .filter(|n| n.tracked)
-        .map(|n| NodeKey::of_node(&n))
-        .filter(|k| {
-            !rendered.contains(k)
-                && state
-                    .tree
-                    .live(k)
-                    .is_some_and(|obj| tracking::is_owned_by(&name, &obj))
-        })
+        .map(NodeKey::of_node)
+        .filter(|k| !rendered.contains(k))
         .collect();
     let mut doc = report.to_json();
     doc["application"] = json!(name);
