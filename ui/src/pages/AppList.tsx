@@ -52,6 +52,16 @@ export function AppList() {
     (f: Filters, replace = false) => setParams(new URLSearchParams(filtersToSearch(f)), { replace }),
     [setParams],
   );
+  // Change some filters on top of the URL as it is when the change lands
+  // (the text fields' debounce): a late timer never undoes a checkbox or
+  // view change made in between.
+  const patchFilters = useCallback(
+    (patch: Partial<Filters>) =>
+      setParams((prev) => new URLSearchParams(filtersToSearch({ ...parseFilters(prev), ...patch })), {
+        replace: true,
+      }),
+    [setParams],
+  );
 
   const [items, setItems] = useState<readonly AppSummary[]>([]);
   const [eventId, setEventId] = useState<string | null>(null);
@@ -135,6 +145,7 @@ export function AppList() {
         <FilterPanel
           filters={filters}
           setFilters={setFilters}
+          patchFilters={patchFilters}
           counts={counts}
           projects={(projects.data ?? []).map((p) => p.metadata.name)}
         />
@@ -189,11 +200,13 @@ function LiveState({ state, onReconnect }: { state: string; onReconnect: () => v
 function FilterPanel({
   filters,
   setFilters,
+  patchFilters,
   counts,
   projects,
 }: {
   filters: Filters;
   setFilters: (f: Filters, replace?: boolean) => void;
+  patchFilters: (patch: Partial<Filters>) => void;
   counts: { sync: Record<string, number>; health: Record<string, number> };
   projects: string[];
 }) {
@@ -223,11 +236,12 @@ function FilterPanel({
     }
   }, [text.selector]);
   useEffect(() => {
-    const changed = (Object.keys(text) as (keyof typeof text)[]).some((k) => text[k] !== filters[k]);
-    if (!changed || selectorError) return;
-    const t = setTimeout(() => setFilters({ ...filters, ...text }, true), 300);
+    const changed = (Object.keys(text) as (keyof typeof text)[]).filter((k) => text[k] !== filters[k]);
+    if (changed.length === 0 || selectorError) return;
+    const patch = Object.fromEntries(changed.map((k) => [k, text[k]])) as Partial<Filters>;
+    const t = setTimeout(() => patchFilters(patch), 300);
     return () => clearTimeout(t);
-  }, [text, filters, setFilters, selectorError]);
+  }, [text, filters, patchFilters, selectorError]);
 
   const allProjects = [...new Set([...projects, ...filters.project])].sort();
   const field = (k: keyof typeof text, label: string, placeholder: string, describedBy?: string) => (
