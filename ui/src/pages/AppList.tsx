@@ -1,5 +1,14 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import {
+  startTransition,
+  useCallback,
+  useEffect,
+  useMemo,
+  useOptimistic,
+  useRef,
+  useState,
+  type KeyboardEvent,
+} from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
 import { api, apiUrl, isAbort } from '../api';
 import { applyEvents, Batcher, parseAppEvent } from '../appStream';
@@ -48,9 +57,18 @@ export function AppList() {
   const filters = useMemo(() => parseFilters(params), [params]);
   const apiQuery = useMemo(() => filtersToApiQuery(filters), [filters]);
   const queryKey = JSON.stringify(apiQuery);
+  // The router changes the URL in a React transition, which can take a
+  // while when the list is long; until it commits, a controlled checkbox
+  // or radio would snap back to its old state. The controls show `shown`,
+  // the filters as the user just set them, and the data follows the URL.
+  const [shown, showFilters] = useOptimistic(filters);
   const setFilters = useCallback(
-    (f: Filters, replace = false) => setParams(new URLSearchParams(filtersToSearch(f)), { replace }),
-    [setParams],
+    (f: Filters, replace = false) =>
+      startTransition(() => {
+        showFilters(f);
+        setParams(new URLSearchParams(filtersToSearch(f)), { replace });
+      }),
+    [setParams, showFilters],
   );
   // Change some filters on top of the URL as it is when the change lands
   // (the text fields' debounce): a late timer never undoes a checkbox or
@@ -128,13 +146,13 @@ export function AppList() {
         <fieldset className="view-toggle">
           <legend className="visually-hidden">View</legend>
           {(['list', 'tiles'] as const).map((v) => (
-            <label key={v} className={filters.view === v ? 'toggle on' : 'toggle'}>
+            <label key={v} className={shown.view === v ? 'toggle on' : 'toggle'}>
               <input
                 type="radio"
                 name="view"
                 value={v}
-                checked={filters.view === v}
-                onChange={() => setFilters({ ...filters, view: v }, true)}
+                checked={shown.view === v}
+                onChange={() => setFilters({ ...shown, view: v }, true)}
               />
               {v === 'list' ? 'List' : 'Tiles'}
             </label>
@@ -143,7 +161,7 @@ export function AppList() {
       </div>
       <div className="app-list-layout">
         <FilterPanel
-          filters={filters}
+          filters={shown}
           setFilters={setFilters}
           patchFilters={patchFilters}
           counts={counts}
