@@ -40,6 +40,8 @@ enum Command {
     Demo(Box<crate::demo_cmd::DemoArgs>),
     /// Run the API server (REST API, live updates, accounts, RBAC) and the web UI.
     Server(Box<crate::server_cmd::ServerArgs>),
+    /// ApplicationSets: print the Applications a set would make.
+    Appset(Box<crate::appset_cmd::AppsetArgs>),
     /// Log in to a sextant server and keep the session for the CLI.
     Login(Box<crate::account_cmd::LoginArgs>),
     /// End the session with a sextant server.
@@ -62,6 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,
+        Command::Appset(args) => crate::appset_cmd::run(*args),
         Command::Login(args) => crate::account_cmd::login(*args).await,
         Command::Logout(args) => crate::account_cmd::logout(args).await,
         Command::Account(args) => crate::account_cmd::account(*args).await,

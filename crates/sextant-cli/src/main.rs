@@ -10,6 +10,7 @@ mod account_cmd;
 mod api_client;
 mod app_cmd;
 mod app_source;
+mod appset_cmd;
 mod cli;
 mod controller_cmd;
 mod crds_cmd;

@@ -1,9 +1,11 @@
 //! Which apps `sextant preview` previews when no `--path` is given: the
 //! Applications (`sextant.dev/v1alpha1`, or Argo CD's `argoproj.io/v1alpha1`)
-//! found in the repository's YAML and JSON files whose single source is
+//! found in the repository's YAML and JSON files (and made by the
+//! ApplicationSets found there, their git generators reading the same
+//! tree) whose single source is
 //! this repository (`--repo`, or a `--repo-url`) and a path in it, each
 //! with the render options its source sets. Everything else found
-//! (ApplicationSets, multi-source Applications, other repositories, Helm
+//! (multi-source Applications, other repositories, Helm
 //! charts from chart repositories) is listed as skipped, with the reason.
 
 use std::path::Path;
@@ -64,10 +66,36 @@ pub fn discover(
                 .unwrap_or("?")
                 .to_owned();
             match v.get("kind").and_then(Value::as_str) {
-                Some("ApplicationSet") => skipped.push(SkippedApp {
-                    name: format!("ApplicationSet {name} ({rel})"),
-                    reason: "ApplicationSets are not previewed yet (their generators come with ApplicationSet support)".to_owned(),
-                }),
+                Some("ApplicationSet") => {
+                    let repos = crate::appset_cmd::Folder {
+                        root: Some(root.to_path_buf()),
+                        is_this_repo: Box::new(is_this_repo),
+                    };
+                    match crate::appset_cmd::generate_with(v, &repos, namespace) {
+                        Ok(made) => {
+                            for app in made {
+                                let app_name = app
+                                    .pointer("/metadata/name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("?")
+                                    .to_owned();
+                                match app_spec(&app, namespace, is_this_repo) {
+                                    Ok(app) => apps.push(app),
+                                    Err(reason) => skipped.push(SkippedApp {
+                                        name: format!(
+                                            "Application {app_name} of ApplicationSet {name} ({rel})"
+                                        ),
+                                        reason,
+                                    }),
+                                }
+                            }
+                        }
+                        Err(reason) => skipped.push(SkippedApp {
+                            name: format!("ApplicationSet {name} ({rel})"),
+                            reason,
+                        }),
+                    }
+                }
                 Some("Application") => match app_spec(v, namespace, is_this_repo) {
                     Ok(app) => apps.push(app),
                     Err(reason) => skipped.push(SkippedApp {

@@ -316,6 +316,9 @@ impl Controller {
             }));
         }
 
+        // ApplicationSets (their worker stops with `stop`, between passes).
+        tasks.extend(crate::appset::start(shared.clone(), stop_rx.clone()));
+
         // Workers.
         for _ in 0..shared.config.workers.max(1) {
             let shared = shared.clone();

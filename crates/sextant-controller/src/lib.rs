@@ -22,7 +22,11 @@
 //! - `words.rs`: what a pass asks next, short revisions, durations.
 //! - `leader.rs`: leader election on a Lease (one controller acts).
 //! - `repo_creds.rs`: Git credentials from labelled Secrets.
+//! - `appset/`: the ApplicationSet controller (generators and templates
+//!   are `sextant-appset`'s; this is the cluster side: watch, apply,
+//!   delete, status).
 
+mod appset;
 mod compare;
 mod config;
 mod controller;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sextant_model::application::{Application, ApplicationSource};
 use sextant_render::{HelmParameter, Outcome, RenderOptions, Renderer, Request, ServiceError};
-use sextant_source::{CommitId, FetchError, RepoUrl, SourceError};
+use sextant_source::{CommitId, FetchError, RepoUrl, Snapshot, SourceError};
 
 use crate::repo_creds::{Found, RepoCredentials, SECRET_TYPE_LABEL};
 
@@ -283,6 +283,57 @@ impl Sources {
         Ok(Fetched {
             commit: outcome.commit.clone().or(commit),
             outcome,
+        })
+    }
+}
+
+/// A repository's files at a commit, for the ApplicationSet generators:
+/// the snapshot folder (kept from garbage collection while this lives) or
+/// a plain local folder.
+#[derive(Debug)]
+pub struct Checkout {
+    /// The folder.
+    pub dir: std::path::PathBuf,
+    /// The commit (`None` for a plain folder).
+    pub commit: Option<CommitId>,
+    _snapshot: Option<Snapshot>,
+}
+
+impl Sources {
+    /// The files of `repo` at `revision`, resolved as the apps' sources
+    /// are (Git asked at most once per poll interval).
+    /// With `fresh`, Git is asked now.
+    pub async fn checkout(
+        &self,
+        repo: &str,
+        revision: &str,
+        fresh: bool,
+    ) -> Result<Checkout, SourceProblem> {
+        let repo = repo
+            .strip_prefix("file://")
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or(repo);
+        let Some(commit) = self.resolve(repo, revision, fresh).await? else {
+            return Ok(Checkout {
+                dir: repo.into(),
+                commit: None,
+                _snapshot: None,
+            });
+        };
+        let url = RepoUrl::parse(repo).map_err(|e| e.to_string())?;
+        let renderer = self.renderer.clone();
+        let found = self.credentials.lookup(repo);
+        let creds = found.as_ref().map(|f| f.credentials.clone());
+        let c = commit.clone();
+        let snapshot =
+            tokio::task::spawn_blocking(move || renderer.git().snapshot(&url, &c, creds.as_ref()))
+                .await
+                .map_err(|e| format!("the Git task failed: {e}"))?
+                .map_err(|e| self.explain(&e, found.as_ref()))?;
+        Ok(Checkout {
+            dir: snapshot.dir().to_path_buf(),
+            commit: Some(commit),
+            _snapshot: Some(snapshot),
         })
     }
 }

@@ -7,12 +7,14 @@
 
 pub mod annotations;
 pub mod application;
+pub mod appset;
 pub mod crd;
 pub mod duration;
 pub mod project;
 pub mod vocabulary;
 
 pub use application::{Application, ApplicationSpec, ApplicationStatus};
+pub use appset::{ApplicationSet, ApplicationSetSpec};
 
 /// API group of Sextant's resources.
 pub const GROUP: &str = "sextant.dev";
