@@ -304,6 +304,26 @@ fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
             "{name}: {app:#}"
         );
     }
+    // The services come from the ApplicationSet demo-services, which
+    // lists them in its status; infrastructure is an Application of its own.
+    for app in items {
+        let name = app["metadata"]["name"].as_str().unwrap();
+        let owner = app["metadata"]["ownerReferences"][0]["name"].as_str();
+        let want = (name != "infrastructure").then_some("demo-services");
+        assert_eq!(owner, want, "{name}: {app:#}");
+    }
+    let set = kubectl_json(
+        &kubeconfig,
+        tmp.path(),
+        &["get", "applicationsets", "demo-services", "-n", "sextant"],
+    );
+    let listed: Vec<&str> = set["status"]["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no resources in the set's status: {set:#}"))
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(listed, ["checkout", "frontend", "payments"], "{set:#}");
     for (name, namespace, deployment) in APPS {
         let d = kubectl_json(
             &kubeconfig,

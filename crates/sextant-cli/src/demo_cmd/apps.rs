@@ -125,9 +125,64 @@ pub fn application(app: &DemoApp, repo_url: &str, revision: &str) -> Application
     application
 }
 
-/// Install the CRDs, the `sextant` namespace, the `default` AppProject and
-/// `applications` (server-side apply, so running it again changes nothing).
-pub async fn install(client: &kube::Client, applications: &[Application]) -> anyhow::Result<()> {
+/// The folder whose sub-folders the demo's ApplicationSet turns into apps.
+pub const SERVICES: &str = "clusters/demo/apps";
+/// The demo's ApplicationSet.
+pub const SET_NAME: &str = "demo-services";
+
+/// Whether `app` comes from the demo's ApplicationSet (a folder under
+/// [`SERVICES`]) rather than being an Application of its own.
+pub fn from_set(app: &DemoApp) -> bool {
+    app.path
+        .strip_prefix(SERVICES)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The ApplicationSet that makes one Application per folder of
+/// [`SERVICES`] (named after the folder, deploying into the namespace of
+/// that name), as [`application`] would, leaving out `skipped` folders.
+pub fn application_set(repo_url: &str, revision: &str, skipped: &[&DemoApp]) -> serde_json::Value {
+    let mut directories = vec![json!({"path": format!("{SERVICES}/*")})];
+    directories.extend(
+        skipped
+            .iter()
+            .map(|a| json!({"path": a.path, "exclude": true})),
+    );
+    let template = DemoApp {
+        name: "{{path.basename}}",
+        path: "{{path}}",
+        namespace: "{{path.basename}}",
+        recurse: false,
+        needs: Needs::Nothing,
+        deployment: "",
+    };
+    let app = application(&template, repo_url, revision);
+    json!({
+        "apiVersion": sextant_model::API_VERSION,
+        "kind": "ApplicationSet",
+        "metadata": {"name": SET_NAME, "namespace": NAMESPACE},
+        "spec": {
+            "generators": [{"git": {
+                "repoURL": repo_url,
+                "revision": revision,
+                "directories": directories,
+            }}],
+            "template": {
+                "metadata": {"name": "{{path.basename}}"},
+                "spec": app.spec,
+            },
+        },
+    })
+}
+
+/// Install the CRDs, the `sextant` namespace, the `default` AppProject,
+/// `applications` and `set` (server-side apply, so running it again
+/// changes nothing).
+pub async fn install(
+    client: &kube::Client,
+    applications: &[Application],
+    set: &serde_json::Value,
+) -> anyhow::Result<()> {
     let apply = PatchParams::apply(MANAGER).force();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in sextant_model::crd::all() {
@@ -175,6 +230,10 @@ pub async fn install(client: &kube::Client, applications: &[Application]) -> any
             .await
             .with_context(|| format!("could not create the Application {name}"))?;
     }
+    let sets: Api<sextant_model::ApplicationSet> = Api::namespaced(client.clone(), NAMESPACE);
+    sets.patch(SET_NAME, &apply, &Patch::Apply(set))
+        .await
+        .with_context(|| format!("could not create the ApplicationSet {SET_NAME}"))?;
     Ok(())
 }
 
@@ -282,6 +341,41 @@ mod tests {
             ),
             other => panic!("no expectation for app {other}"),
         }
+    }
+
+    #[test]
+    fn the_application_set_makes_the_services_as_their_own_applications_would_be() {
+        let dir = tempfile::tempdir().unwrap();
+        repo::write_files(dir.path()).unwrap();
+        let folder = || crate::appset_cmd::Folder {
+            root: Some(dir.path().to_path_buf()),
+            is_this_repo: Box::new(|_| true),
+        };
+        let set = application_set("file:///demo", "main", &[]);
+        let made = crate::appset_cmd::generate_with(&set, &folder(), NAMESPACE).unwrap();
+        let services: Vec<&DemoApp> = APPS.iter().filter(|a| from_set(a)).collect();
+        assert_eq!(made.len(), services.len(), "{made:?}");
+        for app in &services {
+            let want = serde_json::to_value(application(app, "file:///demo", "main")).unwrap();
+            let got = made
+                .iter()
+                .find(|m| m["metadata"]["name"] == app.name)
+                .unwrap_or_else(|| panic!("the set makes no app {}", app.name));
+            assert_eq!(got["spec"], want["spec"], "{}", app.name);
+        }
+        assert!(!from_set(
+            APPS.iter().find(|a| a.name == "infrastructure").unwrap()
+        ));
+
+        // An app whose tool is missing is left out of the set.
+        let frontend = APPS.iter().find(|a| a.name == "frontend").unwrap();
+        let set = application_set("file:///demo", "main", &[frontend]);
+        let made = crate::appset_cmd::generate_with(&set, &folder(), NAMESPACE).unwrap();
+        assert!(
+            made.iter().all(|m| m["metadata"]["name"] != "frontend"),
+            "{made:?}"
+        );
+        assert_eq!(made.len(), services.len() - 1);
     }
 
     #[test]

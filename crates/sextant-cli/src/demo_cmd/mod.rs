@@ -197,11 +197,20 @@ async fn with_cluster(
     for (app, why) in &skipped {
         say(&format!("skipping {}: {why}", app.name));
     }
+    // The services come from an ApplicationSet (a folder under
+    // clusters/demo/apps is an app); the rest are Applications of their own.
     let applications: Vec<_> = selected
         .iter()
+        .filter(|app| !apps::from_set(app))
         .map(|app| apps::application(app, &repo.url, repo::BRANCH))
         .collect();
-    apps::install(&client, &applications).await?;
+    let left_out: Vec<&apps::DemoApp> = skipped
+        .iter()
+        .map(|(app, _)| app)
+        .filter(|a| apps::from_set(a))
+        .collect();
+    let set = apps::application_set(&repo.url, repo::BRANCH, &left_out);
+    apps::install(&client, &applications, &set).await?;
 
     let mut config = ControllerConfig::new(apps::NAMESPACE, dir.join("cache"));
     let tools = ToolConfig {
