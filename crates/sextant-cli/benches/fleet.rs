@@ -34,6 +34,10 @@
 //! (`FLEET_TIMEOUT_S`, 900), `--json PATH` (`FLEET_JSON`). `SEXTANT_LOG`
 //! (an env filter such as `sextant_controller=debug`) turns logging on.
 //!
+//! `--appset` (`FLEET_APPSET`): instead of creating the Applications, one
+//! ApplicationSet with a git directory generator over `apps/*` makes them
+//! once the controller runs; the report adds the time until all exist.
+//!
 //! `--real` (`FLEET_REAL`) runs the same against a real control plane
 //! instead of localkube: sextant-testkit's etcd, kube-apiserver and
 //! kube-controller-manager (built by `scripts/build-control-plane.sh`,
@@ -81,6 +85,9 @@ struct Options {
     no_simulation: bool,
     /// A real control plane with the kubelet stand-in instead of localkube.
     real: bool,
+    /// One ApplicationSet (git directory generator over `apps/*`) makes
+    /// the Applications, once the controller runs.
+    appset: bool,
     timeout: Duration,
     json: Option<PathBuf>,
 }
@@ -106,6 +113,7 @@ impl Options {
             pod_ready_ms: env_or("FLEET_POD_READY_MS", 100),
             no_simulation: std::env::var_os("FLEET_NO_SIMULATION").is_some(),
             real: std::env::var_os("FLEET_REAL").is_some(),
+            appset: std::env::var_os("FLEET_APPSET").is_some(),
             timeout: Duration::from_secs(env_or("FLEET_TIMEOUT_S", 900)),
             json: std::env::var_os("FLEET_JSON").map(PathBuf::from),
         };
@@ -133,6 +141,7 @@ impl Options {
                 "--pod-ready-ms" => o.pod_ready_ms = number(&arg, value("--pod-ready-ms")),
                 "--no-simulation" => o.no_simulation = true,
                 "--real" => o.real = true,
+                "--appset" => o.appset = true,
                 "--timeout-s" => {
                     o.timeout = Duration::from_secs(number(&arg, value("--timeout-s")))
                 }
@@ -537,6 +546,32 @@ async fn install(client: &kube::Client, repo: &Path, o: &Options) {
     nss.create(&PostParams::default(), &ns).await.unwrap();
     let apps: Api<Application> = Api::namespaced(client.clone(), NS);
     let repo_url = format!("file://{}", repo.display());
+    if o.appset {
+        let sets: Api<sextant_model::ApplicationSet> = Api::namespaced(client.clone(), NS);
+        let set = serde_json::from_value(json!({
+            "apiVersion": "sextant.dev/v1alpha1",
+            "kind": "ApplicationSet",
+            "metadata": {"name": "fleet", "namespace": NS},
+            "spec": {
+                "generators": [{"git": {"repoURL": repo_url, "revision": "main", "directories": [{"path": "apps/*"}]}}],
+                "template": {
+                    "metadata": {"name": "{{path.basename}}"},
+                    "spec": {
+                        "project": "default",
+                        "source": {"repoURL": repo_url, "path": "{{path}}", "targetRevision": "main"},
+                        "destination": {"server": "https://kubernetes.default.svc", "namespace": "{{path.basename}}"},
+                        "syncPolicy": {
+                            "automated": {"prune": true, "selfHeal": true},
+                            "syncOptions": ["CreateNamespace=true"],
+                        },
+                    },
+                },
+            },
+        }))
+        .unwrap();
+        sets.create(&PostParams::default(), &set).await.unwrap();
+        return;
+    }
     futures::stream::iter(0..o.apps)
         .map(|i| {
             let apps = apps.clone();
@@ -590,6 +625,8 @@ struct Fleet {
     first_status: Option<Duration>,
     all_synced: Option<Duration>,
     all_done: Option<Duration>,
+    /// When every expected Application existed (made by an ApplicationSet).
+    all_exist: Option<Duration>,
     started: Option<Instant>,
     /// Without the simulation nothing becomes Healthy: count Synced only.
     synced_only: bool,
@@ -624,6 +661,9 @@ impl Fleet {
                 self.first_done.entry(name.clone()).or_insert(now);
             }
             self.apps.insert(name, v);
+            if self.apps.len() == expected && self.all_exist.is_none() {
+                self.all_exist = Some(now);
+            }
             if self.apps.len() == expected {
                 if self.all_synced.is_none() && self.apps.values().all(|a| a.synced) {
                     self.all_synced = Some(now);
@@ -900,14 +940,14 @@ async fn main() {
     let hwm_sync = proc_status_mib("self", "VmHWM");
     let lk_hwm_sync = mib_sum(&lk_pids, "VmHWM");
     let (cache_whole, cache_ids) = controller.cache_size();
-    let (all_synced, first_status, per_app) = {
+    let (all_synced, first_status, per_app, all_exist) = {
         let f = fleet.lock().unwrap();
         let per_app: Vec<f64> = f
             .first_done
             .values()
             .map(|d| d.as_secs_f64() * 1000.0)
             .collect();
-        (f.all_synced, f.first_status, per_app)
+        (f.all_synced, f.first_status, per_app, f.all_exist)
     };
     let Some(all_done) = all_done else {
         let f = fleet.lock().unwrap();
@@ -977,7 +1017,8 @@ async fn main() {
         "simulation": !o.no_simulation,
         "cluster": lk_name,
         "commit": commit,
-        "appsCreated": "before the controller started",
+        "appsCreated": if o.appset { "by one ApplicationSet (git directory generator), once the controller started" } else { "before the controller started" },
+        "allExistSeconds": all_exist.map(|d| d.as_secs_f64()),
         "setup": {"repoSeconds": repo_s, "installSeconds": install_s, "files": files},
         "firstStatusSeconds": first_status.map(|d| d.as_secs_f64()),
         "idleCpuFraction": {"controller": idle_cpu_self, "localkube": idle_cpu_lk},
@@ -1014,7 +1055,17 @@ async fn main() {
         "  controller: {workers} workers, self-heal delay {} ms (product default 5000); localkube pods start {} ms + ready {} ms",
         o.self_heal_delay_ms, o.pod_start_ms, o.pod_ready_ms
     );
-    println!("  Applications created before the controller started; cluster: {lk_name}");
+    if o.appset {
+        println!(
+            "  Applications made by one ApplicationSet (git directory generator over apps/*); cluster: {lk_name}"
+        );
+        println!(
+            "  all Applications exist: {:>7.1} s",
+            all_exist.map_or(f64::NAN, |d| d.as_secs_f64())
+        );
+    } else {
+        println!("  Applications created before the controller started; cluster: {lk_name}");
+    }
     if o.no_simulation {
         println!(
             "  localkube --no-simulation: no Pods, Deployments stay Progressing; \"Healthy\" below is not waited for"

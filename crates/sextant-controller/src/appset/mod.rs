@@ -42,7 +42,15 @@ pub(crate) struct AppSets {
     failures: Mutex<HashMap<String, u32>>,
     /// When each set last asked Git afresh.
     asked: Mutex<HashMap<String, std::time::Instant>>,
+    /// Sets queued (after [`NUDGE`]) because one of their Applications
+    /// changed and not run since: a fleet syncing at once brings one pass
+    /// per set per [`NUDGE`], not one per Application change.
+    nudged: Mutex<std::collections::HashSet<String>>,
 }
+
+/// How long a change of a set's Application waits before the set's pass
+/// (so that many changes share one).
+const NUDGE: Duration = Duration::from_secs(1);
 
 fn fingerprint(set: &ApplicationSet) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -77,6 +85,7 @@ pub(crate) fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<Joi
         seen: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
         asked: Mutex::new(HashMap::new()),
+        nudged: Mutex::new(Default::default()),
     });
     let ns = shared.config.namespace.clone();
     let mut tasks = Vec::new();
@@ -130,13 +139,21 @@ pub(crate) fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<Joi
         tasks.push(tokio::spawn(async move {
             let mut stream = watcher::watcher(api, watcher::Config::default())
                 .default_backoff()
+                .modify(slim)
                 .reflect(writer)
                 .boxed();
             while let Some(event) = stream.next().await {
                 match event {
                     Ok(Event::Apply(app)) | Ok(Event::Delete(app)) | Ok(Event::InitApply(app)) => {
                         if let Some(set) = owner(&app) {
-                            sets.queue.add(&set);
+                            let first = sets
+                                .nudged
+                                .lock()
+                                .map(|mut n| n.insert(set.clone()))
+                                .unwrap_or(true);
+                            if first {
+                                sets.queue.add_after(&set, NUDGE);
+                            }
                         }
                     }
                     Ok(_) => {}
@@ -172,6 +189,21 @@ pub(crate) fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<Joi
         }));
     }
     tasks
+}
+
+/// What the store keeps of an Application: metadata (without
+/// managedFields), spec, and of the status only sync and health (what the
+/// set's plan and status read), so a set of thousands of apps costs little
+/// memory.
+fn slim(app: &mut Application) {
+    app.metadata.managed_fields = None;
+    if let Some(status) = app.status.take() {
+        app.status = Some(sextant_model::ApplicationStatus {
+            sync: status.sync,
+            health: status.health,
+            ..Default::default()
+        });
+    }
 }
 
 /// The backoff after `n` failed passes in a row: 5 s doubling to 3 min.

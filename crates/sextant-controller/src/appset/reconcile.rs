@@ -5,9 +5,11 @@
 //! Application: the set keeps the ones it made, says why in its status and
 //! tries again with backoff.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -25,6 +27,18 @@ use crate::status::now;
 
 /// The field manager of the Applications a set writes.
 pub const APPSET_MANAGER: &str = "sextant-applicationset";
+
+/// How many Application writes of one pass are in flight at once.
+const WRITES_AT_ONCE: usize = 16;
+
+/// The namespace's Applications by name (from the store).
+fn by_name(sets: &AppSets) -> HashMap<String, Arc<Application>> {
+    sets.apps
+        .state()
+        .into_iter()
+        .filter_map(|a| Some((a.metadata.name.clone()?, a)))
+        .collect()
+}
 
 /// What a pass did.
 #[derive(Default)]
@@ -51,6 +65,9 @@ pub(crate) async fn reconcile(
     sets: &AppSets,
     name: &str,
 ) -> Option<Duration> {
+    if let Ok(mut n) = sets.nudged.lock() {
+        n.remove(name);
+    }
     let api: Api<ApplicationSet> = Api::namespaced(shared.client.clone(), &shared.config.namespace);
     let set = match api.get_opt(name).await {
         Ok(Some(set)) => set,
@@ -167,7 +184,7 @@ async fn run(
         ..Done::default()
     };
     // The Applications this set owns, and the names taken by others.
-    let all = sets.apps.state();
+    let all = by_name(sets);
     let owned_by_us = |a: &Application| {
         a.metadata
             .owner_references
@@ -176,14 +193,14 @@ async fn run(
             .any(|o| o.uid == uid)
     };
     let existing: Vec<Value> = all
-        .iter()
+        .values()
         .filter(|a| owned_by_us(a))
         .filter_map(|a| serde_json::to_value(a.as_ref()).ok())
         .collect();
     let mut wanted = Vec::with_capacity(desired.len());
     for app in desired {
         let name = app["metadata"]["name"].as_str().unwrap_or_default();
-        match all.iter().find(|a| a.metadata.name.as_deref() == Some(name)) {
+        match all.get(name) {
             Some(other) if !owned_by_us(other) => done.problems.push(format!(
                 "Application {name} exists and is not this set's ({}): left as it is; delete it or rename the template's",
                 super::owner(other).map_or("no owner".to_owned(), |o| format!("owned by ApplicationSet {o}"))
@@ -203,18 +220,31 @@ async fn run(
         block_owner_deletion: Some(true),
     };
     let params = PatchParams::apply(APPSET_MANAGER).force();
-    for (mut app, created) in plan
+    let writes = plan
         .create
         .into_iter()
         .map(|a| (a, true))
         .chain(plan.update.into_iter().map(|a| (a, false)))
-    {
-        let name = app["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        app["metadata"]["ownerReferences"] = json!([owner_ref]);
-        match api.patch(&name, &params, &Patch::Apply(&app)).await {
+        .map(|(mut app, created)| {
+            let name = app["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            app["metadata"]["ownerReferences"] = json!([owner_ref]);
+            let (api, params) = (&api, &params);
+            async move {
+                let outcome = api.patch(&name, params, &Patch::Apply(&app)).await;
+                (name, created, outcome)
+            }
+        });
+    // A few at a time: a new set of a thousand apps is there in seconds,
+    // without crowding out the API server.
+    let written: Vec<_> = futures::stream::iter(writes)
+        .buffer_unordered(WRITES_AT_ONCE)
+        .collect()
+        .await;
+    for (name, created, outcome) in written {
+        match outcome {
             Ok(_) if created => {
                 tracing::info!(appset = %set_name, app = %name, "created Application");
                 done.created += 1;
@@ -362,13 +392,11 @@ fn status_of(
             )
         }
     };
-    let apps = sets.apps.state();
+    let apps = by_name(sets);
     let resources = names
         .into_iter()
         .map(|name| {
-            let app = apps
-                .iter()
-                .find(|a| a.metadata.name.as_deref() == Some(name.as_str()));
+            let app = apps.get(&name);
             let status = app.and_then(|a| a.status.as_ref());
             ApplicationSetResource {
                 group: GROUP.into(),
