@@ -64,6 +64,8 @@ pub struct Shared {
 struct Known {
     fingerprint: u64,
     follows: Option<(String, String)>,
+    /// The apps it waits for (`spec.dependsOn`).
+    depends_on: Vec<String>,
 }
 
 /// A running controller; call [`Controller::shutdown`] (or drop it) to stop.
@@ -99,6 +101,23 @@ fn fingerprint(app: &Application) -> u64 {
     .to_string()
     .hash(&mut h);
     h.finish()
+}
+
+/// Queue the apps whose `dependsOn` names `name`.
+fn queue_dependents(shared: &Shared, name: &str) {
+    let waiting: Vec<String> = shared
+        .apps
+        .lock()
+        .map(|apps| {
+            apps.iter()
+                .filter(|(_, k)| k.depends_on.iter().any(|d| d == name))
+                .map(|(n, _)| n.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for app in waiting {
+        shared.queue.add(&app);
+    }
 }
 
 impl Controller {
@@ -174,6 +193,7 @@ impl Controller {
                             let known = Known {
                                 fingerprint: fingerprint(&app),
                                 follows: app.spec.source.as_ref().map(crate::source::watched),
+                                depends_on: crate::depends::names(&app),
                             };
                             let fp = known.fingerprint;
                             let changed = shared
@@ -186,6 +206,8 @@ impl Controller {
                             if changed {
                                 shared.queue.add(&name);
                             }
+                            // Its sync or health may be what others wait for.
+                            queue_dependents(&shared, &name);
                         }
                         Ok(Event::InitDone) => {
                             // Apps deleted while the watch was down.
@@ -209,6 +231,7 @@ impl Controller {
                                 apps.remove(&name);
                             }
                             shared.queue.add(&name);
+                            queue_dependents(&shared, &name);
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "watching Applications failed; retrying")

@@ -60,6 +60,11 @@ pub(crate) async fn finalize(
         {
             continue;
         }
+        // App of apps: a child Application goes with its own objects, and
+        // before the parent (which waits above until it is gone).
+        if key.group == sextant_model::GROUP && key.kind == "Application" {
+            cascade_to_child(shared, &name, &key, &live).await;
+        }
         let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
         if let Err(e) = shared.kinds.delete(&key, uid, propagation).await {
             tracing::warn!(app = %name, object = %key, error = %e, "could not delete");
@@ -88,6 +93,48 @@ pub(crate) async fn finalize(
 /// wait for all to finish, then delete them. `Some(wait)` while any runs.
 /// A source that no longer renders runs none (the deletion is not held
 /// hostage by a broken repository).
+/// Give a child Application the resources finalizer, if it has none, so
+/// that deleting it deletes its objects (the parent's cascade goes down).
+async fn cascade_to_child(
+    shared: &Arc<Shared>,
+    parent: &str,
+    key: &ObjectKey,
+    live: &serde_json::Value,
+) {
+    let finalizers: Vec<String> = live
+        .pointer("/metadata/finalizers")
+        .and_then(|f| f.as_array())
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if finalizers
+        .iter()
+        .any(|f| status::resources_finalizer(f).is_some())
+    {
+        return;
+    }
+    let mut with = finalizers;
+    with.push(sextant_model::annotations::RESOURCES_FINALIZER.to_owned());
+    let api: Api<Application> = Api::namespaced(shared.client.clone(), &key.namespace);
+    let patch = serde_json::json!({"metadata": {
+        "finalizers": with,
+        "resourceVersion": live.pointer("/metadata/resourceVersion"),
+    }});
+    if let Err(e) = api
+        .patch(
+            &key.name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(app = %parent, child = %key.name, error = %e, "could not make the child Application delete its objects");
+    }
+}
+
 async fn post_delete_hooks(shared: &Arc<Shared>, app: &Application) -> Option<Duration> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let revision = app

@@ -16,6 +16,8 @@
 //! - `sync.rs`: one pass of a running sync (the engine's plan; preflight,
 //!   then step by step); `tasks.rs`: starting one task and telling how far
 //!   it got.
+//! - `depends.rs`: `spec.dependsOn` (an automated sync waits for the
+//!   apps it names).
 //! - `fight.rs`: self-heal streaks, backoff, and who the other writer is.
 //! - `status.rs`, `events.rs`: what the controller writes back.
 //! - `queue.rs`, `tracking.rs`: the work queue; tracking ids.
@@ -31,6 +33,7 @@ mod compare;
 mod config;
 mod controller;
 mod decide;
+mod depends;
 pub mod events;
 mod fight;
 mod finalize;

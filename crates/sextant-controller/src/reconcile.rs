@@ -94,6 +94,19 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         .err()
         .map(|e| format!("spec.syncPolicy.syncOptions: {e}"));
     status::set_condition(&mut st, "InvalidSpecError", invalid);
+    // dependsOn: only automated syncs wait, so only automated apps ask.
+    let readiness = if automated(&app).is_some() && !crate::depends::names(&app).is_empty() {
+        crate::depends::check(&api, &app).await?
+    } else {
+        crate::depends::Readiness::Ready
+    };
+    let (waiting, broken) = match &readiness {
+        crate::depends::Readiness::Ready => (None, None),
+        crate::depends::Readiness::Waiting(m) => (Some(m.clone()), None),
+        crate::depends::Readiness::Broken(m) => (None, Some(m.clone())),
+    };
+    status::set_condition(&mut st, DEPENDENCY_WAIT, waiting);
+    status::set_condition(&mut st, DEPENDENCY_ERROR, broken);
     st.reconciled_at = Some(status::now());
 
     // Drift: was Synced at this revision, is not any more.
@@ -212,6 +225,15 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             }
             Ok(Next::after(wait))
         }
+        Due::Run { .. }
+            if app.operation.is_none()
+                && !under_way(&previous)
+                && readiness != crate::depends::Readiness::Ready =>
+        {
+            // The status says what it waits for; a change of a dependency
+            // queues this app again (see controller.rs), with a backstop.
+            Ok(Next::after(DEPENDENCY_BACKSTOP))
+        }
         Due::Run { op, self_heal } => {
             let new_heal = self_heal && app.operation.is_none() && !under_way(&previous);
             if new_heal {
@@ -259,6 +281,14 @@ fn transient_backoff(shared: &Shared, name: &str, failed: bool) -> Duration {
         .saturating_mul(2u32.saturating_pow((*n - 1).min(6)))
         .min(Duration::from_secs(120))
 }
+
+/// The condition that says which dependencies an automated sync waits for.
+const DEPENDENCY_WAIT: &str = "DependencyWait";
+/// The condition for a dependency that does not exist, or a cycle.
+const DEPENDENCY_ERROR: &str = "DependencyError";
+/// How often an app waiting for dependencies looks again even when no
+/// dependency changed.
+const DEPENDENCY_BACKSTOP: Duration = Duration::from_secs(30);
 
 /// The condition that names a fight with another writer.
 const FIGHT_CONDITION: &str = "SelfHealFightWarning";

@@ -255,7 +255,9 @@ impl Sources {
         namespace: &str,
         fresh: bool,
     ) -> Result<Fetched, SourceProblem> {
-        let options = render_options(app_name, source, namespace)?;
+        let mut options = render_options(app_name, source, namespace)?;
+        // An app-of-apps' children go where this controller reconciles them.
+        options.applications_namespace = Some(self.credentials.namespace().to_owned());
         let (repo, default_revision) = watched(source);
         let repo = repo.as_str();
         let revision = revision

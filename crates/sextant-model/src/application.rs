@@ -109,6 +109,19 @@ pub struct ApplicationSpec {
     /// How many history entries to keep (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_history_limit: Option<i64>,
+    /// Applications (of the same namespace) that must be Synced and
+    /// Healthy before an automated sync of this one runs (Sextant's; Argo
+    /// CD has no such field and ignores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<ApplicationDependency>>,
+}
+
+/// An Application this one waits for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationDependency {
+    /// The Application's name.
+    pub name: String,
 }
 
 /// A Git (or Helm repository) source.

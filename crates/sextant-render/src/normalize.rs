@@ -119,6 +119,7 @@ pub fn normalize(
     origin: &str,
     document: usize,
     namespace: &str,
+    applications_namespace: Option<&str>,
     scope: &Scope,
 ) -> Result<(), NormalizeError> {
     let missing = |field| NormalizeError::Missing {
@@ -135,6 +136,8 @@ pub fn normalize(
     let api_version = non_empty(obj.get("apiVersion")).ok_or_else(|| missing("apiVersion"))?;
     let kind = non_empty(obj.get("kind")).ok_or_else(|| missing("kind"))?;
     let cluster = scope.is_cluster_scoped(group_of(api_version), kind);
+    let is_app = matches!(group_of(api_version), "sextant.dev" | "argoproj.io")
+        && matches!(kind, "Application" | "ApplicationSet");
     let meta = obj
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -147,7 +150,11 @@ pub fn normalize(
     if cluster {
         meta.remove("namespace");
     } else if non_empty(meta.get("namespace")).is_none() {
-        meta.insert("namespace".into(), Value::String(namespace.to_owned()));
+        let ns = match applications_namespace {
+            Some(apps) if is_app => apps,
+            _ => namespace,
+        };
+        meta.insert("namespace".into(), Value::String(ns.to_owned()));
     }
     Ok(())
 }
@@ -185,7 +192,15 @@ mod tests {
 
     fn check(mut input: Value, extra: &[&str]) -> Result<Value, NormalizeError> {
         let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-        normalize(&mut input, "f.yaml", 1, "dest", &Scope::new(&extra)).map(|()| input)
+        normalize(
+            &mut input,
+            "f.yaml",
+            1,
+            "dest",
+            Some("sextant"),
+            &Scope::new(&extra),
+        )
+        .map(|()| input)
     }
 
     #[test]
@@ -204,6 +219,23 @@ mod tests {
         .unwrap();
         assert_eq!(out["metadata"]["namespace"], "dest");
         let own = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "namespace": "x"}});
+        assert_eq!(check(own, &[]).unwrap()["metadata"]["namespace"], "x");
+    }
+
+    #[test]
+    fn applications_without_a_namespace_go_to_the_applications_namespace() {
+        for (api, kind) in [
+            ("sextant.dev/v1alpha1", "Application"),
+            ("argoproj.io/v1alpha1", "ApplicationSet"),
+        ] {
+            let app = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "child"}});
+            assert_eq!(
+                check(app, &[]).unwrap()["metadata"]["namespace"],
+                "sextant",
+                "{kind}"
+            );
+        }
+        let own = json!({"apiVersion": "sextant.dev/v1alpha1", "kind": "Application", "metadata": {"name": "c", "namespace": "x"}});
         assert_eq!(check(own, &[]).unwrap()["metadata"]["namespace"], "x");
     }
 

@@ -56,6 +56,11 @@ pub struct RenderOptions {
     pub namespace: String,
     /// Extra cluster-scoped kinds, as `Kind` or `Kind.group`.
     pub cluster_scoped_kinds: Vec<String>,
+    /// Namespace given to Applications and ApplicationSets (Sextant's or
+    /// Argo CD's) that have none, instead of `namespace`: the controller's,
+    /// where an app-of-apps' children must live to be reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applications_namespace: Option<String>,
     /// Plain-directory options.
     pub directory: DirectoryOptions,
     /// Kustomize options.

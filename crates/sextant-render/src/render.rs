@@ -157,6 +157,7 @@ pub(crate) fn render_checked(
                 &origin,
                 doc.index,
                 options.namespace(),
+                options.applications_namespace.as_deref(),
                 &scope,
             ) {
                 Ok(()) => {

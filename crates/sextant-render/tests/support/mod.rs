@@ -81,6 +81,7 @@ pub fn normalised(text: &str, namespace: &str) -> Vec<Value> {
                 "direct",
                 d.index,
                 namespace,
+                None,
                 &Scope::default(),
             )
             .unwrap();
