@@ -203,7 +203,7 @@ fn preview_reports_added_removed_and_changed_objects_per_application() {
     );
     assert!(
         stdout.contains(
-            "skipped: ApplicationSet teams (apps.yaml) (ApplicationSets are not previewed yet"
+            "skipped: ApplicationSet teams (apps.yaml) (spec.generators is empty: add at least one generator)"
         ),
         "{stdout}"
     );

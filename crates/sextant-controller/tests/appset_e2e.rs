@@ -1,5 +1,6 @@
 //! End to end: ApplicationSets on a cluster. The field report's layout
-//! (`clusters/<cluster>/apps/<service>/`) and its set (a git-directory
+//! (`clusters/<cluster>/apps/<service>/`, with plain, Kustomize and Helm
+//! services) and its set (a git-directory
 //! generator, `{{path.basename}}-prod-us-east`): one Application per
 //! service, a directory added or removed in Git adds or removes an app, a
 //! generator error keeps the apps, deleting the set deletes them; matrix
@@ -128,36 +129,55 @@ async fn a_git_directory_set_makes_an_app_per_service_and_follows_git() {
         &[
             ("clusters/prod-us-east/apps/web/cm.yaml", &service("web")),
             ("clusters/prod-us-east/apps/api/cm.yaml", &service("api")),
+            // A Kustomize service and a Helm one.
+            ("clusters/prod-us-east/apps/checkout/cm.yaml", &service("checkout")),
+            (
+                "clusters/prod-us-east/apps/checkout/kustomization.yaml",
+                "resources: [cm.yaml]\nnamePrefix: kust-\n",
+            ),
+            (
+                "clusters/prod-us-east/apps/frontend/Chart.yaml",
+                "apiVersion: v2\nname: frontend\nversion: 0.1.0\n",
+            ),
+            (
+                "clusters/prod-us-east/apps/frontend/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  k: v\n",
+            ),
             ("clusters/prod-eu-west/apps/web/cm.yaml", &service("web")),
         ],
-        "two services",
+        "four services",
     );
     w.start_controller().await;
     let repo = format!("file://{}", w.repo.display());
     create_set(&w, field_report_set(&repo)).await;
 
-    wait_owned(
-        &w,
-        "prod-us-east",
-        &["api-prod-us-east", "web-prod-us-east"],
-        60,
-    )
-    .await;
-    for app in ["api-prod-us-east", "web-prod-us-east"] {
+    let all = [
+        "api-prod-us-east",
+        "checkout-prod-us-east",
+        "frontend-prod-us-east",
+        "web-prod-us-east",
+    ];
+    wait_owned(&w, "prod-us-east", &all, 60).await;
+    for app in all {
         let a = w.wait_synced_healthy(app, &c1).await;
         assert_eq!(a.metadata.labels.unwrap()["cluster"], "prod-us-east");
+        let service = app.trim_end_matches("-prod-us-east");
         assert_eq!(
-            a.spec.source.unwrap().path.as_deref(),
-            Some(
-                format!(
-                    "clusters/prod-us-east/apps/{}",
-                    app.trim_end_matches("-prod-us-east")
-                )
-                .as_str()
-            )
+            a.spec.source.unwrap().path.unwrap_or_default(),
+            format!("clusters/prod-us-east/apps/{service}")
         );
     }
     assert!(w.configmap("web", "web").await.is_some());
+    assert!(
+        w.configmap("checkout", "kust-checkout").await.is_some(),
+        "the Kustomize service is deployed"
+    );
+    assert!(
+        w.configmap("frontend", "frontend-prod-us-east-settings")
+            .await
+            .is_some(),
+        "the Helm service is deployed (its release named after the app)"
+    );
     wait_condition(&w, "prod-us-east", "ResourcesUpToDate", "True", 30).await;
     // The set's status lists its apps with their sync and health.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -168,7 +188,7 @@ async fn a_git_directory_set_makes_an_app_per_service_and_follows_git() {
             .unwrap()
             .status
             .unwrap_or_default();
-        let healthy = s.resources.len() == 2
+        let healthy = s.resources.len() == all.len()
             && s.resources.iter().all(|r| {
                 r.status.as_deref() == Some("Synced")
                     && r.health.as_ref().is_some_and(|h| h.status == "Healthy")
@@ -178,7 +198,7 @@ async fn a_git_directory_set_makes_an_app_per_service_and_follows_git() {
         }
         assert!(
             Instant::now() < deadline,
-            "set status never listed 2 Synced+Healthy apps: {s:?}"
+            "the set's status never listed its apps Synced+Healthy: {s:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -191,23 +211,21 @@ async fn a_git_directory_set_makes_an_app_per_service_and_follows_git() {
         )],
         "worker",
     );
-    wait_owned(
-        &w,
-        "prod-us-east",
-        &[
-            "api-prod-us-east",
-            "web-prod-us-east",
-            "worker-prod-us-east",
-        ],
-        30,
-    )
-    .await;
+    let mut with_worker = all.to_vec();
+    with_worker.push("worker-prod-us-east");
+    wait_owned(&w, "prod-us-east", &with_worker, 30).await;
     w.wait_synced_healthy("worker-prod-us-east", &c2).await;
 
-    // Removing one removes its app.
+    // Removing directories removes their apps.
     w.commit(
-        &[("clusters/prod-us-east/apps/api/cm.yaml", "")],
-        "api goes",
+        &[
+            ("clusters/prod-us-east/apps/api/cm.yaml", ""),
+            ("clusters/prod-us-east/apps/checkout/cm.yaml", ""),
+            ("clusters/prod-us-east/apps/checkout/kustomization.yaml", ""),
+            ("clusters/prod-us-east/apps/frontend/Chart.yaml", ""),
+            ("clusters/prod-us-east/apps/frontend/templates/cm.yaml", ""),
+        ],
+        "api, checkout and frontend go",
     );
     wait_owned(
         &w,
@@ -404,5 +422,77 @@ async fn matrix_git_files_go_templates_merge_and_create_only() {
     assert_eq!(
         owned(&w, "files").await,
         vec!["cfg-prod-us-east", "cfg-staging"]
+    );
+}
+
+#[tokio::test]
+async fn preserve_resources_on_deletion_keeps_the_objects_of_deleted_apps() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("apps/a/cm.yaml", &service("a")),
+            ("apps/b/cm.yaml", &service("b")),
+        ],
+        "a and b",
+    );
+    w.start_controller().await;
+    let repo = format!("file://{}", w.repo.display());
+    create_set(
+        &w,
+        json!({
+            "apiVersion": "sextant.dev/v1alpha1", "kind": "ApplicationSet",
+            "metadata": {"name": "keep", "namespace": NS},
+            "spec": {
+                "syncPolicy": {"preserveResourcesOnDeletion": true},
+                "generators": [{"git": {"repoURL": repo, "revision": "main", "directories": [{"path": "apps/*"}]}}],
+                "template": {
+                    "metadata": {"name": "{{path.basename}}", "finalizers": ["resources-finalizer.sextant.dev"]},
+                    "spec": {
+                        "project": "default",
+                        "source": {"repoURL": repo, "targetRevision": "main", "path": "{{path}}"},
+                        "destination": {"server": "https://kubernetes.default.svc", "namespace": "{{path.basename}}"},
+                        "syncPolicy": automated(true, false),
+                    },
+                },
+            },
+        }),
+    )
+    .await;
+    wait_owned(&w, "keep", &["a", "b"], 60).await;
+    for app in ["a", "b"] {
+        let a = w.wait_synced_healthy(app, &c1).await;
+        assert!(
+            a.metadata.finalizers.unwrap_or_default().is_empty(),
+            "{app} got the resources finalizer"
+        );
+    }
+    // An app the set deletes leaves its objects.
+    w.commit(&[("apps/b/cm.yaml", "")], "b goes");
+    wait_owned(&w, "keep", &["a"], 30).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while w.apps().get_opt("b").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "b was never deleted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        w.configmap("b", "b").await.is_some(),
+        "b's objects were deleted"
+    );
+
+    // So does deleting the set.
+    sets(&w)
+        .delete("keep", &DeleteParams::background())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.apps().get_opt("a").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "a outlived its set");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        w.configmap("a", "a").await.is_some(),
+        "a's objects were deleted"
     );
 }
