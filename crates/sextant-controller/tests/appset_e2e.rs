@@ -364,6 +364,8 @@ async fn matrix_git_files_go_templates_merge_and_create_only() {
             "spec": {
                 "goTemplate": true,
                 "goTemplateOptions": ["missingkey=error"],
+                // Kept by the CRD (not pruned) and merged over the template.
+                "templatePatch": "metadata:\n  labels:\n    patched: '{{ .cluster.name }}'\n",
                 "syncPolicy": {"applicationsSync": "create-only"},
                 "generators": [{"merge": {"mergeKeys": ["cluster.name"], "generators": [
                     {"git": {"repoURL": repo, "revision": "main", "files": [{"path": "clusters/*/config.json"}]}},
@@ -385,6 +387,10 @@ async fn matrix_git_files_go_templates_merge_and_create_only() {
     let ann = staging.metadata.annotations.clone().unwrap();
     assert_eq!(ann["region"], "eu-west-1");
     assert_eq!(ann["tier"], "bronze");
+    assert_eq!(
+        staging.metadata.labels.clone().unwrap()["patched"],
+        "staging"
+    );
     assert_eq!(
         w.app("cfg-prod-us-east")
             .await

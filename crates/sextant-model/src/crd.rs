@@ -113,8 +113,10 @@ pub fn app_project() -> Value {
     )
 }
 
-/// The ApplicationSet CRD. Generators and the template are kept as free-form
-/// objects until the ApplicationSet controller defines their types.
+/// The ApplicationSet CRD. Generators and the template are free-form (a
+/// template's fields may be template strings where an Application has
+/// numbers or booleans); every spec field the controller reads is listed,
+/// so the API server does not prune it.
 pub fn application_set() -> Value {
     let mut p = common();
     p.insert(
@@ -128,6 +130,11 @@ pub fn application_set() -> Value {
                 "goTemplate": {"type": "boolean"},
                 "goTemplateOptions": {"type": "array", "items": {"type": "string"}},
                 "syncPolicy": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "templatePatch": {"type": "string"},
+                "ignoreApplicationDifferences": {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                "preservedFields": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "strategy": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                "applyNestedSelectors": {"type": "boolean"},
             },
         }),
     );

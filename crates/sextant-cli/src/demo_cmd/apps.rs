@@ -171,6 +171,10 @@ pub fn application_set(repo_url: &str, revision: &str, skipped: &[&DemoApp]) -> 
                 "metadata": {"name": "{{path.basename}}"},
                 "spec": app.spec,
             },
+            // A sync policy changed on an app (to manual, from the UI or
+            // `sextant app set`) stays as changed; the set does not put
+            // it back.
+            "ignoreApplicationDifferences": [{"jsonPointers": ["/spec/syncPolicy"]}],
         },
     })
 }
