@@ -2,7 +2,8 @@
 // one flow after another, as a person would use it: log in; list and
 // filter apps; open one and see its tree; see a diff after a commit; sync
 // from the sync dialog and watch the app become Synced; roll back; the
-// settings pages; an action refused to a read-only user. A screenshot of
+// settings pages; the ApplicationSets page; an action refused to a
+// read-only user. A screenshot of
 // each page goes to ui/e2e/artifacts/ (and FAILED-*.png when a step fails).
 //
 //   ./scripts/ui-e2e.sh      (installs what is missing, then node --test ui/e2e/)
@@ -340,6 +341,21 @@ describe('web UI', () => {
       }
       await screenshot(page, shot);
     }
+  });
+
+  step('shows the ApplicationSet that makes the services', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'ApplicationSets' }).click();
+    await page.waitForURL(/\/applicationsets$/);
+    const set = page.getByRole('region', { name: 'demo-services' });
+    await untilText(set.locator('.appset-state'), /Applications generated/);
+    await untilText(set.locator('dd').first(), 'git directories');
+    for (const name of ['checkout', 'payments']) {
+      await set.locator('.appset-app', { hasText: name }).first().waitFor();
+    }
+    await screenshot(page, '19-applicationsets');
+    await set.getByRole('link', { name: 'payments', exact: true }).click();
+    await page.waitForURL(new RegExp(`/applications/${APP}$`));
+    await untilText(page.locator('.facts'), /Made by\s*ApplicationSet demo-services/);
   });
 
   step('refuses a sync to a read-only user', async () => {

@@ -4,6 +4,7 @@ import { useAuth } from './auth';
 import { Loading } from './components/common';
 import { AppDetail } from './pages/AppDetail';
 import { AppList } from './pages/AppList';
+import { AppSets } from './pages/AppSets';
 import { Login } from './pages/Login';
 import { Settings } from './pages/Settings';
 
@@ -53,6 +54,7 @@ export function App() {
         </Link>
         <nav aria-label="Main">
           <NavLink to="/applications">Applications</NavLink>
+          <NavLink to="/applicationsets">ApplicationSets</NavLink>
           {isAdmin && <NavLink to="/settings">Settings</NavLink>}
         </nav>
         <div className="user">
@@ -75,6 +77,7 @@ export function App() {
           <Route path="/login" element={<LoginDone />} />
           <Route path="/applications" element={<AppList />} />
           <Route path="/applications/:name/*" element={<AppDetail />} />
+          <Route path="/applicationsets" element={<AppSets />} />
           <Route path="/settings/*" element={<Settings />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

@@ -174,8 +174,21 @@ export interface OperationResponse {
 }
 
 /** An Application as the CRD has it; only what the UI reads is typed. */
+export interface OwnerReference {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  uid?: string;
+}
+
 export interface Application {
-  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
   spec: {
     project?: string;
     source?: AppSource;
@@ -239,5 +252,20 @@ export interface Project {
     sourceRepos?: string[];
     destinations?: { server?: string; name?: string; namespace?: string }[];
     clusterResourceWhitelist?: { group: string; kind: string }[];
+  };
+}
+
+/** An ApplicationSet as the API returns it (Argo CD's fields). */
+export interface ApplicationSet {
+  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  spec: {
+    goTemplate?: boolean;
+    generators?: Record<string, unknown>[];
+    template?: { metadata?: { name?: string }; spec?: { project?: string } };
+    syncPolicy?: { applicationsSync?: string; preserveResourcesOnDeletion?: boolean };
+  };
+  status?: {
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+    resources?: { name: string; status?: string; health?: { status?: string; message?: string } }[];
   };
 }

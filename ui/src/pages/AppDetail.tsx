@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { api, apiUrl } from '../api';
 import { Batcher, parseAppEvent } from '../appStream';
+import { ownerSet } from '../appsets';
 import { ago, destination, Dialog, ErrorBox, formatTime, Loading, shortRev, Status, useAsync } from '../components/common';
 import { DeleteForm, RollbackForm, SyncForm } from '../components/Dialogs';
 import { AppDiff } from '../components/DiffView';
@@ -127,6 +128,7 @@ export function AppDetail() {
   const source = a.spec.source ?? a.spec.sources?.[0] ?? {};
   const dest = a.spec.destination ?? {};
   const automated = !!a.spec.syncPolicy?.automated;
+  const madeBy = ownerSet(a.metadata.ownerReferences);
   const nodes = tree?.nodes ?? [];
   const selectedNode = selected ? nodes.find((n) => keyOf(n) === selected) : undefined;
 
@@ -214,6 +216,14 @@ export function AppDetail() {
         <dd title={dest.server}>{destination(dest.server, dest.name, dest.namespace)}</dd>
         <dt>Sync policy</dt>
         <dd>{automated ? 'automated' : 'manual'}</dd>
+        {madeBy && (
+          <>
+            <dt>Made by</dt>
+            <dd title="The ApplicationSet puts back changes made to this Application by hand, except the fields it is told to ignore">
+              ApplicationSet <Link to={`/applicationsets#${encodeURIComponent(madeBy)}`}>{madeBy}</Link>
+            </dd>
+          </>
+        )}
         <dt>Last operation</dt>
         <dd>
           {op ? (
