@@ -61,6 +61,18 @@ pub fn get<'a>(
         .map(String::as_str)
 }
 
+/// Asks the ApplicationSet controller for a pass that asks Git afresh (a
+/// webhook sets it; the controller removes it).
+pub const APPSET_REFRESH: &str = "sextant.dev/application-set-refresh";
+/// Argo CD's spelling of the same.
+pub const ARGOCD_APPSET_REFRESH: &str = "argocd.argoproj.io/application-set-refresh";
+/// Paths (`;`-separated; relative to the app's path, or from the
+/// repository's root with a leading `/`) whose change concerns the app: a
+/// webhook's push that touches none of them does not refresh it.
+pub const MANIFEST_GENERATE_PATHS: &str = "sextant.dev/manifest-generate-paths";
+/// Argo CD's spelling of the same.
+pub const ARGOCD_MANIFEST_GENERATE_PATHS: &str = "argocd.argoproj.io/manifest-generate-paths";
+
 #[cfg(test)]
 mod tests {
     use super::*;

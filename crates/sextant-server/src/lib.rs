@@ -30,6 +30,7 @@ mod security;
 mod server;
 mod state;
 pub mod watch;
+pub mod webhook;
 
 pub use config::{ServerConfig, TlsMode};
 pub use error::ApiError;

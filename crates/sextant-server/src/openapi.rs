@@ -68,6 +68,7 @@ impl Modify for Security {
         api::meta::projects, api::meta::project, api::meta::appsets, api::meta::appset,
         api::meta::repositories, api::meta::add_repository, api::meta::remove_repository,
         api::meta::clusters, api::meta::version, api::meta::settings,
+        crate::webhook::receive,
     ),
     components(schemas(ApplicationDoc, crate::error::ErrorBody, api::stream::AppEventData)),
     modifiers(&Security),
@@ -112,7 +113,7 @@ pub fn document_value() -> Value {
         schemas.insert("Application".into(), application_schema());
     }
     // Public routes need no credentials.
-    for (path, method) in [("/api/v1/session", "post")] {
+    for (path, method) in [("/api/v1/session", "post"), ("/api/webhook", "post")] {
         if let Some(op) = doc
             .pointer_mut(&format!("/paths/{}/{method}", path.replace('/', "~1")))
             .and_then(Value::as_object_mut)

@@ -15,6 +15,7 @@ use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use sextant_appset::{Context, apps, generate_all, plan, requeue_after};
+use sextant_model::annotations::{APPSET_REFRESH, ARGOCD_APPSET_REFRESH};
 use sextant_model::appset::{
     ApplicationSetCondition, ApplicationSetResource, ApplicationSetStatus,
 };
@@ -85,8 +86,31 @@ pub(crate) async fn reconcile(
         .map(Duration::from_secs)
         .unwrap_or(shared.config.repo_poll_interval)
         .max(Duration::from_secs(1));
-    let fresh = fresh_due(sets, name, poll);
+    // A webhook's push (or a user) asks for Git now.
+    let asked: Vec<&str> = [APPSET_REFRESH, ARGOCD_APPSET_REFRESH]
+        .into_iter()
+        .filter(|k| {
+            set.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(*k))
+        })
+        .collect();
+    let fresh = fresh_due(sets, name, poll) || !asked.is_empty();
     let outcome = run(shared, sets, &set, fresh).await;
+    if !asked.is_empty() {
+        let gone: serde_json::Map<String, Value> = asked
+            .iter()
+            .map(|k| ((*k).to_owned(), Value::Null))
+            .collect();
+        let patch = json!({"metadata": {"annotations": gone}});
+        if let Err(e) = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            tracing::warn!(appset = %name, error = %e, "could not remove the refresh annotation");
+        }
+    }
     let failures = {
         let mut f = sets.failures.lock().ok();
         match (&outcome, f.as_mut()) {

@@ -223,6 +223,7 @@ pub fn router(state: Shared) -> Router {
     let inner = Router::new()
         .nest("/api/v1", v1)
         .route("/api/openapi.json", get(crate::openapi::document))
+        .route("/api/webhook", post(crate::webhook::receive))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(ui::routes())

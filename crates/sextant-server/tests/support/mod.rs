@@ -162,8 +162,14 @@ impl World {
     }
 
     pub async fn start_controller(&mut self) {
+        self.start_controller_polling(Duration::from_millis(500))
+            .await;
+    }
+
+    /// A controller that asks Git for new commits every `poll`.
+    pub async fn start_controller_polling(&mut self, poll: Duration) {
         let mut c = ControllerConfig::new(NS, self.dir.path().join("controller-cache"));
-        c.repo_poll_interval = Duration::from_millis(500);
+        c.repo_poll_interval = poll;
         c.self_heal_delay = Duration::from_millis(300);
         c.workers = 4;
         self.controller = Some(Controller::start(self.client.clone(), c).await.unwrap());
