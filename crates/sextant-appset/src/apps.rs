@@ -125,14 +125,7 @@ fn one(
 
 /// A Kubernetes object name (DNS-1123 subdomain).
 fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
+    if sextant_model::names::is_dns_subdomain(name) {
         Ok(())
     } else if name.contains("{{") {
         Err(format!(

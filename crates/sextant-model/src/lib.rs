@@ -10,6 +10,7 @@ pub mod application;
 pub mod appset;
 pub mod crd;
 pub mod duration;
+pub mod names;
 pub mod project;
 pub mod vocabulary;
 

@@ -585,14 +585,7 @@ pub struct CreateParams {
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
+    if sextant_model::names::is_dns_subdomain(name) {
         Ok(())
     } else {
         Err(ApiError::BadRequest(format!(
