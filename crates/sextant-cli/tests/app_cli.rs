@@ -579,6 +579,19 @@ async fn list_and_get_show_the_status_the_controller_reported() {
         .collect();
     assert_eq!(names.len(), 2);
     assert!(names.contains(&"web") && names.contains(&"db"));
+    // managedFields are left out, as kubectl does, unless asked for.
+    assert!(
+        doc["items"][0]["metadata"].get("managedFields").is_none(),
+        "{doc}"
+    );
+    let out = env
+        .run(&["list", "-o", "json", "--show-managed-fields"])
+        .await;
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["items"][0]["metadata"]["managedFields"].is_array(),
+        "{doc}"
+    );
 
     let out = env.run(&["get", "web"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -644,6 +657,19 @@ async fn list_and_get_show_the_status_the_controller_reported() {
     let doc: Value = serde_yaml_ng::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["status"]["sync"]["status"], "Synced");
     assert_eq!(doc["kind"], "Application");
+    assert!(
+        !text(&out.stdout).contains("managedFields"),
+        "{}",
+        show(&out)
+    );
+    let out = env
+        .run(&["get", "web", "-o", "yaml", "--show-managed-fields"])
+        .await;
+    assert!(
+        text(&out.stdout).contains("managedFields"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1024,7 +1050,7 @@ async fn writes_that_lose_a_race_with_the_controller_are_read_again_and_retried(
     assert_eq!(env.server.faults().stats().errors, 1 + 1 + 8);
 
     conflicts(&env, 2);
-    let out = env.run(&["delete", "web", "--cascade"]).await;
+    let out = env.run(&["delete", "web", "--cascade", "--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     // No controller here: the app waits on the finalizer the CLI added.
     let app = env.get("web").await;
@@ -1040,7 +1066,8 @@ async fn wait_returns_once_the_state_is_reached_and_exits_1_on_timeout_with_what
     env.app("web", spec(), json!({})).await;
     env.status(
         "web",
-        json!({"sync": {"status": "Synced"}, "health": {"status": "Progressing", "message": "rolling out"}}),
+        json!({"sync": {"status": "Synced"}, "health": {"status": "Progressing", "message": "rolling out"},
+               "conditions": [{"type": "DependencyWait", "message": "automated sync waits for its dependencies to be Synced and Healthy: db (OutOfSync/Missing)"}]}),
     )
     .await;
 
@@ -1054,6 +1081,12 @@ async fn wait_returns_once_the_state_is_reached_and_exits_1_on_timeout_with_what
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
         text(&out.stdout).contains("timed out after 1s waiting for application web: not Healthy (last seen: sync Synced, health Progressing (rolling out), no operation)"),
+        "{}",
+        show(&out)
+    );
+    // The condition that explains it.
+    assert!(
+        text(&out.stdout).contains("\n  DependencyWait: automated sync waits for its dependencies to be Synced and Healthy: db (OutOfSync/Missing)\n"),
         "{}",
         show(&out)
     );
@@ -1188,7 +1221,7 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
     env.app("web", spec(), json!({})).await;
 
     let out = env
-        .run(&["delete", "web", "--cascade", "--wait", "--timeout", "1s"])
+        .run(&["delete", "web", "--yes", "--wait", "--timeout", "1s"])
         .await;
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(
@@ -1208,7 +1241,7 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
     // CLI first reads it).
     let watching = env.watches_started() + 1;
     let cli = env
-        .command(&["delete", "web", "--cascade", "--wait"])
+        .command(&["delete", "web", "--cascade", "--yes", "--wait"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -1237,7 +1270,7 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
         json!({"finalizers": [RESOURCES_FINALIZER, ARGOCD_RESOURCES_FINALIZER, "example.com/other"]}),
     )
     .await;
-    let out = env.run(&["delete", "keep", "--no-cascade"]).await;
+    let out = env.run(&["delete", "keep", "--no-cascade", "--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         text(&out.stdout).contains("its resources stay"),
@@ -1253,7 +1286,15 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
     assert!(app.metadata.deletion_timestamp.is_some());
 
     env.app("plain", spec(), json!({})).await;
-    let out = env.run(&["delete", "plain", "--wait"]).await;
+    // Not on a terminal, without --yes: refused, nothing changes.
+    let out = env.run(&["delete", "plain"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stderr).contains("pass --yes"), "{}", show(&out));
+    let app = env.get("plain").await;
+    assert!(app.metadata.deletion_timestamp.is_none() && finalizers(&app).is_empty());
+    let out = env
+        .run(&["delete", "plain", "--cascade=false", "--yes", "--wait"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(env.apps.get_opt("plain").await.unwrap().is_none());
 

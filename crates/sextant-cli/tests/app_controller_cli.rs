@@ -275,7 +275,7 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
             "app",
             "delete",
             "web",
-            "--cascade",
+            "--yes",
             "--wait",
             "--timeout",
             "60s",

@@ -1,9 +1,11 @@
-//! `sextant app delete`. `--cascade` first adds the finalizer
-//! `resources-finalizer.sextant.dev`, so the controller deletes the app's
-//! objects and then removes the finalizer; `--no-cascade` first removes
-//! that finalizer and Argo CD's, so the objects stay; neither deletes the
-//! Application as it is. `--wait` waits until it is gone (exit 1 on
-//! timeout).
+//! `sextant app delete`, as Argo CD's CLI does it: a cascading deletion
+//! by default (the finalizer `resources-finalizer.sextant.dev` is added
+//! first, so the controller deletes the app's objects and then removes
+//! it); `--cascade=false` (or `--no-cascade`) first removes that finalizer
+//! and Argo CD's, so the objects stay. It asks for confirmation on a
+//! terminal; `--yes` skips the question, and without a terminal it refuses
+//! to delete unless `--yes` is given. `--wait` waits until the app is gone
+//! (exit 1 on timeout).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,13 +25,17 @@ use super::watch::{Watched, watch_app};
 pub struct DeleteArgs {
     /// The Application's name.
     name: String,
-    /// Delete the app's objects too (the controller does it before the
-    /// Application goes).
-    #[arg(long, conflicts_with = "no_cascade")]
+    /// Delete the app's objects too, the controller first (the default);
+    /// `--cascade=false` leaves them.
+    #[arg(long, conflicts_with = "no_cascade", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
     cascade: bool,
-    /// Leave the app's objects in the cluster.
+    /// Leave the app's objects in the cluster (`--cascade=false`).
     #[arg(long)]
     no_cascade: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(short, long)]
+    yes: bool,
     /// Wait until the Application is gone.
     #[arg(long)]
     wait: bool,
@@ -42,19 +48,26 @@ pub struct DeleteArgs {
 pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let apps = Apps::connect(conn).await?;
     let name = args.name.as_str();
+    let cascade = args.cascade && !args.no_cascade;
+    // The app must exist before anyone is asked about it.
+    apps.get(name).await?;
+    if !args.yes && !confirmed(name, cascade)? {
+        println!("application {name} not deleted");
+        return Ok(ExitCode::from(1));
+    }
     // Set the finalizers as asked, re-reading on conflict: the controller
     // may write the app between our read and our write.
-    let finalizers = retry_on_conflict(async || {
+    retry_on_conflict(async || {
         let app = apps.get(name).await?;
         let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
-        if let Some(list) = wanted_finalizers(&finalizers, &args) {
+        if let Some(list) = wanted_finalizers(&finalizers, cascade) {
             let patch = json!({"metadata": {
                 "resourceVersion": app.metadata.resource_version,
                 "finalizers": list,
             }});
             apps.merge_patch(name, &patch).await?;
         }
-        Ok(finalizers)
+        Ok(())
     })
     .await?;
     if let Err(e) = apps.api.delete(name, &DeleteParams::default()).await
@@ -62,15 +75,7 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
     {
         return Err(apps.failed(e, name, "delete").await);
     }
-    let cascading = if args.no_cascade {
-        false
-    } else {
-        args.cascade
-            || finalizers
-                .iter()
-                .any(|f| f == RESOURCES_FINALIZER || f == ARGOCD_RESOURCES_FINALIZER)
-    };
-    if cascading {
+    if cascade {
         println!(
             "deletion of application {name} requested; the controller deletes its resources first ({RESOURCES_FINALIZER})"
         );
@@ -111,23 +116,53 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
     }
 }
 
-/// The finalizer list `--cascade`/`--no-cascade` ask for, when it differs
-/// from `finalizers`.
-fn wanted_finalizers(finalizers: &[String], args: &DeleteArgs) -> Option<Vec<String>> {
-    if args.cascade {
-        (!finalizers.iter().any(|f| f == RESOURCES_FINALIZER)).then(|| {
+/// Ask on the terminal; refuse when there is none (a script must say
+/// `--yes`).
+fn confirmed(name: &str, cascade: bool) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "not deleting application {name} without confirmation: stdin is not a terminal; pass --yes to delete{}",
+            if cascade {
+                " it and its resources (or --cascade=false to keep them)"
+            } else {
+                " it"
+            }
+        );
+    }
+    let what = if cascade {
+        format!("application {name} and all its resources")
+    } else {
+        format!("application {name} (its resources stay)")
+    };
+    eprint!("Delete {what}? [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// The finalizer list a cascading (or not) deletion needs, when it
+/// differs from `finalizers`.
+fn wanted_finalizers(finalizers: &[String], cascade: bool) -> Option<Vec<String>> {
+    if cascade {
+        (!finalizers
+            .iter()
+            .any(|f| f == RESOURCES_FINALIZER || f == ARGOCD_RESOURCES_FINALIZER))
+        .then(|| {
             let mut f = finalizers.to_vec();
             f.push(RESOURCES_FINALIZER.to_owned());
             f
         })
-    } else if args.no_cascade {
+    } else {
         let kept: Vec<String> = finalizers
             .iter()
             .filter(|f| *f != RESOURCES_FINALIZER && *f != ARGOCD_RESOURCES_FINALIZER)
             .cloned()
             .collect();
         (kept.len() != finalizers.len()).then_some(kept)
-    } else {
-        None
     }
 }

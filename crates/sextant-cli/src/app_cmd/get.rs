@@ -36,6 +36,10 @@ pub struct GetArgs {
     /// Print the Application object instead.
     #[arg(short, long, value_enum)]
     output: Option<Format>,
+    /// With -o json|yaml, keep metadata.managedFields (left out by default,
+    /// as kubectl does).
+    #[arg(long)]
+    show_managed_fields: bool,
 }
 
 /// Show the app.
@@ -65,7 +69,7 @@ pub async fn run(conn: &ConnArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
     }
     match args.output {
         Some(format) => match apps.raw().get_opt(name).await {
-            Ok(Some(obj)) => show::print(&obj, format)?,
+            Ok(Some(obj)) => show::print_objects(&obj, format, args.show_managed_fields)?,
             Ok(None) => return Err(apps.missing(name).await),
             Err(e) => return Err(apps.failed(e, name, "read").await),
         },

@@ -18,6 +18,10 @@ pub struct ListArgs {
     /// Output format.
     #[arg(short, long, value_enum)]
     output: Option<ListFormat>,
+    /// With -o json|yaml, keep metadata.managedFields (left out by default,
+    /// as kubectl does).
+    #[arg(long)]
+    show_managed_fields: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -40,9 +44,10 @@ pub async fn run(conn: &ConnArgs, args: ListArgs) -> anyhow::Result<ExitCode> {
             Ok(list) => list,
             Err(e) => return Err(list_failed(&apps, e).await),
         };
-        show::print(
+        show::print_objects(
             &json!({"apiVersion": "v1", "kind": "List", "items": list.items}),
             format,
+            args.show_managed_fields,
         )?;
         return Ok(ExitCode::SUCCESS);
     }

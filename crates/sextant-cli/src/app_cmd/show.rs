@@ -31,6 +31,33 @@ pub fn print<T: Serialize>(value: &T, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Print Kubernetes objects (one, or a `List` of `items`) as `format`,
+/// without `metadata.managedFields` unless `managed_fields` (as kubectl
+/// prints them: bookkeeping of the API server, long and rarely wanted).
+pub fn print_objects<T: Serialize>(
+    value: &T,
+    format: Format,
+    managed_fields: bool,
+) -> anyhow::Result<()> {
+    let mut v = serde_json::to_value(value).context("could not print the object")?;
+    if !managed_fields {
+        strip_managed_fields(&mut v);
+    }
+    print(&v, format)
+}
+
+fn strip_managed_fields(v: &mut serde_json::Value) {
+    if let Some(meta) = v
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        meta.remove("managedFields");
+    }
+    if let Some(items) = v.get_mut("items").and_then(serde_json::Value::as_array_mut) {
+        items.iter_mut().for_each(strip_managed_fields);
+    }
+}
+
 /// `Synced`, `OutOfSync`, ... or empty.
 pub fn sync_status(app: &Application) -> &str {
     app.status

@@ -73,6 +73,15 @@ pub async fn run(conn: &ConnArgs, args: WaitArgs) -> anyhow::Result<ExitCode> {
                 want.unmet(&app).join(", "),
                 want.seen(&app).join(", ")
             );
+            // What explains it: the app's conditions (a comparison error,
+            // a sync error, a dependency it waits for, ...).
+            for c in app
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+            {
+                println!("  {}: {}", c.type_, c.message);
+            }
             Ok(ExitCode::from(1))
         }
     }
