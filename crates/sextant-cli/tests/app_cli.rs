@@ -1304,6 +1304,139 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
     assert_eq!(out.status.code(), Some(2), "the flags conflict");
 }
 
+// ---------------------------------------------------------------- set, unset
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_and_unset_change_only_the_fields_asked_for() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    let out = env
+        .run(&[
+            "set",
+            "web",
+            "--sync-policy",
+            "automated",
+            "--self-heal",
+            "--revision",
+            "v2",
+            "--sync-option",
+            "CreateNamespace=true",
+            "--helm-set",
+            "replicas=3",
+            "--kustomize-image",
+            "nginx=nginx:1.28",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let said = text(&out.stdout);
+    assert!(said.starts_with("application web updated:\n"), "{said}");
+    assert!(
+        said.contains("  spec.source.targetRevision: \"HEAD\" -> \"v2\"\n"),
+        "{said}"
+    );
+    let app = env.get("web").await;
+    let policy = app.spec.sync_policy.clone().unwrap();
+    assert_eq!(policy.automated.unwrap().self_heal, Some(true));
+    assert_eq!(policy.sync_options.unwrap(), ["CreateNamespace=true"]);
+    let source = app.spec.source.clone().unwrap();
+    assert_eq!(source.target_revision.as_deref(), Some("v2"));
+    assert_eq!(source.path.as_deref(), Some("apps/web"), "untouched");
+    assert_eq!(source.helm.unwrap().parameters.unwrap()[0].value, "3");
+    assert_eq!(
+        source.kustomize.unwrap().images.unwrap(),
+        ["nginx=nginx:1.28"]
+    );
+
+    // The same again changes nothing; a key given again is replaced.
+    let out = env.run(&["set", "web", "--revision", "v2"]).await;
+    assert_eq!(
+        text(&out.stdout),
+        "application web unchanged\n",
+        "{}",
+        show(&out)
+    );
+    let out = env
+        .run(&[
+            "set",
+            "web",
+            "--sync-option",
+            "CreateNamespace=false",
+            "--kustomize-image",
+            "nginx:1.29",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let app = env.get("web").await;
+    let policy = app.spec.sync_policy.clone().unwrap();
+    assert_eq!(policy.sync_options.unwrap(), ["CreateNamespace=false"]);
+    assert_eq!(
+        app.spec
+            .source
+            .clone()
+            .unwrap()
+            .kustomize
+            .unwrap()
+            .images
+            .unwrap(),
+        ["nginx:1.29"]
+    );
+
+    // Turning auto-sync off, as a rollback asks.
+    let out = env.run(&["set", "web", "--sync-policy", "none"]).await;
+    assert!(
+        text(&out.stdout).contains("spec.syncPolicy.automated: removed"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        env.get("web")
+            .await
+            .spec
+            .sync_policy
+            .unwrap()
+            .automated
+            .is_none()
+    );
+
+    // An unknown sync option is refused and nothing is written.
+    let before = env.get("web").await.metadata.resource_version;
+    let out = env
+        .run(&["set", "web", "--sync-option", "Frobnicate=true"])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(text(&out.stderr).contains("Frobnicate"), "{}", show(&out));
+    assert_eq!(env.get("web").await.metadata.resource_version, before);
+
+    let out = env
+        .run(&[
+            "unset",
+            "web",
+            "--helm-set",
+            "replicas",
+            "--kustomize-image",
+            "nginx",
+            "--sync-option",
+            "CreateNamespace",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let app = env.get("web").await;
+    let source = app.spec.source.clone().unwrap();
+    assert!(
+        source.helm.is_none() && source.kustomize.is_none(),
+        "{source:?}"
+    );
+    assert!(app.spec.sync_policy.is_none(), "{:?}", app.spec.sync_policy);
+
+    let out = env.run(&["set", "nope", "--revision", "v1"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("application nope not found"),
+        "{}",
+        show(&out)
+    );
+}
+
 // ---------------------------------------------------------------- diff
 
 use sextant_testkit::git;

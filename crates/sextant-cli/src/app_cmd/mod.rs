@@ -21,6 +21,7 @@ mod get;
 mod history;
 mod list;
 mod operation;
+mod set;
 mod show;
 mod style;
 mod sync;
@@ -80,6 +81,10 @@ enum Verb {
     Rollback(sync::RollbackArgs),
     /// Delete an Application (with or without its resources).
     Delete(delete::DeleteArgs),
+    /// Change an app's sync policy, revision, path, destination, sync options, Helm or Kustomize overrides.
+    Set(Box<set::SetArgs>),
+    /// Remove sync options, Helm parameters or value files, Kustomize images from an app.
+    Unset(set::UnsetArgs),
     /// Stop a running sync at a safe point (between steps); it ends Failed.
     TerminateOp(terminate::TerminateArgs),
 }
@@ -97,6 +102,8 @@ pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
         Verb::History(a) => history::run(&conn, a).await,
         Verb::Rollback(a) => sync::run_rollback(&conn, a).await,
         Verb::Delete(a) => delete::run(&conn, a).await,
+        Verb::Set(a) => set::run_set(&conn, *a).await,
+        Verb::Unset(a) => set::run_unset(&conn, a).await,
         Verb::TerminateOp(a) => terminate::run(&conn, a).await,
     }
 }

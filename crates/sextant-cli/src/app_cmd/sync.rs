@@ -144,7 +144,7 @@ fn rollback_request(
         .is_some_and(|a| a.enabled != Some(false));
     if automated {
         anyhow::bail!(
-            "application {name} syncs automatically, which would undo a rollback at once; disable auto-sync first (remove spec.syncPolicy.automated)"
+            "application {name} syncs automatically, which would undo a rollback at once; disable auto-sync first: sextant app set {name} --sync-policy manual"
         );
     }
     operation::refuse_if_busy(app, name)?;
