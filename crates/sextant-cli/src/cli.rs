@@ -48,6 +48,12 @@ enum Command {
     Logout(crate::account_cmd::LogoutArgs),
     /// Passwords and API tokens of accounts on a sextant server.
     Account(Box<crate::account_cmd::AccountArgs>),
+    /// Print a shell completion script (`source <(sextant completion bash)`).
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Run the parsed command.
@@ -65,6 +71,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,
         Command::Appset(args) => crate::appset_cmd::run(*args),
+        Command::Completion { shell } => {
+            // Into a buffer first: clap_complete panics when the output
+            // closes early (`| head`); a write error here is an error.
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "sextant", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
+                .map_err(|e| anyhow::anyhow!("could not write the completion script: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Login(args) => crate::account_cmd::login(*args).await,
         Command::Logout(args) => crate::account_cmd::logout(args).await,
         Command::Account(args) => crate::account_cmd::account(*args).await,
