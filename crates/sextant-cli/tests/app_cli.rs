@@ -1304,6 +1304,76 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
     assert_eq!(out.status.code(), Some(2), "the flags conflict");
 }
 
+// ---------------------------------------------------------------- list filters
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filters_by_label_and_project_across_namespaces() {
+    let env = env().await;
+    let mut payments = spec();
+    payments["project"] = json!("payments");
+    env.app("web", spec(), json!({"labels": {"team": "web"}}))
+        .await;
+    env.app("db", spec(), json!({"labels": {"team": "data"}}))
+        .await;
+    env.app("billing", payments, json!({"labels": {"team": "data"}}))
+        .await;
+    // An app in another namespace, seen with -A only.
+    let client = env.server.client().await.unwrap();
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "team-b"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let other: Api<Application> = Api::namespaced(client, "team-b");
+    other
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"apiVersion": "sextant.dev/v1alpha1", "kind": "Application",
+                "metadata": {"name": "edge", "namespace": "team-b", "labels": {"team": "data"}}, "spec": spec()}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let names = |out: &Output| text(&out.stdout);
+    let out = env.run(&["list", "-l", "team=data", "-o", "name"]).await;
+    assert_eq!(
+        names(&out),
+        "application/billing\napplication/db\n",
+        "{}",
+        show(&out)
+    );
+    let out = env
+        .run(&["list", "-l", "team=data", "-p", "payments", "-o", "name"])
+        .await;
+    assert_eq!(names(&out), "application/billing\n", "{}", show(&out));
+    let out = env.run(&["list", "-p", "default", "-o", "json"]).await;
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["items"].as_array().unwrap().len(), 2, "{doc}");
+
+    let out = env.run(&["list", "-A", "-l", "team=data"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let table = text(&out.stdout);
+    assert!(table.starts_with("NAMESPACE"), "{table}");
+    assert!(
+        table.contains("team-b") && table.contains("edge"),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), 4, "{table}");
+
+    let out = env.run(&["list", "-l", "team=nobody"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("no applications in namespace sextant match"),
+        "{}",
+        show(&out)
+    );
+    let out = env.run(&["list", "-l", "team in (("]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
+
 // ---------------------------------------------------------------- set, unset
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
