@@ -268,6 +268,7 @@ async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() 
     let out = env
         .run(&[
             "create",
+            "--validate=false",
             "web",
             "--repo",
             "https://git.example.invalid/deploy.git",
@@ -323,6 +324,7 @@ async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() 
 
     let again = [
         "create",
+        "--validate=false",
         "web",
         "--repo",
         "https://git.example.invalid/deploy.git",
@@ -360,6 +362,7 @@ async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() 
     let out = env
         .run(&[
             "create",
+            "--validate=false",
             "bad",
             "--repo",
             "r",
@@ -381,6 +384,7 @@ async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() 
     let out = env
         .run(&[
             "create",
+            "--validate=false",
             "bad",
             "--repo",
             "r",
@@ -406,6 +410,7 @@ async fn without_the_crds_every_verb_says_how_to_install_them_and_a_missing_app_
     let out = bare
         .run(&[
             "create",
+            "--validate=false",
             "web",
             "--repo",
             "r",
@@ -460,6 +465,7 @@ async fn the_kubeconfig_and_namespace_come_from_flags_or_the_environment() {
         .args([
             "app",
             "create",
+            "--validate=false",
             "web",
             "--repo",
             "r",
@@ -1016,6 +1022,7 @@ async fn writes_that_lose_a_race_with_the_controller_are_read_again_and_retried(
     let out = env
         .run(&[
             "create",
+            "--validate=false",
             "web",
             "--repo",
             "https://git.example.invalid/deploy.git",
@@ -1302,6 +1309,98 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
         .run(&["delete", "plain", "--cascade", "--no-cascade"])
         .await;
     assert_eq!(out.status.code(), Some(2), "the flags conflict");
+}
+
+// ---------------------------------------------------------------- create checks
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_checks_the_path_at_the_revision_and_the_project() {
+    let env = env().await;
+    let repo = env.tmp.path().join("gitops");
+    std::fs::create_dir_all(repo.join("apps/web")).unwrap();
+    std::fs::write(
+        repo.join("apps/web/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    sextant_testkit::git(&repo, &["init", "-q", "-b", "main"]);
+    sextant_testkit::git(&repo, &["add", "-A"]);
+    sextant_testkit::git(&repo, &["commit", "-q", "-m", "web"]);
+    let url = format!("file://{}", repo.display());
+    let create = |name: &'static str, path: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec![
+            "create",
+            name,
+            "--repo",
+            &url,
+            "--path",
+            path,
+            "--dest-namespace",
+            "shop",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let run = async |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.run(&refs).await
+    };
+
+    let out = run(create("web", "apps/web", &["--revision", "main"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let out = run(create("typo", "apps/wbe", &["--revision", "main"])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("path apps/wbe does not exist in"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("--validate=false"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        env.apps.get_opt("typo").await.unwrap().is_none(),
+        "nothing was created"
+    );
+
+    let out = run(create(
+        "typo",
+        "apps/web",
+        &["--revision", "no-such-branch"],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("could not find revision no-such-branch"),
+        "{}",
+        show(&out)
+    );
+
+    let out = run(create(
+        "typo",
+        "apps/web",
+        &["--revision", "main", "--project", "payments"],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("project payments does not exist in namespace sextant"),
+        "{}",
+        show(&out)
+    );
+
+    // GitOps-first: the path comes later.
+    let out = run(create(
+        "later",
+        "apps/later",
+        &["--revision", "main", "--validate=false"],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(env.apps.get_opt("later").await.unwrap().is_some());
 }
 
 // ---------------------------------------------------------------- list filters

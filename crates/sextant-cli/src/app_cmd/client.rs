@@ -164,3 +164,23 @@ pub async fn crds_installed(client: &Client) -> anyhow::Result<bool> {
 }
 
 pub use sextant_cluster::words;
+
+/// The credentials saved for `repo` in the cluster (as the controller
+/// reads them, see `sextant repo`), when the user may read the namespace's
+/// Secrets; without them the flags (or none) are used.
+pub async fn saved_credentials(apps: &Apps, repo: &str) -> Option<sextant_source::Credentials> {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(apps.client.clone(), &apps.namespace);
+    let list = match secrets.list(&kube::api::ListParams::default()).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::debug!("not using saved repository credentials: {e}");
+            return None;
+        }
+    };
+    let saved = sextant_controller::repo_creds::RepoCredentials::new(&apps.namespace);
+    for s in &list.items {
+        saved.upsert(s);
+    }
+    saved.lookup(repo).map(|f| f.credentials)
+}

@@ -1,6 +1,10 @@
 //! `sextant app create`: an Application from flags. `--self-heal` and
 //! `--auto-prune` imply `--auto-sync`; `--upsert` replaces the spec of an
-//! app that exists (its status and metadata stay).
+//! app that exists (its status and metadata stay). Before writing it
+//! checks what would only fail later: the sync options, that the project
+//! exists, and that the path exists in the repository at the revision
+//! (`--validate=false` skips the last two, for setups where Git or the
+//! project comes after the app).
 
 use std::process::ExitCode;
 
@@ -66,6 +70,14 @@ pub struct CreateArgs {
     /// Replace the spec if the app exists instead of failing.
     #[arg(long)]
     upsert: bool,
+    /// Check that the project exists and the path exists at the revision
+    /// (`--validate=false` to skip).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    validate: bool,
+    /// Git credentials and cache for the path check.
+    #[command(flatten)]
+    renderer: crate::render_cmd::RendererArgs,
 }
 
 /// Create (or with `--upsert` update) the app.
@@ -73,6 +85,10 @@ pub async fn run(conn: &ConnArgs, args: CreateArgs) -> anyhow::Result<ExitCode> 
     let spec = spec(&args)?;
     let apps = Apps::connect(conn).await?;
     let name = args.name.as_str();
+    if args.validate {
+        check_project(&apps, &args.project).await?;
+        check_path(&apps, &args).await?;
+    }
     let mut app = Application::new(name, spec.clone());
     app.metadata.namespace = Some(apps.namespace.clone());
     match apps.api.create(&PostParams::default(), &app).await {
@@ -131,6 +147,75 @@ pub async fn run(conn: &ConnArgs, args: CreateArgs) -> anyhow::Result<ExitCode> 
         println!("application {name} unchanged");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The project must exist (`default` is always there, as Argo CD has it).
+async fn check_project(apps: &Apps, project: &str) -> anyhow::Result<()> {
+    if project.is_empty() || project == "default" {
+        return Ok(());
+    }
+    let gvk = kube::core::GroupVersionKind::gvk(
+        sextant_model::GROUP,
+        sextant_model::VERSION,
+        "AppProject",
+    );
+    let resource = kube::discovery::ApiResource::from_gvk_with_plural(&gvk, "appprojects");
+    let projects: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(apps.client.clone(), &apps.namespace, &resource);
+    match projects.get_opt(project).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => anyhow::bail!(
+            "project {project} does not exist in namespace {}: create the AppProject first, use --project default, or pass --validate=false",
+            apps.namespace
+        ),
+        // Not allowed to read projects: the controller will say.
+        Err(e) => {
+            eprintln!(
+                "warning: could not check that project {project} exists: {}",
+                super::client::words(&e)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The path must exist in the repository at the revision.
+async fn check_path(apps: &Apps, args: &CreateArgs) -> anyhow::Result<()> {
+    let saved = super::client::saved_credentials(apps, &args.repo).await;
+    let credentials = args.renderer.credentials().or(saved);
+    let renderer = args.renderer.renderer()?;
+    let (repo, revision, path) = (args.repo.clone(), args.revision.clone(), args.path.clone());
+    let skip = "pass --validate=false to create the app anyway";
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let local = std::path::Path::new(&repo);
+        let root = if !repo.contains("://") && local.is_dir() && !sextant_render::is_git_repository(local) {
+            local.to_path_buf()
+        } else {
+            let url = sextant_source::RepoUrl::parse(&repo)
+                .map_err(|e| anyhow::anyhow!("--repo {repo}: {e}; {skip}"))?;
+            let git = renderer.git();
+            let commit = git
+                .resolve(&url, &revision, credentials.as_ref())
+                .map_err(|e| anyhow::anyhow!("could not find revision {revision} of {repo}: {e}; check --revision, or {skip}"))?;
+            let snapshot = git
+                .snapshot(&url, &commit, credentials.as_ref())
+                .map_err(|e| anyhow::anyhow!("could not read {repo} at {revision}: {e}; {skip}"))?;
+            let dir = snapshot.dir().join(path.trim_start_matches("./"));
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "path {path} does not exist in {repo} at {revision} (commit {}): check --path and --revision, or {skip}",
+                    &commit.to_string()[..7]
+                );
+            }
+            return Ok(());
+        };
+        if !root.join(&path).is_dir() {
+            anyhow::bail!("path {path} does not exist in {repo}: check --path, or {skip}");
+        }
+        Ok(())
+    })
+    .await
+    .context("the path check stopped unexpectedly")?
 }
 
 /// The spec the flags describe.

@@ -15,13 +15,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
-use sextant_controller::repo_creds::RepoCredentials;
 use sextant_engine::diff::{IgnoreDifferences, ObjectError, ObjectKey};
 use sextant_model::Application;
 use sextant_model::annotations::{self, TRACKING_ID};
@@ -84,7 +82,10 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
     let ignore = IgnoreDifferences::new(&app_rules, &system_rules)
         .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
     warn_other_cluster(&app, &name);
-    let saved = saved_credentials(&apps, &app).await;
+    let saved = match app.spec.source.as_ref() {
+        Some(source) => super::client::saved_credentials(&apps, &source.repo_url).await,
+        None => None,
+    };
     let outcome = render(&app, &name, args.revision.as_deref(), args.renderer, saved).await?;
     crate::render_cmd::report(&outcome);
     if let Some(commit) = &outcome.commit {
@@ -167,26 +168,6 @@ pub(super) fn target_revision(app: &Application) -> String {
         .filter(|r| !r.is_empty())
         .unwrap_or("HEAD")
         .to_owned()
-}
-
-/// The credentials saved for the app's repository in the cluster (as the
-/// controller reads them, see `sextant repo`), when the user may read the
-/// namespace's Secrets; without them the flags (or none) are used.
-async fn saved_credentials(apps: &Apps, app: &Application) -> Option<Credentials> {
-    let repo = app.spec.source.as_ref()?.repo_url.clone();
-    let secrets: Api<Secret> = Api::namespaced(apps.client.clone(), &apps.namespace);
-    let list = match secrets.list(&ListParams::default()).await {
-        Ok(list) => list,
-        Err(e) => {
-            tracing::debug!("not using saved repository credentials: {e}");
-            return None;
-        }
-    };
-    let saved = RepoCredentials::new(&apps.namespace);
-    for s in &list.items {
-        saved.upsert(s);
-    }
-    saved.lookup(&repo).map(|f| f.credentials)
 }
 
 /// Render the app's source at `revision`, or at what its target revision

@@ -64,7 +64,7 @@ pub struct ConnArgs {
 #[derive(Debug, Subcommand)]
 enum Verb {
     /// Create an Application.
-    Create(create::CreateArgs),
+    Create(Box<create::CreateArgs>),
     /// List the Applications with their sync and health status.
     List(list::ListArgs),
     /// Show an Application and its resources.
@@ -93,7 +93,7 @@ enum Verb {
 pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
     let conn = args.conn;
     match args.verb {
-        Verb::Create(a) => create::run(&conn, a).await,
+        Verb::Create(a) => create::run(&conn, *a).await,
         Verb::List(a) => list::run(&conn, a).await,
         Verb::Get(a) => get::run(&conn, a).await,
         Verb::Diff(a) => diff::run(&conn, *a).await,
