@@ -70,6 +70,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let settings = DiffSettings {
         ignore: &ignore,
         concurrency,
+        created_namespaces: &[],
     };
     let report = diff_objects(&client, &outcome.rendered.objects, settings).await;
     if json_output {

@@ -1659,6 +1659,33 @@ async fn live(env: &Env, name: &str, color: &str, tracking: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_diff_of_a_new_app_whose_namespace_the_sync_creates() {
+    let env = env().await;
+    let (repo, _) = repo(env.tmp.path());
+    let mut app_spec = spec();
+    app_spec["source"] = json!({"repoURL": repo.display().to_string(), "path": "apps/web", "targetRevision": "main"});
+    app_spec["destination"]["namespace"] = json!("brand-new");
+    app_spec["syncPolicy"] = json!({"syncOptions": ["CreateNamespace=true"]});
+    env.app("web", app_spec.clone(), json!({})).await;
+    // As the sync's dry-run: the namespace comes with the sync, the
+    // objects would be added.
+    let out = env.run(&["diff", "web"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("ConfigMap brand-new/web-config"),
+        "{}",
+        show(&out)
+    );
+    assert!(!text(&out.stderr).contains("not found"), "{}", show(&out));
+
+    // Without CreateNamespace the missing namespace is an error (exit 2).
+    app_spec["syncPolicy"] = json!({});
+    env.app("plain", app_spec, json!({})).await;
+    let out = env.run(&["diff", "plain"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_diff_renders_the_asked_revision_with_tracking_and_lists_what_would_be_pruned() {
     let env = env().await;
     env.namespace("shop").await;

@@ -27,6 +27,10 @@ pub struct DiffSettings<'a> {
     pub ignore: &'a IgnoreDifferences,
     /// How many objects are looked at at once.
     pub concurrency: usize,
+    /// Namespaces the sync would create although no Namespace object is
+    /// rendered (`CreateNamespace=true`): objects in them get a structural
+    /// diff while they do not exist, as the sync's own dry-run does.
+    pub created_namespaces: &'a [String],
 }
 
 /// What discovery said about a kind.
@@ -62,6 +66,7 @@ pub async fn diff_objects(
         .iter()
         .filter(|k| k.group.is_empty() && k.kind == "Namespace")
         .map(|k| k.name.as_str())
+        .chain(settings.created_namespaces.iter().map(String::as_str))
         .collect();
     let facts: Vec<Result<Facts, String>> = stream::iter(desired.iter().zip(&keys))
         .map(|(obj, key)| {
@@ -152,7 +157,7 @@ async fn facts(
                 live,
                 predicted: None,
                 fallback: Some(format!(
-                    "namespace {} does not exist yet (it comes in the same change), so this is a structural diff",
+                    "namespace {} does not exist yet (the sync creates it), so this is a structural diff",
                     key.namespace
                 )),
             })

@@ -84,6 +84,7 @@ async fn diff(client: &kube::Client, desired: &[Value], rules: &str) -> DiffRepo
     let settings = DiffSettings {
         ignore: &ignore,
         concurrency: 4,
+        created_namespaces: &[],
     };
     diff_objects(client, desired, settings).await
 }

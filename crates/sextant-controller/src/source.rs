@@ -112,6 +112,23 @@ pub fn destination_namespace(app: &Application) -> String {
         .unwrap_or_else(|| "default".to_owned())
 }
 
+/// The namespace a sync of `app` creates although its manifests hold no
+/// Namespace (`CreateNamespace=true`): its destination namespace; none
+/// otherwise. A diff treats objects there as a dry-run of the sync does.
+pub fn namespaces_a_sync_creates(app: &Application) -> Vec<String> {
+    let creates = app
+        .spec
+        .sync_policy
+        .iter()
+        .flat_map(|p| p.sync_options.iter().flatten())
+        .any(|o| o.trim().eq_ignore_ascii_case("CreateNamespace=true"));
+    if creates {
+        vec![destination_namespace(app)]
+    } else {
+        Vec::new()
+    }
+}
+
 /// A render of an app's source at a commit.
 #[derive(Clone, Debug)]
 pub struct Fetched {

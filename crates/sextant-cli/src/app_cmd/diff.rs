@@ -102,9 +102,11 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
     for obj in &mut desired {
         track(obj, &name);
     }
+    let created = sextant_controller::source::namespaces_a_sync_creates(&app);
     let settings = DiffSettings {
         ignore: &ignore,
         concurrency: args.concurrency,
+        created_namespaces: &created,
     };
     let mut report = diff_objects(&apps.client, &desired, settings).await;
     let rendered: BTreeSet<(String, String, String, String)> = desired

@@ -322,6 +322,7 @@ pub async fn diff(
     let rendered: HashSet<NodeKey> = desired.iter().map(NodeKey::of).collect();
     let client = state.client.clone();
     let handle = tokio::runtime::Handle::current();
+    let created = sextant_controller::source::namespaces_a_sync_creates(&app);
     let report = tokio::task::spawn_blocking(move || {
         handle.block_on(diff_objects(
             &client,
@@ -329,6 +330,7 @@ pub async fn diff(
             DiffSettings {
                 ignore: &ignore,
                 concurrency: 8,
+                created_namespaces: &created,
             },
         ))
     })
