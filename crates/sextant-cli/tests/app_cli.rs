@@ -1311,6 +1311,49 @@ async fn delete_cascade_adds_the_finalizer_and_no_cascade_removes_it() {
     assert_eq!(out.status.code(), Some(2), "the flags conflict");
 }
 
+// ---------------------------------------------------------------- get, a failed sync
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_shows_why_the_last_sync_refused_an_object_next_to_it() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    let why = "kind Widget in example.com/v1 is not served by the cluster (is its CustomResourceDefinition installed?)";
+    env.status(
+        "web",
+        json!({
+            "sync": {"status": "OutOfSync"},
+            "operationState": {
+                "phase": "Failed",
+                "message": format!("preflight: the API server refused 1 of 2 object(s); nothing was changed: Widget shop/w: {why}"),
+                "operation": {"sync": {}},
+                "startedAt": "2026-12-07T00:00:00Z",
+                "syncResult": {"revision": "a".repeat(40), "resources": [
+                    {"group": "example.com", "version": "v1", "kind": "Widget", "namespace": "shop", "name": "w",
+                     "status": "SyncFailed", "message": why},
+                ]},
+            },
+            "resources": [
+                {"group": "example.com", "version": "v1", "kind": "Widget", "namespace": "shop", "name": "w",
+                 "status": "OutOfSync", "health": {"status": "Missing"}},
+                {"version": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "c", "status": "OutOfSync"},
+            ],
+        }),
+    )
+    .await;
+    let out = env.run(&["get", "web"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("Widget") && l.contains(" w "))
+        .unwrap_or_else(|| panic!("no Widget row: {stdout}"));
+    assert!(row.contains(&format!("sync failed: {why}")), "{stdout}");
+    assert!(
+        stdout.contains("Widget shop/w: kind Widget"),
+        "the Last Sync line names it too: {stdout}"
+    );
+}
+
 // ---------------------------------------------------------------- create checks
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -441,10 +441,32 @@ async fn before_any_change(
     if refused.is_empty() {
         return None;
     }
+    // Which objects and why, in the message itself: the condition and
+    // `sextant app get` show it without -o json.
+    let mut why: Vec<String> = refused
+        .iter()
+        .take(3)
+        .map(|r| {
+            let at = if r.namespace.is_empty() {
+                r.name.clone()
+            } else {
+                format!("{}/{}", r.namespace, r.name)
+            };
+            format!(
+                "{} {at}: {}",
+                r.kind,
+                r.message.as_deref().unwrap_or("refused")
+            )
+        })
+        .collect();
+    if refused.len() > 3 {
+        why.push(format!("and {} more", refused.len() - 3));
+    }
     let message = format!(
-        "preflight: the API server refused {} of {} object(s); nothing was changed",
+        "preflight: the API server refused {} of {} object(s); nothing was changed: {}",
         refused.len(),
-        planned.len()
+        planned.len(),
+        why.join("; ")
     );
     Some(SyncReport::done(false, message, refused))
 }

@@ -94,9 +94,12 @@ spec:
         .wait_app("shop", 90, "the sync to fail", |a| op_phase(a) == "Failed")
         .await;
     let op = app.status.unwrap().operation_state.unwrap();
+    let message = op.message.clone().unwrap();
+    assert!(message.contains("preflight"), "{op:?}");
+    // The message names the object refused and why, not only a count.
     assert!(
-        op.message.as_deref().unwrap().contains("preflight"),
-        "{op:?}"
+        message.contains("Deployment shop/mismatched: ") && message.contains("selector"),
+        "{message}"
     );
     let results = op.sync_result.unwrap().resources.unwrap();
     let refused = results.iter().find(|r| r.name == "mismatched").unwrap();

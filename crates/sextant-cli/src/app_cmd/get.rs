@@ -204,6 +204,22 @@ fn describe(app: &Application, style: Style) -> String {
         .as_ref()
         .and_then(|s| s.resources.as_ref())
         .filter(|r| !r.is_empty());
+    // Why the last sync refused or failed an object, next to the object.
+    let failed: std::collections::HashMap<(String, String, String), String> =
+        show::operation_state(app)
+            .filter(|s| matches!(s.phase.as_str(), "Failed" | "Error"))
+            .and_then(|s| s.sync_result.as_ref())
+            .and_then(|r| r.resources.as_ref())
+            .into_iter()
+            .flatten()
+            .filter(|t| t.status.as_deref() == Some("SyncFailed"))
+            .filter_map(|t| {
+                Some((
+                    (t.kind.clone(), t.namespace.clone(), t.name.clone()),
+                    t.message.clone()?,
+                ))
+            })
+            .collect();
     if let Some(resources) = resources {
         let mut table = Table::new(&[
             "GROUP",
@@ -215,7 +231,14 @@ fn describe(app: &Application, style: Style) -> String {
             "MESSAGE",
         ]);
         for r in resources {
-            let message = if r.requires_pruning == Some(true) {
+            let key = (
+                r.kind.clone(),
+                r.namespace.clone().unwrap_or_default(),
+                r.name.clone(),
+            );
+            let message = if let Some(m) = failed.get(&key) {
+                format!("sync failed: {m}")
+            } else if r.requires_pruning == Some(true) {
                 "requires pruning".to_owned()
             } else {
                 r.health
