@@ -48,6 +48,8 @@ enum Command {
     Logout(crate::account_cmd::LogoutArgs),
     /// Passwords and API tokens of accounts on a sextant server.
     Account(Box<crate::account_cmd::AccountArgs>),
+    /// Print this binary's version and, when logged in, the server's.
+    Version(crate::version_cmd::VersionArgs),
     /// Print a shell completion script (`source <(sextant completion bash)`).
     Completion {
         /// The shell.
@@ -71,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,
         Command::Appset(args) => crate::appset_cmd::run(*args),
+        Command::Version(args) => crate::version_cmd::run(args).await,
         Command::Completion { shell } => {
             // Into a buffer first: clap_complete panics when the output
             // closes early (`| head`); a write error here is an error.

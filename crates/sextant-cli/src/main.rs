@@ -23,6 +23,7 @@ mod preview_cmd;
 mod render_cmd;
 mod repo_cmd;
 mod server_cmd;
+mod version_cmd;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

@@ -286,6 +286,12 @@ fn demo_brings_every_app_to_synced_and_healthy_and_stops_on_ctrl_c() {
     assert!(said.contains("logged in"), "{said}");
     let me = sextant(&["account", "get"], None);
     assert!(me.contains("name:         admin"), "{me}");
+    let versions = sextant(&["version"], None);
+    assert!(versions.starts_with("sextant: "), "{versions}");
+    assert!(
+        versions.contains(&format!("\nserver: {} ({url}", env!("CARGO_PKG_VERSION"))),
+        "{versions}"
+    );
 
     let apps = kubectl_json(
         &kubeconfig,
