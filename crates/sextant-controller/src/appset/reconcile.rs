@@ -234,6 +234,22 @@ async fn run(
     }
     let plan = plan(&spec, wanted, &existing).map_err(|e| stop("ApplicationSetInvalidSpec", e))?;
 
+    // The set may have been deleted while this pass ran (its apps are
+    // being deleted with it): writing now would bring an app back with an
+    // owner that is gone.
+    let sets: Api<ApplicationSet> = Api::namespaced(shared.client.clone(), &ns);
+    match sets.get_opt(&set_name).await {
+        Ok(Some(now))
+            if now.metadata.uid.as_deref() == Some(uid.as_str())
+                && now.metadata.deletion_timestamp.is_none() => {}
+        Ok(_) => return Ok(Done::default()),
+        Err(e) => {
+            return Err(stop(
+                "ApplicationSetNotRead",
+                format!("reading the ApplicationSet again before writing failed: {e}"),
+            ));
+        }
+    }
     let api: Api<Application> = Api::namespaced(shared.client.clone(), &ns);
     let owner_ref = OwnerReference {
         api_version: API_VERSION.into(),
