@@ -34,8 +34,14 @@ pub struct PreviewArgs {
     /// the repository are previewed (or the root, if there are none).
     #[arg(long, value_name = "PATH")]
     path: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
+    /// Output format (`-o`, as in the other commands, or `--format`).
+    #[arg(
+        short = 'o',
+        long,
+        visible_alias = "output",
+        value_enum,
+        default_value = "text"
+    )]
     format: Format,
     /// Exit 1 when the change adds a cluster-scoped object, removes an
     /// object, or changes anything; repeatable.

@@ -344,3 +344,46 @@ fn a_path_that_does_not_render_is_exit_2_after_the_report() {
         text(&out.stderr)
     );
 }
+
+/// Revisions as a Git user types them (issue 19): `HEAD~1` for the base
+/// and `origin/main` for the head give the same preview as the commit ids.
+#[test]
+fn preview_accepts_ancestry_suffixes_and_remote_branch_names() {
+    let (tmp, repo, base) = fixture();
+    let by_id = preview(tmp.path(), &repo, &base, &["-o", "json"]);
+    assert_eq!(by_id.status.code(), Some(0), "{}", text(&by_id.stderr));
+    let typed = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("preview")
+        .arg("--repo")
+        .arg(&repo)
+        .args(["--base", "HEAD~1", "--head", "origin/main"])
+        .args(["--repo-url", REMOTE.trim_end_matches(".git")])
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache-typed"))
+        .arg("--helm-bin")
+        .arg(helm_bin())
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(typed.status.code(), Some(0), "{}", text(&typed.stderr));
+    let a: Value = serde_json::from_slice(&by_id.stdout).unwrap();
+    let b: Value = serde_json::from_slice(&typed.stdout).unwrap();
+    let short = format!("({})", &base[..12]);
+    assert!(b["base"].as_str().unwrap().ends_with(&short), "{b}");
+    assert_eq!(a["apps"], b["apps"]);
+    let bad = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("preview")
+        .arg("--repo")
+        .arg(&repo)
+        .args(["--base", "HEAD~5", "--head", "main"])
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache-bad"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("HEAD~5"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -169,6 +169,11 @@ impl GitCache {
             revision: revision.to_owned(),
             source,
         };
+        let (base, steps) = revision::split_ancestry(revision).map_err(rev_err)?;
+        if base != revision.trim() {
+            let start = self.resolve(repo, base, creds)?;
+            return self.ancestor(repo, start.0, &steps, revision, creds);
+        }
         let rev = Revision::parse(revision).map_err(rev_err)?;
         let ttl_key = (repo.mirror_key(), revision.to_owned());
         if !matches!(rev, Revision::Commit(_))
@@ -194,6 +199,39 @@ impl GitCache {
             map.insert(ttl_key, (id, Instant::now()));
         }
         Ok(CommitId(id))
+    }
+
+    /// The commit `steps` parents away from `start`: from the mirror when
+    /// it has them, else after fetching full history (a shallow fetch of
+    /// the branch stopped at its tip).
+    fn ancestor(
+        &self,
+        repo: &RepoUrl,
+        start: ObjectId,
+        steps: &[usize],
+        revision: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<CommitId, SourceError> {
+        let rev_err = |source| SourceError::Revision {
+            repo: repo.as_str().to_owned(),
+            revision: revision.to_owned(),
+            source,
+        };
+        let (mirror, _lock) = self.lock_mirror(repo)?;
+        if let Some(id) =
+            revision::walk_ancestry(&mirror, start, steps, revision).map_err(rev_err)?
+        {
+            return Ok(CommitId(id));
+        }
+        self.fetch(&mirror, repo, &owned(&FULL_FETCH), Depth::Full, creds)?;
+        let mirror = reopen(&mirror, repo)?;
+        revision::walk_ancestry(&mirror, start, steps, revision)
+            .map_err(rev_err)?
+            .map(CommitId)
+            .ok_or_else(|| SourceError::NotFound {
+                repo: repo.as_str().to_owned(),
+                revision: revision.to_owned(),
+            })
     }
 
     /// The snapshot of `commit` if one is already on disk (no Git work).

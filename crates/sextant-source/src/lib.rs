@@ -29,7 +29,7 @@ pub use cache::{GitCache, GitOptions, Snapshot, SourceError};
 pub use checkout::CheckoutError;
 pub use credentials::{Credentials, Secret};
 pub use fetch::{FetchError, GitFailure};
-pub use revision::{Revision, RevisionError};
+pub use revision::{Revision, RevisionError, split_ancestry};
 pub use url::{RepoUrl, Scheme, UrlError};
 
 /// A commit id (40 lowercase hex digits when printed).

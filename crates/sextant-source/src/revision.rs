@@ -1,5 +1,6 @@
 //! Revisions: what a user may write (`HEAD`, a branch, a tag, a full ref
-//! name, a full or short commit), the refspecs that fetch exactly that, and
+//! name, a full or short commit, any of them followed by Git's ancestry
+//! suffixes `~N` and `^N`), the refspecs that fetch exactly that, and
 //! resolving it to a commit in the local mirror.
 
 use gix::ObjectId;
@@ -13,6 +14,16 @@ pub enum RevisionError {
     /// A short commit matches more than one object.
     #[error("short commit `{0}` is ambiguous")]
     Ambiguous(String),
+    /// An ancestry suffix walks past the first commit or a merge's parents.
+    #[error("revision `{revision}`: commit {commit} has no parent number {nth}")]
+    NoParent {
+        /// The revision as written.
+        revision: String,
+        /// The commit that lacks the parent.
+        commit: String,
+        /// The parent asked for (1 is the first).
+        nth: usize,
+    },
     /// The revision names a tree or blob, not a commit.
     #[error("revision `{0}` does not point to a commit")]
     NotACommit(String),
@@ -71,10 +82,21 @@ impl Revision {
         match self {
             Revision::Head => vec![("HEAD".into(), HEAD_REF.into())],
             Revision::FullRef(name) => vec![(name.clone(), name.clone())],
-            Revision::Name(name) => vec![
-                (format!("refs/tags/{name}"), format!("refs/tags/{name}")),
-                (format!("refs/heads/{name}"), format!("refs/heads/{name}")),
-            ],
+            Revision::Name(name) => {
+                let mut specs = vec![
+                    (format!("refs/tags/{name}"), format!("refs/tags/{name}")),
+                    (format!("refs/heads/{name}"), format!("refs/heads/{name}")),
+                ];
+                // `origin/main` is how a Git user names the remote's branch
+                // `main` in their clone; the remote itself calls it `main`.
+                if let Some(branch) = name.strip_prefix("origin/") {
+                    specs.push((
+                        format!("refs/heads/{branch}"),
+                        format!("refs/heads/{branch}"),
+                    ));
+                }
+                specs
+            }
             Revision::Commit(_) => Vec::new(),
         }
     }
@@ -90,6 +112,85 @@ impl Revision {
             _ => None,
         }
     }
+}
+
+/// The most parent steps one revision may take (`HEAD~100000` is a typo or
+/// an attack on the fetch, not a deployment).
+const MAX_ANCESTRY: usize = 10_000;
+
+/// Split Git's ancestry suffixes off a revision: `main~2^2` is `main`, then
+/// two first-parent steps, then the second parent. Each step is the parent's
+/// number (1 for the first parent); `^0` and `^{}`/`^{commit}` (peel, which
+/// every resolution does anyway) add no step. A revision without a suffix
+/// has no steps.
+pub fn split_ancestry(input: &str) -> Result<(&str, Vec<usize>), RevisionError> {
+    let input = input.trim();
+    let invalid = || RevisionError::Invalid(input.to_owned());
+    let Some(start) = input.find(['~', '^']) else {
+        return Ok((input, Vec::new()));
+    };
+    let (base, mut rest) = input.split_at(start);
+    if base.is_empty() {
+        return Err(invalid());
+    }
+    let mut steps = Vec::new();
+    while let Some(op) = rest.chars().next() {
+        rest = &rest[1..];
+        if op == '^' {
+            if let Some(after) = rest
+                .strip_prefix("{}")
+                .or_else(|| rest.strip_prefix("{commit}"))
+            {
+                rest = after;
+                continue;
+            }
+        }
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let number = if digits == 0 {
+            1
+        } else {
+            rest[..digits].parse::<usize>().map_err(|_| invalid())?
+        };
+        rest = &rest[digits..];
+        match op {
+            '~' => steps.extend(std::iter::repeat_n(1, number.min(MAX_ANCESTRY + 1))),
+            '^' if number == 0 => {}
+            '^' => steps.push(number),
+            _ => return Err(invalid()),
+        }
+        if steps.len() > MAX_ANCESTRY {
+            return Err(invalid());
+        }
+    }
+    Ok((base, steps))
+}
+
+/// Follow `steps` (parent numbers) from `id`. `Ok(None)` when a commit on
+/// the way is not in the mirror (a shallow fetch stopped there), an error
+/// when a commit has no such parent.
+pub(crate) fn walk_ancestry(
+    repo: &gix::Repository,
+    mut id: ObjectId,
+    steps: &[usize],
+    revision: &str,
+) -> Result<Option<ObjectId>, RevisionError> {
+    for &nth in steps {
+        let Ok(object) = repo.find_object(id) else {
+            return Ok(None);
+        };
+        let commit = object
+            .try_into_commit()
+            .map_err(|_| RevisionError::NotACommit(revision.to_owned()))?;
+        let Some(parent) = commit.parent_ids().nth(nth - 1) else {
+            return Err(RevisionError::NoParent {
+                revision: revision.to_owned(),
+                commit: id.to_string(),
+                nth,
+            });
+        };
+        id = parent.detach();
+    }
+    Ok(has_commit(repo, id).then_some(id))
 }
 
 /// Git's ref-name rules, enough to refuse anything that could be read as an
@@ -205,6 +306,25 @@ mod tests {
         ] {
             assert!(Revision::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ancestry_suffixes_become_parent_steps() {
+        assert_eq!(split_ancestry("main").unwrap(), ("main", vec![]));
+        assert_eq!(split_ancestry("HEAD~1").unwrap(), ("HEAD", vec![1]));
+        assert_eq!(split_ancestry("HEAD~").unwrap(), ("HEAD", vec![1]));
+        assert_eq!(split_ancestry("main~2^2").unwrap(), ("main", vec![1, 1, 2]));
+        assert_eq!(split_ancestry("v1^{}").unwrap(), ("v1", vec![]));
+        assert_eq!(split_ancestry("v1^0^").unwrap(), ("v1", vec![1]));
+        for bad in ["~1", "HEAD~x", "HEAD^{tree}", "HEAD~99999999"] {
+            assert!(split_ancestry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_slash_branch_also_looks_for_the_branch() {
+        let specs = Revision::parse("origin/main").unwrap().refspecs();
+        assert!(specs.iter().any(|(_, local)| local == "refs/heads/main"));
     }
 
     #[test]

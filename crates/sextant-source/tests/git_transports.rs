@@ -39,6 +39,11 @@ fn check_revisions(url: &str, fx: &Fixture) {
         ("feature", &fx.first, "one"),
         (fx.first.as_str(), &fx.first, "one"),
         (&fx.second[..7], &fx.second, "two"),
+        ("HEAD~1", &fx.first, "one"),
+        ("main^", &fx.first, "one"),
+        ("main~0", &fx.second, "two"),
+        ("v1^{}", &fx.first, "one"),
+        ("origin/main", &fx.second, "two"),
     ];
     for (rev, want, value) in cases {
         let (commit, text) = read_cm(&cache, &repo, rev);
@@ -47,16 +52,30 @@ fn check_revisions(url: &str, fx: &Fixture) {
     }
     let missing = cache.resolve(&repo, "no-such-branch", None).unwrap_err();
     assert!(matches!(missing, SourceError::NotFound { .. }), "{missing}");
+    let too_far = cache.resolve(&repo, "HEAD~2", None).unwrap_err();
+    assert!(
+        error_chain(&too_far).contains("has no parent number 1"),
+        "{}",
+        error_chain(&too_far)
+    );
+}
+
+/// A forge's pull-request ref, which no branch or tag points to, resolves
+/// over a server (a local work tree has no such ref).
+fn check_pull_ref(url: &str, fx: &Fixture) {
+    let (_dir, cache) = cache();
+    let repo = RepoUrl::parse(url).unwrap();
+    let (commit, _) = read_cm(&cache, &repo, "refs/pull/7/head");
+    assert_eq!(commit, fx.first, "{url}");
 }
 
 #[test]
 fn every_revision_form_resolves_over_a_local_path_and_file_url() {
     let fx = Fixture::new();
     check_revisions(fx.work().to_str().unwrap(), &fx);
-    check_revisions(
-        &format!("file://{}", fx.served().join("repo.git").display()),
-        &fx,
-    );
+    let file_url = format!("file://{}", fx.served().join("repo.git").display());
+    check_revisions(&file_url, &fx);
+    check_pull_ref(&file_url, &fx);
 }
 
 #[test]
@@ -64,6 +83,7 @@ fn every_revision_form_resolves_over_git_daemon() {
     let fx = Fixture::new();
     let daemon = GitDaemon::start(&fx.served());
     check_revisions(&daemon.url("repo.git"), &fx);
+    check_pull_ref(&daemon.url("repo.git"), &fx);
 }
 
 #[test]
@@ -71,6 +91,7 @@ fn every_revision_form_resolves_over_smart_http_without_a_token() {
     let fx = Fixture::new();
     let server = HttpGitServer::start(&fx.served(), None);
     check_revisions(&server.url("repo.git"), &fx);
+    check_pull_ref(&server.url("repo.git"), &fx);
 }
 
 #[test]

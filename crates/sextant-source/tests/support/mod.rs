@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub use sextant_testkit::{GitDaemon, HttpGitServer, git, git_stdin, write_files};
 
 /// A work tree with history: commit 1 (tagged `v1`, annotated, and
-/// branch `feature`), then commit 2 on `main`.
+/// branch `feature`), then commit 2 on `main`. The served copy also has
+/// `refs/pull/7/head` at commit 1, as a forge keeps a pull request's head.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub first: String,
@@ -42,6 +43,7 @@ impl Fixture {
                 bare.to_str().unwrap(),
             ],
         );
+        git(&bare, &["update-ref", "refs/pull/7/head", &first]);
         Self { dir, first, second }
     }
 
