@@ -136,14 +136,13 @@ pub fn split_ancestry(input: &str) -> Result<(&str, Vec<usize>), RevisionError> 
     let mut steps = Vec::new();
     while let Some(op) = rest.chars().next() {
         rest = &rest[1..];
-        if op == '^' {
-            if let Some(after) = rest
+        if op == '^'
+            && let Some(after) = rest
                 .strip_prefix("{}")
                 .or_else(|| rest.strip_prefix("{commit}"))
-            {
-                rest = after;
-                continue;
-            }
+        {
+            rest = after;
+            continue;
         }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let number = if digits == 0 {
