@@ -105,7 +105,7 @@ pub struct RenderArgs {
 /// How to set up a [`Renderer`]: helm and kustomize, limits, the cache
 /// folder and Git credentials (shared by `sextant render`, `sextant diff`
 /// and `sextant app diff`).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct RendererArgs {
     /// helm and kustomize.
     #[command(flatten)]
@@ -130,7 +130,7 @@ pub struct RendererArgs {
 
 /// Where helm and kustomize are and how they run (shared by every
 /// command that renders, and by `sextant controller`).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ToolArgs {
     /// The helm binary (default: `helm` on PATH).
     #[arg(long, env = "SEXTANT_HELM_BIN", value_name = "PATH")]

@@ -99,6 +99,25 @@ pub(crate) async fn run_operation(
         events::record(&shared.client, app, Reason::SyncFailed, &text).await;
         return Ok(Next::after(Duration::from_millis(200)));
     }
+    // A failed user sync with `retry` waits out its backoff as a Running
+    // operation with `finishedAt` set (as Argo CD writes it), then runs
+    // again from the start, at the same commit.
+    let retrying = resumed
+        .as_ref()
+        .filter(|r| r.phase == "Running" && r.finished_at.is_some());
+    if let Some(r) = retrying {
+        let wait =
+            decide::retry_wait(op.retry.as_ref(), r.retry_count.unwrap_or(1)).unwrap_or_default();
+        let since = r
+            .finished_at
+            .as_deref()
+            .and_then(status::age)
+            .unwrap_or(Duration::MAX);
+        if since < wait {
+            return Ok(Next::after(wait - since));
+        }
+    }
+    let retrying = retrying.is_some();
     let fixed = resumed
         .as_ref()
         .and_then(|r| r.sync_result.as_ref())
@@ -184,7 +203,9 @@ pub(crate) async fn run_operation(
         finished_at: None,
         retry_count,
     });
-    if let (Some(os), Some(r)) = (st.operation_state.as_mut(), resumed.as_ref()) {
+    if let (Some(os), Some(r)) = (st.operation_state.as_mut(), resumed.as_ref())
+        && !retrying
+    {
         os.message = r.message.clone();
         os.sync_result = r.sync_result.clone();
     }
@@ -284,7 +305,7 @@ pub(crate) async fn run_operation(
         app: &name,
         propagation: tasks::propagation(parsed.propagation.unwrap_or_default()),
     };
-    let earlier = resumed.as_ref().map(|r| {
+    let earlier = resumed.as_ref().filter(|_| !retrying).map(|r| {
         r.sync_result
             .as_ref()
             .and_then(|s| s.resources.clone())
@@ -321,6 +342,42 @@ pub(crate) async fn run_operation(
     shared.memory.forget(&name);
 
     let finished = status::now();
+    if !report.succeeded
+        && let Some(wait) = user_retry_due(&op, retry_count, sync_op.dry_run.unwrap_or(false))
+    {
+        let attempt = retry_count.unwrap_or(0) + 1;
+        if let Some(os) = st.operation_state.as_mut() {
+            os.phase = "Running".into();
+            os.retry_count = Some(attempt);
+            os.finished_at = Some(finished);
+            os.message = Some(format!(
+                "{}; retrying (attempt {attempt} of {}) in {}s",
+                report.message,
+                op.retry.as_ref().and_then(|r| r.limit).unwrap_or(0),
+                wait.as_secs()
+            ));
+            os.sync_result = Some(SyncOperationResult {
+                revision: revision.clone(),
+                resources: Some(report.results.clone()),
+                source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
+            });
+        }
+        status::set_condition(&mut st, "SyncError", Some(report.message.clone()));
+        status::write(api, &name, &st).await?;
+        events::record(
+            &shared.client,
+            app,
+            Reason::SyncFailed,
+            &format!(
+                "sync to {} failed: {}; retry {attempt} in {}s",
+                short(&revision),
+                report.message,
+                wait.as_secs()
+            ),
+        )
+        .await;
+        return Ok(Next::after(wait));
+    }
     let source = sync_op.source.clone().or_else(|| app.spec.source.clone());
     if let Some(os) = st.operation_state.as_mut() {
         os.phase = if report.succeeded {
@@ -415,6 +472,23 @@ pub(crate) async fn run_operation(
         .await;
     }
     Ok(Next::after(Duration::from_millis(200)))
+}
+
+/// How long until a failed user-initiated sync with `retry.limit` runs
+/// again, or `None` when it has no retries left (or is automated, whose
+/// retries are new operations, or a dry run, which changes nothing a retry
+/// could fix).
+fn user_retry_due(op: &Operation, retries_so_far: Option<i64>, dry_run: bool) -> Option<Duration> {
+    let automated = op
+        .initiated_by
+        .as_ref()
+        .and_then(|i| i.automated)
+        .unwrap_or(false);
+    let retry = op.retry.as_ref()?;
+    if automated || dry_run || retry.limit.unwrap_or(0) <= 0 {
+        return None;
+    }
+    decide::retry_wait(Some(retry), retries_so_far.unwrap_or(0) + 1)
 }
 
 /// Add `entry` to the history with the next id (ids keep counting),

@@ -511,6 +511,89 @@ async fn a_failed_automated_sync_is_retried_with_backoff_and_succeeds_once_its_c
     w.stop_controller().await;
 }
 
+/// `sextant app sync --retry-limit N` (issue 19): a failed user sync with
+/// `operation.retry` stays Running while it waits out its backoff, is run
+/// again from the start, and succeeds once its cause is gone; with its
+/// retries used up it ends Failed.
+#[tokio::test]
+async fn a_failed_user_sync_with_retry_is_tried_again_until_its_limit() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "1"))], "one");
+    w.start_controller().await;
+    // No CreateNamespace and no namespace: each attempt fails preflight.
+    w.create_app("cfg", "app", "later", json!({})).await;
+    w.create_app("gone", "app", "never", json!({})).await;
+    let retry =
+        json!({"limit": 3, "backoff": {"duration": "1s", "factor": 1, "maxDuration": "1s"}});
+    for name in ["cfg", "gone"] {
+        let patch = json!({"operation": {
+            "sync": {"revision": c1},
+            "initiatedBy": {"username": "tester"},
+            "retry": if name == "gone" { json!({"limit": 1, "backoff": {"duration": "1s"}}) } else { retry.clone() },
+        }});
+        w.apps()
+            .patch(
+                name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .unwrap();
+    }
+    let app = w
+        .wait_app("cfg", 90, "a failed attempt waiting to be retried", |a| {
+            op_phase(a) == "Running"
+                && a.status
+                    .as_ref()
+                    .and_then(|s| s.operation_state.as_ref())
+                    .and_then(|o| o.message.clone())
+                    .is_some_and(|m| m.contains("retrying (attempt 1 of 3)"))
+        })
+        .await;
+    assert!(
+        app.operation.is_some(),
+        "the operation is kept for the retry"
+    );
+    let nss: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(w.client.clone());
+    nss.create(
+        &Default::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "later"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let app = w
+        .wait_app("cfg", 90, "the retried sync to succeed", |a| {
+            op_phase(a) == "Succeeded"
+        })
+        .await;
+    let state = app
+        .status
+        .as_ref()
+        .unwrap()
+        .operation_state
+        .as_ref()
+        .unwrap();
+    assert!(state.retry_count.unwrap_or(0) >= 1, "{state:?}");
+    assert!(app.operation.is_none(), "cleared once it ended");
+    assert!(w.configmap("later", "cfg").await.is_some());
+
+    let app = w
+        .wait_app("gone", 90, "the last retry to fail", |a| {
+            op_phase(a) == "Failed"
+        })
+        .await;
+    let state = app
+        .status
+        .as_ref()
+        .unwrap()
+        .operation_state
+        .as_ref()
+        .unwrap();
+    assert_eq!(state.retry_count, Some(1), "one retry, then no more");
+    assert!(app.operation.is_none());
+    w.stop_controller().await;
+}
+
 #[tokio::test]
 async fn a_fight_with_another_writer_is_detected_named_and_backed_off() {
     let mut w = World::new().await;

@@ -123,6 +123,29 @@ impl Renderer {
         &self.git
     }
 
+    /// Render `path` of the folder `root` as its files are on disk (a work
+    /// tree's uncommitted changes included; Git is not read), with the
+    /// same checks as a snapshot: no symbolic link may leave `root`.
+    pub fn render_local(
+        &self,
+        root: &Path,
+        path: &str,
+        options: &RenderOptions,
+    ) -> Result<Outcome, ServiceError> {
+        let rendered = render::render_path(root, path, options, &self.tools).map_err(|source| {
+            ServiceError::Render {
+                path: path.to_owned(),
+                at: root.display().to_string(),
+                source: Box::new(source),
+            }
+        })?;
+        Ok(Outcome {
+            commit: None,
+            rendered: Arc::new(rendered),
+            cache_hit: false,
+        })
+    }
+
     /// Render a request.
     pub fn render(&self, request: &Request<'_>) -> Result<Outcome, ServiceError> {
         let local = Path::new(request.repo);
@@ -130,17 +153,7 @@ impl Renderer {
             if !request.revision.is_empty() && request.revision != "HEAD" {
                 return Err(ServiceError::NotGit(request.repo.to_owned()));
             }
-            let rendered = render::render_path(local, request.path, request.options, &self.tools)
-                .map_err(|source| ServiceError::Render {
-                path: request.path.to_owned(),
-                at: local.display().to_string(),
-                source: Box::new(source),
-            })?;
-            return Ok(Outcome {
-                commit: None,
-                rendered: Arc::new(rendered),
-                cache_hit: false,
-            });
+            return self.render_local(local, request.path, request.options);
         }
         let repo_id = repo_identity(request.repo);
         let key = |commit: &CommitId| {

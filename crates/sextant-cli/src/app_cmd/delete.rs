@@ -119,30 +119,21 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
 /// Ask on the terminal; refuse when there is none (a script must say
 /// `--yes`).
 fn confirmed(name: &str, cascade: bool) -> anyhow::Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        anyhow::bail!(
+    let what = if cascade {
+        format!("application {name} and all its resources")
+    } else {
+        format!("application {name} (its resources stay)")
+    };
+    super::prompt::ask(&format!("Delete {what}?"), || {
+        format!(
             "not deleting application {name} without confirmation: stdin is not a terminal; pass --yes to delete{}",
             if cascade {
                 " it and its resources (or --cascade=false to keep them)"
             } else {
                 " it"
             }
-        );
-    }
-    let what = if cascade {
-        format!("application {name} and all its resources")
-    } else {
-        format!("application {name} (its resources stay)")
-    };
-    eprint!("Delete {what}? [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+        )
+    })
 }
 
 /// The finalizer list a cascading (or not) deletion needs, when it

@@ -38,10 +38,29 @@ const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 pub struct AppDiffArgs {
     /// The Application's name.
     name: String,
+    #[command(flatten)]
+    what: DiffWhat,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    output: DiffFormat,
+}
+
+/// What to compare the cluster with, and how (shared with `app sync
+/// --preview-changes`).
+#[derive(Clone, Debug, Args)]
+pub struct DiffWhat {
     /// Diff what this revision renders instead of the app's target
-    /// revision (a branch, tag or commit).
-    #[arg(long)]
+    /// revision (a branch, tag, commit, `HEAD~1`, ...).
+    #[arg(long, conflicts_with = "local")]
     revision: Option<String>,
+    /// Diff what this local folder renders, as its files are now
+    /// (uncommitted changes included), in place of the app's path.
+    #[arg(long, value_name = "DIR")]
+    local: Option<PathBuf>,
+    /// With --local: the repository's root, so that the chart or overlay
+    /// in DIR can use files outside it (`../base`); DIR must be inside it.
+    #[arg(long, value_name = "DIR", requires = "local")]
+    local_repo_root: Option<PathBuf>,
     /// System-wide ignoreDifferences rules (a YAML list, `ignoreDifferences:`,
     /// or an Application), added to the app's own.
     #[arg(long, env = "SEXTANT_SYSTEM_IGNORE_DIFFERENCES", value_name = "FILE")]
@@ -49,12 +68,23 @@ pub struct AppDiffArgs {
     /// How many objects are compared at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
-    output: DiffFormat,
     /// Tools, caches and Git credentials for rendering.
     #[command(flatten)]
     renderer: RendererArgs,
+}
+
+impl DiffWhat {
+    /// Compare the app's target revision (or `revision`) with the cluster.
+    pub fn at(revision: Option<String>, renderer: RendererArgs) -> Self {
+        Self {
+            revision,
+            local: None,
+            local_repo_root: None,
+            system_ignore_differences: None,
+            concurrency: 8,
+            renderer,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,65 +98,23 @@ struct Prune {
     key: ObjectKey,
 }
 
-/// Render, diff, look for pruning candidates, print.
-pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode> {
-    let apps = Apps::connect(conn).await?;
-    let name = args.name.clone();
-    let app = apps.get(&name).await?;
-    let app_rules = crate::app_source::ignore_rules(&app)
-        .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
-    let system_rules = match &args.system_ignore_differences {
-        Some(file) => crate::diff_cmd::load_rules(file)?,
-        None => Vec::new(),
-    };
-    let ignore = IgnoreDifferences::new(&app_rules, &system_rules)
-        .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
-    warn_other_cluster(&app, &name);
-    let saved = match app.spec.source.as_ref() {
-        Some(source) => super::client::saved_credentials(&apps, &source.repo_url).await,
-        None => None,
-    };
-    let outcome = render(&app, &name, args.revision.as_deref(), args.renderer, saved).await?;
-    crate::render_cmd::report(&outcome);
-    if let Some(commit) = &outcome.commit {
-        eprintln!(
-            "comparing the live state with {} ({})",
-            super::table::short_revision(&commit.to_string()),
-            match &args.revision {
-                Some(r) => format!("{r}, as asked"),
-                None => format!("{}, the app's targetRevision", target_revision(&app)),
-            }
-        );
+/// What a diff found.
+pub struct Found {
+    report: sextant_engine::diff::DiffReport,
+    prunes: Vec<Prune>,
+    commit: Option<String>,
+}
+
+impl Found {
+    /// Whether a sync would change anything.
+    pub fn differs(&self) -> bool {
+        self.report.differs() || !self.prunes.is_empty()
     }
-    let mut desired = outcome.rendered.objects.clone();
-    for obj in &mut desired {
-        track(obj, &name);
-    }
-    let created = sextant_controller::source::namespaces_a_sync_creates(&app);
-    let settings = DiffSettings {
-        ignore: &ignore,
-        concurrency: args.concurrency,
-        created_namespaces: &created,
-    };
-    let mut report = diff_objects(&apps.client, &desired, settings).await;
-    let rendered: BTreeSet<(String, String, String, String)> = desired
-        .iter()
-        .map(|o| identity(&ObjectKey::of(o)))
-        .collect();
-    let (prunes, errors) = prune_candidates(&apps.client, &app, &name, &rendered).await;
-    report.errors.extend(errors);
-    let commit = outcome.commit.as_ref().map(ToString::to_string);
-    if args.output == DiffFormat::Json {
-        let mut doc = report.to_json();
-        doc["application"] = json!(name);
-        doc["commit"] = json!(commit);
-        doc["wouldBePruned"] = json!(prunes.iter().map(|p| &p.key).collect::<Vec<_>>());
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).context("could not print JSON")?
-        );
-    } else {
-        let text = report.to_text();
+
+    /// Print the diff as text on stdout: each object's diff, the objects
+    /// that would be pruned, a summary line.
+    pub fn print_text(&self, name: &str) {
+        let text = self.report.to_text();
         let (body, summary) = text
             .trim_end()
             .rsplit_once('\n')
@@ -134,30 +122,145 @@ pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode>
         if !body.is_empty() {
             println!("{body}");
         }
-        for p in &prunes {
+        for p in &self.prunes {
             println!(
                 "===== {} (would be pruned) =====\n# tracked by application {name} but no longer rendered; `sextant app sync {name} --prune` deletes it",
                 p.key
             );
         }
-        if prunes.is_empty() {
+        if self.prunes.is_empty() {
             println!("{summary}");
         } else {
-            println!("{summary}; {} would be pruned", prunes.len());
+            println!("{summary}; {} would be pruned", self.prunes.len());
         }
     }
-    if !report.errors.is_empty() {
-        anyhow::bail!(
-            "{} of {} objects could not be compared (see above)",
-            report.errors.len(),
-            report.errors.len() + report.objects.len()
-        );
+
+    /// An error when some objects could not be compared.
+    pub fn check_errors(&self) -> anyhow::Result<()> {
+        if !self.report.errors.is_empty() {
+            anyhow::bail!(
+                "{} of {} objects could not be compared (see above)",
+                self.report.errors.len(),
+                self.report.errors.len() + self.report.objects.len()
+            );
+        }
+        Ok(())
     }
-    Ok(if report.differs() || !prunes.is_empty() {
+}
+
+/// Render, diff, look for pruning candidates, print.
+pub async fn run(conn: &ConnArgs, args: AppDiffArgs) -> anyhow::Result<ExitCode> {
+    let apps = Apps::connect(conn).await?;
+    let name = args.name.clone();
+    let app = apps.get(&name).await?;
+    let found = compute(&apps, &app, &name, args.what).await?;
+    if args.output == DiffFormat::Json {
+        let mut doc = found.report.to_json();
+        doc["application"] = json!(name);
+        doc["commit"] = json!(found.commit);
+        doc["wouldBePruned"] = json!(found.prunes.iter().map(|p| &p.key).collect::<Vec<_>>());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).context("could not print JSON")?
+        );
+    } else {
+        found.print_text(&name);
+    }
+    found.check_errors()?;
+    Ok(if found.differs() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Render what `what` names for `app` and diff it against the cluster.
+pub async fn compute(
+    apps: &Apps,
+    app: &Application,
+    name: &str,
+    what: DiffWhat,
+) -> anyhow::Result<Found> {
+    let app_rules = crate::app_source::ignore_rules(app)
+        .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
+    let system_rules = match &what.system_ignore_differences {
+        Some(file) => crate::diff_cmd::load_rules(file)?,
+        None => Vec::new(),
+    };
+    let ignore = IgnoreDifferences::new(&app_rules, &system_rules)
+        .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
+    warn_other_cluster(app, name);
+    let concurrency = what.concurrency;
+    let revision = what.revision.clone();
+    let local = what.local.clone();
+    let (desired, commit) = desired(apps, app, name, what).await?;
+    if let Some(commit) = &commit {
+        eprintln!(
+            "comparing the live state with {} ({})",
+            super::table::short_revision(commit),
+            match &revision {
+                Some(r) => format!("{r}, as asked"),
+                None => format!("{}, the app's targetRevision", target_revision(app)),
+            }
+        );
+    } else if let Some(dir) = &local {
+        eprintln!(
+            "comparing the live state with the files in {}",
+            dir.display()
+        );
+    }
+    let created = sextant_controller::source::namespaces_a_sync_creates(app);
+    let settings = DiffSettings {
+        ignore: &ignore,
+        concurrency,
+        created_namespaces: &created,
+    };
+    let mut report = diff_objects(&apps.client, &desired, settings).await;
+    let rendered: BTreeSet<(String, String, String, String)> = desired
+        .iter()
+        .map(|o| identity(&ObjectKey::of(o)))
+        .collect();
+    let (prunes, errors) = prune_candidates(&apps.client, app, name, &rendered).await;
+    report.errors.extend(errors);
+    Ok(Found {
+        report,
+        prunes,
+        commit,
+    })
+}
+
+/// What a sync of `app` would apply, as `what` names it: rendered, each
+/// object with the tracking annotation the controller adds.
+pub async fn rendered_objects(
+    apps: &Apps,
+    app: &Application,
+    name: &str,
+    what: DiffWhat,
+) -> anyhow::Result<Vec<Value>> {
+    Ok(desired(apps, app, name, what).await?.0)
+}
+
+/// Render with the credentials saved in the cluster (flags win), and add
+/// tracking; also returns the commit rendered (none for `--local`).
+async fn desired(
+    apps: &Apps,
+    app: &Application,
+    name: &str,
+    what: DiffWhat,
+) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+    let saved = match app.spec.source.as_ref() {
+        Some(source) if what.local.is_none() => {
+            super::client::saved_credentials(apps, &source.repo_url).await
+        }
+        _ => None,
+    };
+    let outcome = render(app, name, what, saved).await?;
+    crate::render_cmd::report(&outcome);
+    let mut objects = outcome.rendered.objects.clone();
+    for obj in &mut objects {
+        track(obj, name);
+    }
+    Ok((objects, outcome.commit.as_ref().map(ToString::to_string)))
 }
 
 /// The revision `app` follows, as its spec says (`HEAD` when unset).
@@ -172,13 +275,13 @@ pub(super) fn target_revision(app: &Application) -> String {
         .to_owned()
 }
 
-/// Render the app's source at `revision`, or at what its target revision
-/// is in Git now (what a sync would deploy, not what was last compared).
+/// Render the app's source at `what.revision`, or at what its target
+/// revision is in Git now (what a sync would deploy, not what was last
+/// compared), or the folder `what.local` as it is on disk.
 async fn render(
     app: &Application,
     name: &str,
-    revision: Option<&str>,
-    renderer: RendererArgs,
+    what: DiffWhat,
     saved: Option<Credentials>,
 ) -> anyhow::Result<Outcome> {
     if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
@@ -189,17 +292,29 @@ async fn render(
     let Some(source) = app.spec.source.clone() else {
         anyhow::bail!("application {name} has no source");
     };
-    if source.chart.is_some() {
+    if source.chart.is_some() && what.local.is_none() {
         anyhow::bail!(
-            "application {name} deploys a chart from a Helm repository; `sextant app diff` renders Git sources only for now"
+            "application {name} deploys a chart from a Helm repository; `sextant app diff` renders Git sources (or --local DIR) only for now"
         );
     }
-    let revision = revision
-        .map(str::to_owned)
+    let revision = what
+        .revision
+        .clone()
         .unwrap_or_else(|| target_revision(app));
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let options = crate::app_source::render_options(name, &source, &namespace)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
+    let renderer = what.renderer;
+    if let Some(dir) = what.local {
+        let (root, path) = local_root_and_path(&dir, what.local_repo_root.as_deref())?;
+        let label = format!("application {name}: could not render {}", dir.display());
+        return tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
+            Ok(renderer.renderer()?.render_local(&root, &path, &options)?)
+        })
+        .await
+        .context("the render task stopped unexpectedly")?
+        .context(label);
+    }
     let path = source.path.clone().unwrap_or_else(|| ".".to_owned());
     let label = format!(
         "application {name}: could not render {} at {revision}",
@@ -220,6 +335,37 @@ async fn render(
     .await
     .context("the render task stopped unexpectedly")?
     .context(label)
+}
+
+/// The folder to render from and the path inside it for `--local DIR`
+/// (`--local-repo-root ROOT`): ROOT and DIR relative to it, or DIR and `.`.
+fn local_root_and_path(
+    dir: &std::path::Path,
+    root: Option<&std::path::Path>,
+) -> anyhow::Result<(PathBuf, String)> {
+    let canonical = |p: &std::path::Path| {
+        std::fs::canonicalize(p).with_context(|| format!("--local: could not open {}", p.display()))
+    };
+    let dir = canonical(dir)?;
+    if !dir.is_dir() {
+        anyhow::bail!("--local: {} is not a folder", dir.display());
+    }
+    let Some(root) = root else {
+        return Ok((dir, ".".to_owned()));
+    };
+    let root = canonical(root)?;
+    let inside = dir.strip_prefix(&root).map_err(|_| {
+        anyhow::anyhow!(
+            "--local {} is not inside --local-repo-root {}",
+            dir.display(),
+            root.display()
+        )
+    })?;
+    let path = inside
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("--local {}: the path is not UTF-8", dir.display()))?;
+    let path = if path.is_empty() { "." } else { path };
+    Ok((root.clone(), path.to_owned()))
 }
 
 /// Say so when the app deploys somewhere other than the kubeconfig's
@@ -349,7 +495,7 @@ async fn prune_candidates(
 
 /// The kind's resource, `None` when the cluster does not serve it (no
 /// objects of it can exist).
-async fn resolve(
+pub(super) async fn resolve(
     client: &Client,
     group: &str,
     version: &str,

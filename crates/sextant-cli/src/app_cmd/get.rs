@@ -33,13 +33,26 @@ pub struct GetArgs {
     /// How long --refresh waits for the controller.
     #[arg(long, value_parser = super::duration::parse, default_value = "60s")]
     timeout: Duration,
-    /// Print the Application object instead.
+    /// `json`/`yaml`: print the Application object instead; `tree`: show
+    /// the resources as a tree with what they own (ReplicaSets, Pods, ...),
+    /// read from the cluster now.
     #[arg(short, long, value_enum)]
-    output: Option<Format>,
+    output: Option<GetFormat>,
     /// With -o json|yaml, keep metadata.managedFields (left out by default,
     /// as kubectl does).
     #[arg(long)]
     show_managed_fields: bool,
+}
+
+/// `-o` of `app get`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum GetFormat {
+    /// The Application as JSON.
+    Json,
+    /// The Application as YAML.
+    Yaml,
+    /// The description, with the resources as a tree.
+    Tree,
 }
 
 /// Show the app.
@@ -67,15 +80,31 @@ pub async fn run(conn: &ConnArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
             code = ExitCode::from(1);
         }
     }
-    match args.output {
+    let format = match args.output {
+        Some(GetFormat::Json) => Some(Format::Json),
+        Some(GetFormat::Yaml) => Some(Format::Yaml),
+        _ => None,
+    };
+    match format {
         Some(format) => match apps.raw().get_opt(name).await {
             Ok(Some(obj)) => show::print_objects(&obj, format, args.show_managed_fields)?,
             Ok(None) => return Err(apps.missing(name).await),
             Err(e) => return Err(apps.failed(e, name, "read").await),
         },
+        None if args.output == Some(GetFormat::Tree) => {
+            let app = apps.get(name).await?;
+            let tree = super::live::read(&apps, &app).await;
+            let style = Style::stdout();
+            print!("{}", describe(&app, style, false));
+            if !tree.nodes.is_empty() {
+                println!();
+                print!("{}", super::resources::tree_table(&tree, style));
+            }
+            super::resources::tree_errors(&tree)?;
+        }
         None => {
             let app = apps.get(name).await?;
-            print!("{}", describe(&app, Style::stdout()));
+            print!("{}", describe(&app, Style::stdout(), true));
         }
     }
     Ok(code)
@@ -89,8 +118,8 @@ fn refreshed(app: &Application) -> bool {
         .is_none_or(|a| !a.contains_key(REFRESH))
 }
 
-/// The app in words, then its resources as a table.
-fn describe(app: &Application, style: Style) -> String {
+/// The app in words, then (with `table`) its resources as a table.
+fn describe(app: &Application, style: Style, table: bool) -> String {
     let mut out = String::new();
     let mut field = |label: &str, value: &str| {
         if !value.is_empty() {
@@ -203,7 +232,7 @@ fn describe(app: &Application, style: Style) -> String {
         .status
         .as_ref()
         .and_then(|s| s.resources.as_ref())
-        .filter(|r| !r.is_empty());
+        .filter(|r| table && !r.is_empty());
     // Why the last sync refused or failed an object, next to the object.
     let failed: std::collections::HashMap<(String, String, String), String> =
         show::operation_state(app)

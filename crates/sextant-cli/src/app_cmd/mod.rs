@@ -16,11 +16,17 @@ pub(crate) mod client;
 mod create;
 mod delete;
 mod diff;
+mod edit;
 pub(crate) use sextant_model::duration;
 mod get;
 mod history;
 mod list;
+mod live;
+mod manifests;
 mod operation;
+mod patch;
+mod prompt;
+mod resources;
 mod set;
 mod show;
 mod style;
@@ -72,7 +78,7 @@ enum Verb {
     /// Diff what the app's source renders against the cluster (exit 0 same, 1 different, 2 error).
     Diff(Box<diff::AppDiffArgs>),
     /// Ask the controller to sync an app, and follow the sync (exit 0 Succeeded, 1 Failed, 2 error).
-    Sync(sync::SyncArgs),
+    Sync(Box<sync::SyncArgs>),
     /// Wait until an app is synced, healthy and has no operation (exit 0 reached, 1 timed out).
     Wait(wait::WaitArgs),
     /// List an app's past syncs.
@@ -87,6 +93,14 @@ enum Verb {
     Unset(set::UnsetArgs),
     /// Stop a running sync at a safe point (between steps); it ends Failed.
     TerminateOp(terminate::TerminateArgs),
+    /// Change an app's spec with a JSON patch or a JSON merge patch.
+    Patch(patch::PatchArgs),
+    /// Edit an app's spec in $EDITOR; checked before it is written.
+    Edit(edit::EditArgs),
+    /// Print an app's objects as YAML: rendered from Git, or live.
+    Manifests(Box<manifests::ManifestsArgs>),
+    /// List an app's objects with their status (--tree: and what they own).
+    Resources(resources::ResourcesArgs),
 }
 
 /// Run `sextant app VERB`.
@@ -97,7 +111,7 @@ pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
         Verb::List(a) => list::run(&conn, a).await,
         Verb::Get(a) => get::run(&conn, a).await,
         Verb::Diff(a) => diff::run(&conn, *a).await,
-        Verb::Sync(a) => sync::run_sync(&conn, a).await,
+        Verb::Sync(a) => sync::run_sync(&conn, *a).await,
         Verb::Wait(a) => wait::run(&conn, a).await,
         Verb::History(a) => history::run(&conn, a).await,
         Verb::Rollback(a) => sync::run_rollback(&conn, a).await,
@@ -105,5 +119,9 @@ pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
         Verb::Set(a) => set::run_set(&conn, *a).await,
         Verb::Unset(a) => set::run_unset(&conn, a).await,
         Verb::TerminateOp(a) => terminate::run(&conn, a).await,
+        Verb::Patch(a) => patch::run(&conn, a).await,
+        Verb::Edit(a) => edit::run(&conn, a).await,
+        Verb::Manifests(a) => manifests::run(&conn, *a).await,
+        Verb::Resources(a) => resources::run(&conn, a).await,
     }
 }

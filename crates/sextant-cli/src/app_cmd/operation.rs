@@ -38,6 +38,10 @@ pub struct Request {
     pub source: Option<Value>,
     /// `sync.resources`: sync only these objects (empty: all).
     pub resources: Vec<Selected>,
+    /// `sync.syncOptions`: added to the app's own for this sync.
+    pub sync_options: Vec<String>,
+    /// `retry`: how often a failed sync is tried again, and the backoff.
+    pub retry: Option<Value>,
 }
 
 /// One object of a partial sync: `GROUP:KIND:[NAMESPACE/]NAME`, as Argo
@@ -124,14 +128,21 @@ pub async fn request(
             })
             .collect();
     }
+    if !req.sync_options.is_empty() {
+        sync["syncOptions"] = json!(req.sync_options);
+    }
     let username = who_am_i(apps).await;
+    let mut operation = json!({
+        "sync": sync,
+        "initiatedBy": {"username": username},
+        "info": [{"name": REQUEST_ID_INFO, "value": id}],
+    });
+    if let Some(retry) = &req.retry {
+        operation["retry"] = retry.clone();
+    }
     let patch = json!({
         "metadata": {"resourceVersion": app.metadata.resource_version},
-        "operation": {
-            "sync": sync,
-            "initiatedBy": {"username": username},
-            "info": [{"name": REQUEST_ID_INFO, "value": id}],
-        },
+        "operation": operation,
     });
     apps.merge_patch(name, &patch).await?;
     Ok(id)

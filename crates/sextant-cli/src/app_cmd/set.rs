@@ -120,7 +120,7 @@ pub async fn run_unset(conn: &ConnArgs, args: UnsetArgs) -> anyhow::Result<ExitC
 }
 
 /// Read the app, apply `edit` to its spec, check, write if it changed.
-async fn change(
+pub(super) async fn change(
     conn: &ConnArgs,
     name: &str,
     edit: impl Fn(&mut ApplicationSpec) -> anyhow::Result<()>,
@@ -327,7 +327,11 @@ fn pair(item: &str, flag: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// The fields that differ, as `path: before -> after` lines.
-fn differences(path: &str, before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
+pub(super) fn differences(
+    path: &str,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Vec<String> {
     use serde_json::Value;
     match (before, after) {
         (Value::Object(a), Value::Object(b)) => {

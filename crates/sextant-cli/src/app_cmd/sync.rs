@@ -33,12 +33,121 @@ pub struct SyncArgs {
     /// the core group empty (`:ConfigMap:shop/settings`).
     #[arg(long = "resource", value_name = "GROUP:KIND:[NS/]NAME", value_parser = operation::parse_selected)]
     resources: Vec<operation::Selected>,
+    /// Show the diff first and ask before syncing (`--yes` syncs without
+    /// asking, for logs of scripted runs).
+    #[arg(long)]
+    preview_changes: bool,
+    /// With `--preview-changes`: do not ask.
+    #[arg(short = 'y', long, requires = "preview_changes")]
+    yes: bool,
+    /// Apply only the objects that differ (ApplyOutOfSyncOnly=true).
+    #[arg(long)]
+    apply_out_of_sync_only: bool,
+    /// Replace objects instead of applying them (Replace=true).
+    #[arg(long)]
+    replace: bool,
+    /// Delete and re-create what cannot be changed in place (Force=true).
+    #[arg(long)]
+    force: bool,
+    /// Apply on the client side, with kubectl's last-applied annotation
+    /// (ServerSideApply=false).
+    #[arg(long)]
+    client_side_apply: bool,
+    /// A sync option for this sync only (`Validate=false`,
+    /// `PruneLast=true`, ...), added to the app's; repeatable.
+    #[arg(long = "sync-option", value_name = "KEY=VALUE")]
+    sync_options: Vec<String>,
+    #[command(flatten)]
+    retry: RetryArgs,
+    /// Tools, caches and Git credentials for `--preview-changes`.
+    #[command(flatten, next_help_heading = "Rendering (for --preview-changes)")]
+    renderer: crate::render_cmd::RendererArgs,
     /// Do not wait for the sync to finish.
     #[arg(long = "async")]
     no_wait: bool,
     /// How long to wait for the sync (it goes on after that).
     #[arg(long, value_parser = super::duration::parse, default_value = "5m")]
     timeout: Duration,
+}
+
+/// How often a failed sync is tried again (`operation.retry`).
+#[derive(Debug, Args)]
+struct RetryArgs {
+    /// Try a failed sync again up to this many times.
+    #[arg(long, value_name = "N")]
+    retry_limit: Option<u32>,
+    /// The wait before the first retry.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = super::duration::parse)]
+    retry_backoff_duration: Duration,
+    /// Each further wait is this many times the one before.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    retry_backoff_factor: u32,
+    /// The longest wait.
+    #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = super::duration::parse)]
+    retry_backoff_max_duration: Duration,
+}
+
+impl RetryArgs {
+    /// `operation.retry`, as Argo CD writes it (durations as `30s`).
+    fn to_value(&self) -> Option<serde_json::Value> {
+        let limit = self.retry_limit.filter(|l| *l > 0)?;
+        Some(serde_json::json!({
+            "limit": limit,
+            "backoff": {
+                "duration": format!("{}s", self.retry_backoff_duration.as_secs()),
+                "factor": self.retry_backoff_factor.max(1),
+                "maxDuration": format!("{}s", self.retry_backoff_max_duration.as_secs()),
+            },
+        }))
+    }
+}
+
+impl SyncArgs {
+    /// The sync options this sync adds to the app's, checked as the
+    /// controller reads them (an unknown option fails here, not later).
+    fn sync_options(&self) -> anyhow::Result<Vec<String>> {
+        let mut options = self.sync_options.clone();
+        let flags = [
+            (self.apply_out_of_sync_only, "ApplyOutOfSyncOnly=true"),
+            (self.replace, "Replace=true"),
+            (self.force, "Force=true"),
+            (self.client_side_apply, "ServerSideApply=false"),
+        ];
+        options.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, o)| (*o).to_owned()),
+        );
+        sextant_engine::sync::SyncOptions::parse_app(options.iter().map(String::as_str))
+            .map_err(|e| anyhow::anyhow!("{e}; nothing was asked of the controller"))?;
+        Ok(options)
+    }
+}
+
+/// Print the diff a sync would apply and ask whether to go on (`--yes`:
+/// go on without asking).
+async fn preview_and_confirm(apps: &Apps, args: &SyncArgs) -> anyhow::Result<bool> {
+    let name = args.name.as_str();
+    let app = apps.get(name).await?;
+    let what = super::diff::DiffWhat::at(args.revision.clone(), args.renderer.clone());
+    let found = super::diff::compute(apps, &app, name, what).await?;
+    found.print_text(name);
+    found.check_errors()?;
+    if !found.differs() {
+        eprintln!("the live state already matches: the sync will change nothing");
+    }
+    if args.yes {
+        return Ok(true);
+    }
+    super::prompt::ask(
+        &format!("Sync application {name} with these changes?"),
+        || {
+            format!(
+                "not syncing application {name}: --preview-changes asks first and stdin is not a terminal; add --yes to sync after printing the preview"
+            )
+        },
+    )
 }
 
 /// Options of `sextant app rollback`.
@@ -61,14 +170,21 @@ pub struct RollbackArgs {
 
 /// Sync.
 pub async fn run_sync(conn: &ConnArgs, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    let sync_options = args.sync_options()?;
     let apps = Apps::connect(conn).await?;
     let name = args.name.as_str();
+    if args.preview_changes && !preview_and_confirm(&apps, &args).await? {
+        eprintln!("nothing was synced");
+        return Ok(ExitCode::from(1));
+    }
     let req = Request {
         revision: args.revision.clone(),
         prune: args.prune,
         dry_run: args.dry_run,
         source: None,
         resources: args.resources.clone(),
+        sync_options,
+        retry: args.retry.to_value(),
     };
     let (id, target_of) = retry_on_conflict(async || {
         let app = apps.get(name).await?;
@@ -178,6 +294,8 @@ fn rollback_request(
         dry_run: false,
         source,
         resources: Vec::new(),
+        sync_options: Vec::new(),
+        retry: None,
     };
     let what = format!(
         "rollback to history entry {} ({})",
