@@ -117,7 +117,11 @@ pub async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
 #[derive(Debug, Args)]
 pub struct AccountArgs {
     /// The server (default: the one last logged in to).
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connection (every account command)"
+    )]
     server: Option<String>,
     #[command(subcommand)]
     verb: AccountVerb,

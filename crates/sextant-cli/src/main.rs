@@ -12,6 +12,8 @@ mod app_cmd;
 mod app_source;
 mod appset_cmd;
 mod cli;
+#[cfg(test)]
+mod cli_docs;
 mod controller_cmd;
 mod crds_cmd;
 mod demo_cmd;

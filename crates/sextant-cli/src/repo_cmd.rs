@@ -23,7 +23,7 @@ use crate::app_cmd::client::words;
 #[derive(Debug, Args)]
 pub struct RepoArgs {
     /// Where the cluster is and the controller's namespace.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Connection (every repo command)")]
     conn: ConnArgs,
     #[command(subcommand)]
     verb: Verb,

@@ -461,3 +461,45 @@ async fn diff_local_renders_a_folder_as_it_is_and_revisions_take_ancestry() {
         show(&out)
     );
 }
+
+/// A spinner with the status on a terminal (`script` gives the command a
+/// pseudo-terminal); none of it when the output is piped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_shows_a_spinner_on_a_terminal_and_plain_lines_when_piped() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    env.status(
+        "web",
+        json!({"sync": {"status": "OutOfSync"}, "health": {"status": "Progressing"}}),
+    )
+    .await;
+    let piped = env.run(&["wait", "web", "--timeout", "1500ms"]).await;
+    assert_eq!(piped.status.code(), Some(1), "{}", show(&piped));
+    assert!(
+        !text(&piped.stderr).contains("waiting for web"),
+        "{}",
+        show(&piped)
+    );
+
+    let line = format!(
+        "{} app wait web --timeout 1500ms --kubeconfig {}",
+        env!("CARGO_BIN_EXE_sextant"),
+        env.server.kubeconfig_path().display()
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env_remove("KUBECONFIG")
+        .env_remove("SEXTANT_NAMESPACE")
+        .env("HOME", env.tmp.path())
+        .env("TERM", "xterm")
+        .output()
+        .await
+        .unwrap();
+    let seen = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{seen}");
+    assert!(
+        seen.contains("waiting for web: sync OutOfSync, health Progressing"),
+        "the spinner's status line: {seen:?}"
+    );
+    assert!(seen.contains("timed out after 1.5s"), "{seen:?}");
+}

@@ -86,6 +86,8 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
         return Ok(ExitCode::SUCCESS);
     }
     let mut last_finalizers = Vec::new();
+    let progress =
+        super::progress::Progress::start(format!("waiting for application {name} to be gone"));
     let outcome = watch_app(&apps, name, Instant::now() + args.timeout, |app| {
         Ok(match app {
             None => Some(()),
@@ -96,6 +98,7 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
         })
     })
     .await?;
+    drop(progress);
     match outcome {
         Watched::Done(()) => {
             println!("application {name} is gone");

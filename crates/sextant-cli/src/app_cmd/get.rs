@@ -65,6 +65,9 @@ pub async fn run(conn: &ConnArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
         let patch = json!({"metadata": {"annotations": {REFRESH: "normal"}}});
         apps.merge_patch(name, &patch).await?;
         let deadline = Instant::now() + args.timeout;
+        let progress = super::progress::Progress::start(format!(
+            "waiting for the controller to refresh {name}"
+        ));
         let outcome = watch_app(&apps, name, deadline, |app| match app {
             None => Err(anyhow::anyhow!(
                 "application {name} was deleted while waiting for its refresh"
@@ -72,6 +75,7 @@ pub async fn run(conn: &ConnArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
             Some(app) => Ok(refreshed(app).then_some(())),
         })
         .await?;
+        drop(progress);
         if let Watched::TimedOut = outcome {
             eprintln!(
                 "warning: the controller has not refreshed application {name} within {} (the {REFRESH} annotation is still set; is the sextant controller running?); showing the last state",

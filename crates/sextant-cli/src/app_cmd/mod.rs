@@ -25,6 +25,7 @@ mod live;
 mod manifests;
 mod operation;
 mod patch;
+mod progress;
 mod prompt;
 mod resources;
 mod set;
@@ -40,7 +41,7 @@ mod watch;
 #[derive(Debug, Args)]
 pub struct AppArgs {
     /// Where the cluster is and which namespace holds the Applications.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Connection (every app command)")]
     conn: ConnArgs,
     #[command(subcommand)]
     verb: Verb,

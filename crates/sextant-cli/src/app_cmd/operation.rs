@@ -23,6 +23,7 @@ use sextant_model::application::{OperationState, ResourceResult};
 use tokio::time::Instant;
 
 use super::client::Apps;
+use super::progress::Progress;
 use super::style::Style;
 use super::watch::{Watched, watch_app};
 
@@ -210,6 +211,7 @@ pub async fn follow(
     let mut running = false;
     let mut ended_since: Option<Instant> = None;
     let deadline = Instant::now() + timeout;
+    let progress = Progress::start(format!("waiting for the controller to start on {name}"));
     let outcome = watch_app(apps, name, deadline, |app| {
         let Some(app) = app else {
             anyhow::bail!("application {name} was deleted while its operation was running");
@@ -238,10 +240,10 @@ pub async fn follow(
             .filter(|r| !r.is_empty());
         if !running && let Some(revision) = revision {
             running = true;
-            eprintln!(
+            progress.eprintln(&format!(
                 "{announce} to {} ({target})",
                 super::table::short_revision(revision)
-            );
+            ));
         }
         let results = state
             .sync_result
@@ -256,10 +258,20 @@ pub async fn follow(
                 .unwrap_or_default();
             let message = r.message.clone().unwrap_or_default();
             if seen.get(&key) != Some(&(status.clone(), message.clone())) {
-                println!("{}", line(r, &status, &message, style));
+                progress.println(&line(r, &status, &message, style));
                 seen.insert(key, (status, message));
             }
         }
+        progress.set(format!(
+            "{name}: {}{}",
+            state.phase,
+            state
+                .message
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
         if !is_terminal(&state.phase) {
             return Ok(None);
         }
@@ -274,6 +286,7 @@ pub async fn follow(
         Ok((cleared || ended_at.elapsed() >= CLEAR_GRACE).then(|| state.clone()))
     })
     .await?;
+    drop(progress);
     let state = match outcome {
         Watched::Done(state) => state,
         Watched::TimedOut => anyhow::bail!(

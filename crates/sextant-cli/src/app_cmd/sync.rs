@@ -59,15 +59,15 @@ pub struct SyncArgs {
     sync_options: Vec<String>,
     #[command(flatten)]
     retry: RetryArgs,
-    /// Tools, caches and Git credentials for `--preview-changes`.
-    #[command(flatten, next_help_heading = "Rendering (for --preview-changes)")]
-    renderer: crate::render_cmd::RendererArgs,
     /// Do not wait for the sync to finish.
     #[arg(long = "async")]
     no_wait: bool,
     /// How long to wait for the sync (it goes on after that).
     #[arg(long, value_parser = super::duration::parse, default_value = "5m")]
     timeout: Duration,
+    /// Tools, caches and Git credentials for `--preview-changes`.
+    #[command(flatten, next_help_heading = "Rendering (for --preview-changes)")]
+    renderer: crate::render_cmd::RendererArgs,
 }
 
 /// How often a failed sync is tried again (`operation.retry`).

@@ -58,6 +58,9 @@ pub async fn run(conn: &ConnArgs, args: TerminateArgs) -> anyhow::Result<ExitCod
     ask().await?;
     eprintln!("termination requested for application {name}");
     let deadline = Instant::now() + args.timeout;
+    let progress = super::progress::Progress::start(format!(
+        "waiting for the sync of {name} to stop at a safe point"
+    ));
     let mut ask_again = false;
     loop {
         let seen = watch_app(&apps, name, deadline, |app| {
@@ -83,6 +86,7 @@ pub async fn run(conn: &ConnArgs, args: TerminateArgs) -> anyhow::Result<ExitCod
                 super::duration::show(args.timeout)
             ),
             Watched::Done(Some(state)) => {
+                drop(progress);
                 println!(
                     "{}: {}",
                     state.phase,

@@ -47,6 +47,7 @@ pub async fn run(conn: &ConnArgs, args: WaitArgs) -> anyhow::Result<ExitCode> {
     apps.get(name).await?;
     let mut last: Option<Application> = None;
     let deadline = Instant::now() + args.timeout;
+    let progress = super::progress::Progress::start(format!("waiting for {name}"));
     let outcome = watch_app(&apps, name, deadline, |app| {
         let Some(app) = app else {
             anyhow::bail!(
@@ -55,9 +56,11 @@ pub async fn run(conn: &ConnArgs, args: WaitArgs) -> anyhow::Result<ExitCode> {
             );
         };
         last = Some(app.clone());
+        progress.set(format!("waiting for {name}: {}", want.seen(app).join(", ")));
         Ok(want.unmet(app).is_empty().then_some(()))
     })
     .await?;
+    drop(progress);
     let Some(app) = last else {
         anyhow::bail!("application {name} could not be read");
     };
