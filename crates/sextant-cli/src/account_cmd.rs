@@ -156,11 +156,18 @@ enum AccountVerb {
         id: String,
     },
     /// List the accounts you may see.
-    List,
+    List {
+        /// Print the accounts as JSON or YAML.
+        #[arg(short, long, value_enum)]
+        output: Option<crate::app_cmd::Format>,
+    },
     /// Show an account and its tokens (default: yours).
     Get {
         /// The account.
         name: Option<String>,
+        /// Print the account as JSON or YAML.
+        #[arg(short, long, value_enum)]
+        output: Option<crate::app_cmd::Format>,
     },
 }
 
@@ -250,8 +257,12 @@ pub async fn account(args: AccountArgs) -> anyhow::Result<ExitCode> {
             .await?;
             println!("token {id} of {name} revoked");
         }
-        AccountVerb::List => {
+        AccountVerb::List { output } => {
             let out = api.call(Method::GET, "/api/v1/account", None).await?;
+            if let Some(format) = output {
+                crate::app_cmd::print(&out, format)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             println!(
                 "{:<20} {:<8} {:<16} TOKENS",
                 "NAME", "ENABLED", "CAPABILITIES"
@@ -273,7 +284,7 @@ pub async fn account(args: AccountArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        AccountVerb::Get { name } => {
+        AccountVerb::Get { name, output } => {
             let name = match name {
                 Some(n) => n,
                 None => me(&api).await?,
@@ -281,6 +292,10 @@ pub async fn account(args: AccountArgs) -> anyhow::Result<ExitCode> {
             let a = api
                 .call(Method::GET, &format!("/api/v1/account/{name}"), None)
                 .await?;
+            if let Some(format) = output {
+                crate::app_cmd::print(&a, format)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             println!("name:         {}", a["name"].as_str().unwrap_or_default());
             println!("enabled:      {}", a["enabled"].as_bool().unwrap_or(false));
             println!(

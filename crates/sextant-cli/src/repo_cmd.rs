@@ -35,7 +35,11 @@ enum Verb {
     /// repository under a URL); the password or token is read from stdin.
     Add(AddArgs),
     /// List the saved repository credentials (never their passwords).
-    List,
+    List {
+        /// Print them as JSON or YAML.
+        #[arg(short, long, value_enum)]
+        output: Option<crate::app_cmd::Format>,
+    },
     /// Remove the credentials saved for a URL (or a Secret by name).
     Rm(RmArgs),
 }
@@ -81,7 +85,7 @@ pub async fn run(args: RepoArgs) -> anyhow::Result<ExitCode> {
             let password = read_password(add.password_stdin)?;
             self::add(&secrets, ns, &add, &password).await
         }
-        Verb::List => list(&secrets, ns).await,
+        Verb::List { output } => list(&secrets, ns, output).await,
         Verb::Rm(rm) => remove(&secrets, ns, &rm.url_or_name).await,
     }
 }
@@ -236,8 +240,23 @@ async fn add(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn list(secrets: &Api<Secret>, ns: &str) -> anyhow::Result<ExitCode> {
+async fn list(
+    secrets: &Api<Secret>,
+    ns: &str,
+    output: Option<crate::app_cmd::Format>,
+) -> anyhow::Result<ExitCode> {
     let mut rows = all(secrets, ns).await?;
+    if let Some(format) = output {
+        rows.sort_by(|a, b| a.url.cmp(&b.url));
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({"name": r.name, "type": r.kind, "url": r.url, "username": r.username})
+            })
+            .collect();
+        crate::app_cmd::print(&out, format)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if rows.is_empty() {
         println!("no repository credentials in namespace {ns} (add some with `sextant repo add`)");
         return Ok(ExitCode::SUCCESS);

@@ -18,11 +18,36 @@ pub struct VersionArgs {
     /// The server to ask (default: the one logged in to).
     #[arg(long)]
     server: Option<String>,
+    /// Print the versions as JSON or YAML (`client`, and `server` when
+    /// asked: the server's answer, or `error`).
+    #[arg(short, long, value_enum)]
+    output: Option<crate::app_cmd::Format>,
 }
 
 /// Print the versions.
 pub async fn run(args: VersionArgs) -> anyhow::Result<ExitCode> {
-    println!("sextant: {}", env!("CARGO_PKG_VERSION"));
+    let client = env!("CARGO_PKG_VERSION");
+    if let Some(format) = args.output {
+        let mut doc = serde_json::json!({ "client": client });
+        if !args.client {
+            doc["server"] = match Api::connect(args.server.as_deref()) {
+                Err(e) => serde_json::json!({"error": format!("not asked: {e}")}),
+                Ok(api) => match api
+                    .call(reqwest::Method::GET, "/api/v1/version", None)
+                    .await
+                {
+                    Ok(mut v) => {
+                        v["url"] = serde_json::json!(api.server);
+                        v
+                    }
+                    Err(e) => serde_json::json!({"error": format!("unreachable: {e:#}")}),
+                },
+            };
+        }
+        crate::app_cmd::print(&doc, format)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("sextant: {client}");
     if args.client {
         return Ok(ExitCode::SUCCESS);
     }

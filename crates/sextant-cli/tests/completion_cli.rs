@@ -1,5 +1,5 @@
 //! `sextant completion SHELL`: the script each shell loads, and bash
-//! actually completing a subcommand with it.
+//! actually completing a subcommand with it; `sextant version -o json`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -55,4 +55,19 @@ fn every_shell_gets_a_script_and_an_unknown_one_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("possible values"));
+}
+
+#[test]
+fn version_prints_json_for_scripts() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["client"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        doc.get("server").is_none(),
+        "--client asks no server: {doc}"
+    );
 }

@@ -192,6 +192,14 @@ async fn repo_add_saves_what_the_controller_reads_list_hides_passwords_and_rm_re
     for secret in ["first-pass", "a-token", "org-pass"] {
         assert!(!show(&out).contains(secret), "{text}");
     }
+    let out = env.run(&["list", "-o", "json"], "").await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed[0]["url"].as_str().is_some() && listed[0].get("password").is_none());
+    for secret in ["first-pass", "a-token", "org-pass"] {
+        assert!(!show(&out).contains(secret), "{listed}");
+    }
 
     // No password on stdin: refused, nothing written.
     let out = env

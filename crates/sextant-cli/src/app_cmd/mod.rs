@@ -18,6 +18,7 @@ mod delete;
 mod diff;
 mod edit;
 pub(crate) use sextant_model::duration;
+pub(crate) use show::{Format, print};
 mod get;
 mod history;
 mod list;
