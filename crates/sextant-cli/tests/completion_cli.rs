@@ -1,5 +1,5 @@
 //! `sextant completion SHELL`: the script each shell loads, and bash
-//! actually completing a subcommand with it; `sextant version -o json`.
+//! actually completing a subcommand with it; `sextant version -o json`; typo suggestions and help headings.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -69,5 +69,46 @@ fn version_prints_json_for_scripts() {
     assert!(
         doc.get("server").is_none(),
         "--client asks no server: {doc}"
+    );
+}
+
+#[test]
+fn a_mistyped_command_or_flag_gets_a_suggestion_and_exit_2() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["app", "synk", "web"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a similar subcommand exists: 'sync'"), "{err}");
+    let out = run(&["app", "sync", "web", "--prun"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a similar argument exists: '--prune'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_puts_the_connection_flags_apart_from_the_commands_own() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args(["app", "sync", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let (own, connection) = help
+        .split_once("Connection (every app command):")
+        .unwrap_or_else(|| panic!("no connection heading: {help}"));
+    assert!(
+        own.contains("--prune") && !own.contains("--kubeconfig"),
+        "{help}"
+    );
+    assert!(
+        connection.contains("--kubeconfig") && connection.contains("--namespace"),
+        "{help}"
     );
 }
