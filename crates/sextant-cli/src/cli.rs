@@ -14,6 +14,24 @@ use crate::render_cmd::{self, RenderArgs};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or JSON (one object per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        help_heading = "Logging (every command)"
+    )]
+    pub log_format: crate::logging::LogFormat,
+    /// What to log: a level (error, warn, info, debug, trace) or a filter
+    /// (`info,sextant_controller=debug`); default: $SEXTANT_LOG, else warn.
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        help_heading = "Logging (every command)"
+    )]
+    pub log_level: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +74,17 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+impl Cli {
+    /// The log filter when neither --log-level nor SEXTANT_LOG says: the
+    /// demo writes its log to a file, where info is worth keeping.
+    pub fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Demo(_) => "info",
+            _ => "warn",
+        }
+    }
 }
 
 /// Run the parsed command.

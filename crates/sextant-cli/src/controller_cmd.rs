@@ -61,9 +61,29 @@ pub struct ControllerArgs {
     /// The Lease (in --namespace) that decides which controller acts.
     #[arg(long, default_value = "sextant-controller", value_name = "NAME")]
     lease_name: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a
+    /// free one; the address is printed).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// helm and kustomize.
     #[command(flatten)]
     tools: crate::render_cmd::ToolArgs,
+}
+
+/// Serve `/metrics` on `listen`, saying where; the task runs until the
+/// process ends.
+pub async fn serve_metrics(
+    who: &str,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(listen) = listen else {
+        return Ok(None);
+    };
+    let (addr, task) = sextant_metrics::serve(listen)
+        .await
+        .with_context(|| format!("could not serve metrics on {listen} (--metrics-listen)"))?;
+    eprintln!("{who}: metrics on http://{addr}/metrics");
+    Ok(Some(task))
 }
 
 /// Run the controller until asked to stop.
@@ -78,6 +98,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
             crate::app_cmd::client::INSTALL_CRDS
         );
     }
+    let _metrics = serve_metrics("sextant controller", args.metrics_listen).await?;
     let cache_dir = match args.cache_dir {
         Some(dir) => dir,
         None => crate::render_cmd::cache_dir_or_default(None)?.join("controller"),

@@ -20,6 +20,7 @@ mod demo_cmd;
 mod diff_cmd;
 mod health_cmd;
 mod localkube_cmd;
+mod logging;
 mod preview_apps;
 mod preview_cmd;
 mod render_cmd;
@@ -29,12 +30,14 @@ mod version_cmd;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SEXTANT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = logging::init(
+        args.log_format,
+        args.log_level.as_deref(),
+        args.default_log_level(),
+    ) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

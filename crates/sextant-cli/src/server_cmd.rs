@@ -15,6 +15,10 @@ pub struct ServerArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0 picks a
+    /// free one; the address is printed).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// The kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or
     /// the in-cluster service account).
     #[arg(long, value_name = "PATH")]
@@ -68,6 +72,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         sextant_cluster::connect_inferred(args.kubeconfig.as_deref(), args.context.as_deref())
             .await
             .context("could not connect to the cluster")?;
+    let _metrics =
+        crate::controller_cmd::serve_metrics("sextant server", args.metrics_listen).await?;
     let cache_dir = match &args.cache_dir {
         Some(dir) => dir.clone(),
         None => crate::render_cmd::cache_dir_or_default(None)?.join("server"),

@@ -87,8 +87,16 @@ impl Drop for ShowLog {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
+/// localkube with the CRDs and namespace `sextant`, and a repository
+/// whose `main` has a Deployment in `app/`: (temp dir, server, kubeconfig,
+/// repository, first commit).
+async fn world() -> (
+    tempfile::TempDir,
+    LocalKube,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    String,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let server = LocalKube::start(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -130,6 +138,13 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
     git(&repo, &["commit", "-qm", "v1"]);
     let c1 = git(&repo, &["rev-parse", "HEAD"]);
 
+    (tmp, server, kc, repo, c1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
+    let (tmp, server, kc, repo, c1) = world().await;
+    let client = server.client().await.unwrap();
     // The controller's log goes to a file: a pipe nobody reads would block
     // it once full.
     let log = tmp.path().join("controller.log");
@@ -335,4 +350,235 @@ async fn the_cli_and_the_controller_process_drive_an_app_through_its_life() {
         .unwrap();
     assert!(status.success(), "the controller stops cleanly on SIGINT");
     server.shutdown().await;
+}
+
+/// GET `url` over plain HTTP/1.0 (no client library needed for a scrape).
+async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut text = String::new();
+    conn.read_to_string(&mut text).await.unwrap();
+    text
+}
+
+/// The value of the first series whose line starts with `prefix` and
+/// contains every one of `labels`.
+fn value(metrics: &str, prefix: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// `sextant controller --metrics-listen` (issue 18): after a sync, the
+/// scrape has the app's info series with its state, the sync counted by
+/// phase, reconciles, Git fetches, renders and API requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_serves_metrics_that_follow_a_sync() {
+    let (tmp, _server, kc, repo, c1) = world().await;
+    let log = tmp.path().join("controller.log");
+    let mut controller = command(
+        &kc,
+        &[
+            "controller",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+        ],
+    )
+    .arg("--cache-dir")
+    .arg(tmp.path().join("cache"))
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&log).unwrap())
+    .spawn()
+    .unwrap();
+    let _show_log_on_failure = ShowLog(log.clone());
+    // Where the metrics are: the controller says it on stderr.
+    let mut addr = None;
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        addr = text
+            .lines()
+            .find_map(|l| l.split_once("metrics on http://"))
+            .map(|(_, rest)| rest.trim_end_matches("/metrics").to_owned());
+        if addr.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let addr = addr.expect("the controller names its metrics address");
+
+    let repo_url = format!("file://{}", repo.display());
+    let out = sextant(
+        &kc,
+        &[
+            "app",
+            "create",
+            "web",
+            "--repo",
+            &repo_url,
+            "--path",
+            "app",
+            "--revision",
+            "main",
+            "--dest-namespace",
+            "shop",
+            "--sync-option",
+            "CreateNamespace=true",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    let out = sextant(&kc, &["app", "sync", "web", "--timeout", "60s"]).await;
+    assert!(out.status.success());
+    let out = sextant(&kc, &["app", "wait", "web", "--timeout", "60s"]).await;
+    assert!(out.status.success());
+
+    let mut scraped = String::new();
+    for _ in 0..100 {
+        scraped = http_get(&addr, "/metrics").await;
+        if value(
+            &scraped,
+            "sextant_app_info{",
+            &[
+                "name=\"web\"",
+                "sync_status=\"Synced\"",
+                "health_status=\"Healthy\"",
+            ],
+        )
+        .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        scraped.starts_with("HTTP/1.0 200") || scraped.starts_with("HTTP/1.1 200"),
+        "{scraped}"
+    );
+    let info = [
+        "name=\"web\"",
+        "namespace=\"sextant\"",
+        "project=\"default\"",
+        "dest_namespace=\"shop\"",
+        "sync_status=\"Synced\"",
+        "health_status=\"Healthy\"",
+    ];
+    assert_eq!(
+        value(&scraped, "sextant_app_info{", &info),
+        Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains(&format!("repo=\"{repo_url}\"")),
+        "{scraped}"
+    );
+    assert_eq!(
+        value(
+            &scraped,
+            "sextant_app_sync_total{",
+            &["name=\"web\"", "phase=\"Succeeded\"", "dry_run=\"false\""]
+        ),
+        Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        value(
+            &scraped,
+            "sextant_app_sync_duration_seconds_count",
+            &["phase=\"Succeeded\""]
+        ) >= Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        value(
+            &scraped,
+            "sextant_app_reconcile_seconds_count",
+            &["result=\"ok\""]
+        ) >= Some(2.0),
+        "{scraped}"
+    );
+    assert!(
+        value(&scraped, "sextant_git_requests_total{", &["result=\"ok\""]) >= Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        value(
+            &scraped,
+            "sextant_render_duration_seconds_count",
+            &["tool=\"directory\""]
+        ) >= Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        value(
+            &scraped,
+            "sextant_kube_requests_total{",
+            &["verb=\"PATCH\"", "code=\"200\""]
+        ) >= Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        value(&scraped, "sextant_workqueue_depth", &[]).is_some(),
+        "{scraped}"
+    );
+    assert!(
+        value(&scraped, "sextant_workqueue_wait_seconds_count", &[]) >= Some(1.0),
+        "{scraped}"
+    );
+    assert!(
+        value(
+            &scraped,
+            "sextant_cluster_cache_objects{",
+            &["held=\"whole\""]
+        ) >= Some(1.0),
+        "{scraped}"
+    );
+    let _ = c1;
+
+    // JSON logs: one object per line.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let json_lines: Vec<serde_json::Value> = logged
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        json_lines.iter().any(|l| l["level"] == "INFO"),
+        "--log-format json --log-level info: {logged}"
+    );
+
+    // A deleted app's info series goes with it.
+    let out = sextant(
+        &kc,
+        &[
+            "app",
+            "delete",
+            "web",
+            "--yes",
+            "--cascade=false",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert!(out.status.success());
+    let mut gone = false;
+    for _ in 0..100 {
+        let scraped = http_get(&addr, "/metrics").await;
+        if value(&scraped, "sextant_app_info{", &["name=\"web\""]).is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the info series of a deleted app is dropped");
+    controller.kill().await.unwrap();
 }

@@ -125,7 +125,7 @@ async fn from_file(
 
 async fn checked(config: kube::Config) -> Result<kube::Client, ConnectError> {
     let url = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(ConnectError::Client)?;
+    let client = crate::counted::client(config).map_err(ConnectError::Client)?;
     client
         .apiserver_version()
         .await

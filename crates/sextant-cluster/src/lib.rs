@@ -9,6 +9,7 @@
 
 mod apply;
 mod connect;
+mod counted;
 mod diff;
 mod kinds;
 mod live;

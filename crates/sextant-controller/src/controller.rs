@@ -66,6 +66,31 @@ struct Known {
     follows: Option<(String, String)>,
     /// The apps it waits for (`spec.dependsOn`).
     depends_on: Vec<String>,
+    /// Its labels in `sextant_app_info`.
+    info: crate::metrics::AppInfo,
+}
+
+/// The series made at scrape time from what the controller holds.
+fn collector(shared: std::sync::Weak<Shared>) -> sextant_metrics::Collector {
+    Arc::new(move || {
+        let Some(shared) = shared.upgrade() else {
+            return String::new();
+        };
+        let mut text = match shared.apps.lock() {
+            Ok(apps) => {
+                let mut sorted: Vec<(&String, &crate::metrics::AppInfo)> =
+                    apps.iter().map(|(n, k)| (n, &k.info)).collect();
+                sorted.sort_by(|a, b| a.0.cmp(b.0));
+                crate::metrics::app_info_family(&shared.config.namespace, sorted.into_iter())
+            }
+            Err(_) => String::new(),
+        };
+        text.push_str(&crate::metrics::cache_family(
+            "https://kubernetes.default.svc",
+            shared.live.size(),
+        ));
+        text
+    })
 }
 
 /// A running controller; call [`Controller::shutdown`] (or drop it) to stop.
@@ -172,6 +197,7 @@ impl Controller {
             None => None,
         };
         let mut tasks = Vec::new();
+        sextant_metrics::add_collector("controller", collector(Arc::downgrade(&shared)));
 
         // Applications: a change that matters queues the app.
         {
@@ -194,6 +220,7 @@ impl Controller {
                                 fingerprint: fingerprint(&app),
                                 follows: app.spec.source.as_ref().map(crate::source::watched),
                                 depends_on: crate::depends::names(&app),
+                                info: crate::metrics::AppInfo::of(&app),
                             };
                             let fp = known.fingerprint;
                             let changed = shared
@@ -359,7 +386,13 @@ impl Controller {
                     if let Ok(mut counts) = shared.reconciles.lock() {
                         *counts.entry(name.clone()).or_default() += 1;
                     }
+                    let started = std::time::Instant::now();
                     let outcome = reconcile::reconcile(&shared, &name).await;
+                    metrics::histogram!(
+                        sextant_metrics::names::APP_RECONCILE,
+                        "result" => if outcome.is_ok() { "ok" } else { "error" }
+                    )
+                    .record(started.elapsed().as_secs_f64());
                     shared.queue.done(&name);
                     match outcome {
                         Ok(next) => {

@@ -38,6 +38,7 @@ pub mod events;
 mod fight;
 mod finalize;
 pub mod leader;
+mod metrics;
 mod operation;
 mod prepare;
 mod queue;

@@ -96,6 +96,12 @@ pub(crate) async fn run_operation(
         if from_resource {
             status::clear_operation(api, &name, &op).await?;
         }
+        crate::metrics::operation_ended(
+            app,
+            "Failed",
+            status::age(&r.started_at),
+            sync_op.dry_run.unwrap_or(false),
+        );
         events::record(&shared.client, app, Reason::SyncFailed, &text).await;
         return Ok(Next::after(Duration::from_millis(200)));
     }
@@ -434,6 +440,16 @@ pub(crate) async fn run_operation(
     if from_resource {
         status::clear_operation(api, &name, &op).await?;
     }
+    crate::metrics::operation_ended(
+        app,
+        if report.succeeded {
+            "Succeeded"
+        } else {
+            "Failed"
+        },
+        status::age(&started),
+        req.dry_run,
+    );
     if let Some((from, why)) = &rollback {
         events::record(
             &shared.client,
@@ -543,6 +559,7 @@ pub(crate) async fn fail_operation(
     if let Some(ran) = &app.operation {
         status::clear_operation(api, &name, ran).await?;
     }
+    crate::metrics::operation_ended(app, "Failed", Some(Duration::ZERO), false);
     events::record(&shared.client, app, Reason::SyncFailed, message).await;
     Ok(())
 }

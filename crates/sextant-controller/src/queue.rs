@@ -14,11 +14,25 @@ use tokio::time::Instant;
 #[derive(Default)]
 struct State {
     ready: VecDeque<String>,
+    /// When each name in `ready` got there (for the wait metric).
+    since: std::collections::HashMap<String, Instant>,
     queued: HashSet<String>,
     active: HashSet<String>,
     dirty: HashSet<String>,
     later: BTreeMap<(Instant, u64), String>,
     seq: u64,
+}
+
+impl State {
+    /// `sextant_workqueue_depth`: names waiting, now or later.
+    fn report_depth(&self) {
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "queue lengths are far below 2^52"
+        )]
+        metrics::gauge!(sextant_metrics::names::WORKQUEUE_DEPTH)
+            .set((self.ready.len() + self.later.len()) as f64);
+    }
 }
 
 /// A deduplicating queue with delays.
@@ -36,6 +50,8 @@ impl Queue {
             s.dirty.insert(name.to_owned());
         } else if s.queued.insert(name.to_owned()) {
             s.ready.push_back(name.to_owned());
+            s.since.insert(name.to_owned(), Instant::now());
+            s.report_depth();
             drop(s);
             self.wake.notify_one();
         }
@@ -50,6 +66,7 @@ impl Queue {
         s.seq += 1;
         let key = (Instant::now() + delay, s.seq);
         s.later.insert(key, name.to_owned());
+        s.report_depth();
         drop(s);
         self.wake.notify_one();
     }
@@ -75,6 +92,7 @@ impl Queue {
                             // sync, a retry): ahead of fresh work, so an app
                             // shows Synced as soon as its sync is done even
                             // while a whole fleet is being synced.
+                            s.since.insert(name.clone(), now);
                             s.ready.push_front(name);
                         }
                     }
@@ -82,6 +100,11 @@ impl Queue {
                 if let Some(name) = s.ready.pop_front() {
                     s.queued.remove(&name);
                     s.active.insert(name.clone());
+                    if let Some(at) = s.since.remove(&name) {
+                        metrics::histogram!(sextant_metrics::names::WORKQUEUE_WAIT)
+                            .record(at.elapsed().as_secs_f64());
+                    }
+                    s.report_depth();
                     // More work waiting: let another worker take it.
                     if !s.ready.is_empty() {
                         self.wake.notify_one();
@@ -108,6 +131,8 @@ impl Queue {
         s.active.remove(name);
         if s.dirty.remove(name) && s.queued.insert(name.to_owned()) {
             s.ready.push_back(name.to_owned());
+            s.since.insert(name.to_owned(), Instant::now());
+            s.report_depth();
             drop(s);
             self.wake.notify_one();
         }

@@ -146,8 +146,23 @@ impl Renderer {
         })
     }
 
-    /// Render a request.
+    /// Render a request (timed: `sextant_render_duration_seconds` by tool
+    /// and render-cache outcome).
     pub fn render(&self, request: &Request<'_>) -> Result<Outcome, ServiceError> {
+        let started = std::time::Instant::now();
+        let outcome = self.render_untimed(request);
+        if let Ok(o) = &outcome {
+            metrics::histogram!(
+                "sextant_render_duration_seconds",
+                "tool" => o.rendered.kind.as_str(),
+                "cache" => if o.cache_hit { "hit" } else { "miss" }
+            )
+            .record(started.elapsed().as_secs_f64());
+        }
+        outcome
+    }
+
+    fn render_untimed(&self, request: &Request<'_>) -> Result<Outcome, ServiceError> {
         let local = Path::new(request.repo);
         if !request.repo.contains("://") && local.is_dir() && !is_git_repository(local) {
             if !request.revision.is_empty() && request.revision != "HEAD" {

@@ -83,6 +83,8 @@ fn revision(app: &Value) -> &str {
 
 #[tokio::test]
 async fn a_signed_push_deploys_the_commit_without_waiting_for_the_poll() {
+    // Webhook requests are counted by result (sextant_webhook_requests_total).
+    sextant_metrics::install();
     let mut w = World::new().await;
     webhook_secret(&w).await;
     let c1 = w.commit(
@@ -131,6 +133,17 @@ async fn a_signed_push_deploys_the_commit_without_waiting_for_the_poll() {
         (status, answer["ignored"].as_str()),
         (StatusCode::OK, Some("not a push event"))
     );
+    let counted = sextant_metrics::render();
+    for (result, at_least) in [("unauthorized", 2.0), ("malformed", 1.0), ("ignored", 1.0)] {
+        let line =
+            format!("sextant_webhook_requests_total{{provider=\"github\",result=\"{result}\"}} ");
+        let n: f64 = counted
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        assert!(n >= at_least, "{result}: {counted}");
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, web) = w.get("/api/v1/applications/web", &admin).await;
     assert_eq!(

@@ -433,7 +433,15 @@ impl GitCache {
             refspecs = specs.len(),
             "fetching"
         );
-        Ok(fetch::fetch(mirror, repo, specs, depth, creds, policy)?)
+        let started = Instant::now();
+        let fetched = fetch::fetch(mirror, repo, specs, depth, creds, policy);
+        // Metric names as sextant-metrics documents them.
+        let result = if fetched.is_ok() { "ok" } else { "error" };
+        metrics::counter!("sextant_git_requests_total", "repo" => repo.as_str().to_owned(), "result" => result)
+            .increment(1);
+        metrics::histogram!("sextant_git_request_duration_seconds", "repo" => repo.as_str().to_owned())
+            .record(started.elapsed().as_secs_f64());
+        Ok(fetched?)
     }
 
     fn fresh_resolution(&self, key: &(String, String)) -> Option<ObjectId> {

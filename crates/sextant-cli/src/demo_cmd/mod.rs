@@ -77,6 +77,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let (dir, temp) = demo_dir(args.dir.as_deref())?;
+    // The terminal is for what the demo tells the user; the components'
+    // logs go to a file it names in its banner.
+    let log = dir.join("sextant-demo.log");
+    crate::logging::to_file(&log)
+        .with_context(|| format!("could not open the demo's log {}", log.display()))?;
     let result = run_in(&args, &dir, &found, git, &mut stop).await;
     match temp {
         Some(temp) => {
@@ -238,7 +243,8 @@ async fn with_cluster(
          apps:       {apps} (Applications in namespace {ns})\n\
          server:     {url} (web UI and REST API; log in as admin)\n\
          \x20           admin password: {password}\n\
-         \x20           sextant login {url} --username admin",
+         \x20           sextant login {url} --username admin\n\
+         log:        {log}",
         about = cluster.about,
         kc = kubeconfig.display(),
         kc_q = shell_quote(&kubeconfig.display().to_string()),
@@ -253,6 +259,7 @@ async fn with_cluster(
         apps = names.join(", "),
         ns = apps::NAMESPACE,
         url = api_server.url(),
+        log = dir.join("sextant-demo.log").display(),
     ));
 
     let stopped = if args.no_wait {

@@ -45,22 +45,37 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let Some(provider) = Provider::detect(&headers) else {
+    let provider = Provider::detect(&headers).map_or("unknown", Provider::name);
+    let outcome = handle(&state, &headers, &body).await;
+    let result = match &outcome {
+        Ok(Json(v)) if v.get("ignored").is_some() => "ignored",
+        Ok(_) => "accepted",
+        Err(ApiError::Unauthenticated(_)) => "unauthorized",
+        Err(ApiError::BadRequest(_)) => "malformed",
+        Err(_) => "error",
+    };
+    metrics::counter!(sextant_metrics::names::WEBHOOK_REQUESTS, "provider" => provider, "result" => result)
+        .increment(1);
+    outcome
+}
+
+async fn handle(state: &Shared, headers: &HeaderMap, body: &Bytes) -> ApiResult<Json<Value>> {
+    let Some(provider) = Provider::detect(headers) else {
         return Err(ApiError::BadRequest(
             "not a webhook this server knows: no X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event or X-Event-Key header".into(),
         ));
     };
-    let secret = secret_for(&state, provider);
-    if let Err(why) = payload::verify(provider, &headers, &body, secret.as_deref()) {
+    let secret = secret_for(state, provider);
+    if let Err(why) = payload::verify(provider, headers, body, secret.as_deref()) {
         tracing::warn!(provider = provider.name(), reason = %why, "webhook refused");
         return Err(ApiError::Unauthenticated(format!("webhook refused: {why}")));
     }
-    if !provider.is_push(&headers) {
+    if !provider.is_push(headers) {
         return Ok(Json(
             json!({"provider": provider.name(), "ignored": "not a push event"}),
         ));
     }
-    let push = payload::parse(provider, &body).map_err(ApiError::BadRequest)?;
+    let push = payload::parse(provider, body).map_err(ApiError::BadRequest)?;
     let keys: HashSet<String> = push.urls.iter().map(|u| repo_key(u)).collect();
 
     let (apps, _) = state.apps.snapshot();
