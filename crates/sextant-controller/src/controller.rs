@@ -368,6 +368,8 @@ impl Controller {
 
         // ApplicationSets (their worker stops with `stop`, between passes).
         tasks.extend(crate::appset::start(shared.clone(), stop_rx.clone()));
+        // Notifications (under the same Lease: only the leader sends).
+        tasks.extend(crate::notify::start(shared.clone(), stop_rx.clone()));
 
         // Workers.
         for _ in 0..shared.config.workers.max(1) {

@@ -35,6 +35,8 @@ pub enum Reason {
     TerminateRequested,
     /// Someone asked for the app's deletion (through the API server).
     DeleteRequested,
+    /// A notification could not be delivered after its retries.
+    NotificationFailed,
 }
 
 impl Reason {
@@ -53,13 +55,18 @@ impl Reason {
             Reason::RollbackRequested => "RollbackRequested",
             Reason::TerminateRequested => "TerminateRequested",
             Reason::DeleteRequested => "DeleteRequested",
+            Reason::NotificationFailed => "NotificationFailed",
         }
     }
 
     fn warning(self) -> bool {
         matches!(
             self,
-            Reason::SyncFailed | Reason::DriftDetected | Reason::FightDetected | Reason::RolledBack
+            Reason::SyncFailed
+                | Reason::DriftDetected
+                | Reason::FightDetected
+                | Reason::RolledBack
+                | Reason::NotificationFailed
         )
     }
 }

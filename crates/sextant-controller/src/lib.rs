@@ -39,6 +39,7 @@ mod fight;
 mod finalize;
 pub mod leader;
 mod metrics;
+mod notify;
 mod operation;
 mod prepare;
 mod queue;

@@ -30,6 +30,47 @@ pub struct Extra {
     pub commit: Option<Value>,
 }
 
+impl Extra {
+    /// What templates read besides the app: the ConfigMap's `context`,
+    /// `context.appUrl` (the app's page in the UI, when `sextantUrl` or
+    /// `argocdUrl` is in the context) and `commit.sha` (the synced revision).
+    pub fn for_app(config: &crate::Config, app: &Value) -> Self {
+        let mut extra = Extra::default();
+        for (k, v) in &config.context {
+            extra.context.insert(k.clone(), json!(v));
+        }
+        let base = config
+            .context
+            .get("sextantUrl")
+            .or_else(|| config.context.get("argocdUrl"));
+        if let Some(base) = base {
+            let at = |p: &str| {
+                app.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            extra.context.insert(
+                "appUrl".into(),
+                json!(format!(
+                    "{}/applications/{}/{}",
+                    base.trim_end_matches('/'),
+                    at("/metadata/namespace"),
+                    at("/metadata/name")
+                )),
+            );
+        }
+        let sha = app
+            .pointer("/status/operationState/syncResult/revision")
+            .or_else(|| app.pointer("/status/sync/revision"))
+            .and_then(Value::as_str);
+        if let Some(sha) = sha {
+            extra.commit = Some(json!({"sha": sha}));
+        }
+        extra
+    }
+}
+
 /// Render template `template` (its YAML as JSON) for `app` and a service
 /// of kind `service_type`.
 pub fn render(

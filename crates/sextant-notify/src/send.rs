@@ -9,6 +9,19 @@ use serde_json::{Value, json};
 use crate::config::ServiceConfig;
 use crate::render::Notification;
 
+/// The HTTP client deliveries use (TLS through rustls with ring, as the
+/// rest of Sextant).
+pub type HttpClient = reqwest::Client;
+
+/// A client for [`send`].
+pub fn client() -> HttpClient {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent("sextant-notifications")
+        .build()
+        .unwrap_or_default()
+}
+
 /// How long one delivery attempt may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
