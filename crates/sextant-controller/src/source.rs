@@ -248,6 +248,27 @@ impl Sources {
         Ok(Some(commit))
     }
 
+    /// Message, author and date of a commit the mirror of `repo` has, as
+    /// notification templates read them (`.commit`).
+    pub(crate) async fn commit_info(&self, repo: &str, sha: &str) -> Option<serde_json::Value> {
+        let url = RepoUrl::parse(repo).ok()?;
+        let commit = CommitId::from_hex(sha)?;
+        let renderer = self.renderer.clone();
+        let info = tokio::task::spawn_blocking(move || renderer.git().commit_info(&url, &commit))
+            .await
+            .ok()??;
+        let date = info
+            .seconds
+            .and_then(|s| k8s_openapi::jiff::Timestamp::from_second(s).ok())
+            .map(|t| t.to_string());
+        Some(serde_json::json!({
+            "sha": sha,
+            "message": info.message,
+            "author": info.author,
+            "date": date,
+        }))
+    }
+
     /// Ask Git for `revision` of `repo` now; `true` when the commit is not
     /// the one the previous poll of this pair saw (the first poll of a pair
     /// counts as a change). Plain folders (not Git) always count.

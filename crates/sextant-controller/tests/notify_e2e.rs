@@ -236,7 +236,7 @@ async fn notifications_reach_slack_teams_a_webhook_and_email_once_per_revision()
             "context": "sextantUrl: https://cd.example.com\n",
             "template.deployed-hook": "message: deployed\nwebhook:\n  deploys:\n    method: POST\n    path: /hook/{{.app.metadata.name}}\n    body: '{\"app\": {{.app.metadata.name | quote}}, \"revision\": {{.app.status.sync.revision | quote}}}'\n",
             "trigger.on-deployed-hook": "- when: app.status.operationState != nil and app.status.operationState.phase in ['Succeeded'] and app.status.health.status == 'Healthy'\n  oncePer: app.status.sync.revision\n  send: [deployed-hook]\n",
-            "template.custom": "message: 'custom: {{.app.metadata.name}} at {{.context.appUrl}}'\n",
+            "template.custom": "message: 'custom: {{.app.metadata.name}} at {{.context.appUrl}}: {{.commit.message}} by {{.commit.author}} on {{date \"2006\" .commit.date}}'\n",
             "trigger.on-custom": "- when: app.metadata.labels.team == 'web' and app.status.sync.status == 'Synced'\n  oncePer: app.status.sync.revision\n  send: [custom]\n",
         }
     });
@@ -306,7 +306,17 @@ async fn notifications_reach_slack_teams_a_webhook_and_email_once_per_revision()
     assert!(
         custom[0]
             .body
-            .contains("custom: web at https://cd.example.com/applications/sextant/web"),
+            .contains("custom: web at https://cd.example.com/applications/sextant/web: one by "),
+        "{}",
+        custom[0].body
+    );
+    // The commit's date in a Go layout (the fixture's commits are dated).
+    let year = git(
+        &w.repo,
+        &["log", "-1", "--format=%ad", "--date=format:%Y", &c1],
+    );
+    assert!(
+        custom[0].body.contains(&format!(" on {year}\"")),
         "{}",
         custom[0].body
     );

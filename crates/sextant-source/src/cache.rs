@@ -99,6 +99,17 @@ impl Default for GitOptions {
     }
 }
 
+/// What a commit says of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The whole message.
+    pub message: String,
+    /// `Name <email>`.
+    pub author: String,
+    /// When it was authored (Unix seconds).
+    pub seconds: Option<i64>,
+}
+
 /// A commit checked out on disk. The directory stays until the snapshot is
 /// dropped (a shared lock keeps eviction away).
 #[derive(Debug)]
@@ -232,6 +243,22 @@ impl GitCache {
                 repo: repo.as_str().to_owned(),
                 revision: revision.to_owned(),
             })
+    }
+
+    /// What a commit already in the mirror says of itself (no Git
+    /// traffic): `None` when the mirror does not have it.
+    pub fn commit_info(&self, repo: &RepoUrl, commit: &CommitId) -> Option<CommitInfo> {
+        let (mirror, _lock) = self.lock_mirror(repo).ok()?;
+        let object = mirror.find_object(commit.0).ok()?;
+        let c = object.try_into_commit().ok()?;
+        let message = c.message_raw().ok()?.to_string();
+        let author = c.author().ok()?;
+        let seconds = author.time().ok().map(|t| t.seconds);
+        Some(CommitInfo {
+            message: message.trim_end().to_owned(),
+            author: format!("{} <{}>", author.name, author.email),
+            seconds,
+        })
     }
 
     /// The snapshot of `commit` if one is already on disk (no Git work).

@@ -25,7 +25,7 @@ mod url;
 
 use std::fmt;
 
-pub use cache::{GitCache, GitOptions, Snapshot, SourceError};
+pub use cache::{CommitInfo, GitCache, GitOptions, Snapshot, SourceError};
 pub use checkout::CheckoutError;
 pub use credentials::{Credentials, Secret};
 pub use fetch::{FetchError, GitFailure};

@@ -52,6 +52,17 @@ fn check_revisions(url: &str, fx: &Fixture) {
     }
     let missing = cache.resolve(&repo, "no-such-branch", None).unwrap_err();
     assert!(matches!(missing, SourceError::NotFound { .. }), "{missing}");
+    let info = cache
+        .commit_info(
+            &repo,
+            &sextant_source::CommitId::from_hex(&fx.second).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(info.message, "two");
+    assert!(
+        info.author.contains('<') && info.seconds.is_some(),
+        "{info:?}"
+    );
     let too_far = cache.resolve(&repo, "HEAD~2", None).unwrap_err();
     assert!(
         error_chain(&too_far).contains("has no parent number 1"),

@@ -53,6 +53,8 @@ pub const ALL: &[(&str, Func)] = &[
     ("nindent", nindent),
     ("normalize", normalize),
     ("slugify", slugify),
+    ("now", now),
+    ("date", date),
 ];
 
 fn err(msg: impl Into<String>) -> FuncError {
@@ -415,5 +417,89 @@ fn slugify(args: &[G]) -> Result<G, FuncError> {
             string(params::slugify(&s(text), max, !is_empty(smart)))
         }
         _ => Err(FuncError::ExactlyXArgs("slugify".into(), 3)),
+    }
+}
+
+/// `now`: the current time, RFC 3339 in UTC.
+fn now(args: &[G]) -> Result<G, FuncError> {
+    exactly("now", args, 0)?;
+    string(k8s_openapi::jiff::Timestamp::now().to_string())
+}
+
+/// `date LAYOUT TIME`: TIME (RFC 3339 text, or Unix seconds) in Go's
+/// reference layout (`2006-01-02 15:04:05`, `Jan 2`, `Mon`, `MST`, ...), UTC.
+fn date(args: &[G]) -> Result<G, FuncError> {
+    exactly("date", args, 2)?;
+    let layout = s(&args[0]);
+    let when = match &args[1] {
+        G::Number(_) => k8s_openapi::jiff::Timestamp::from_second(int(&args[1])?)
+            .map_err(|e| err(format!("date: {e}")))?,
+        other => s(other)
+            .parse::<k8s_openapi::jiff::Timestamp>()
+            .map_err(|e| err(format!("date: `{}` is not an RFC 3339 time: {e}", s(other))))?,
+    };
+    let zoned = when.to_zoned(k8s_openapi::jiff::tz::TimeZone::UTC);
+    string(zoned.strftime(&go_layout(&layout)).to_string())
+}
+
+/// Go's reference-time layout as strftime.
+fn go_layout(layout: &str) -> String {
+    const TOKENS: &[(&str, &str)] = &[
+        ("2006", "%Y"),
+        ("January", "%B"),
+        ("Jan", "%b"),
+        ("Monday", "%A"),
+        ("Mon", "%a"),
+        ("MST", "%Z"),
+        ("Z07:00", "%:z"),
+        ("-07:00", "%:z"),
+        ("-0700", "%z"),
+        ("01", "%m"),
+        ("02", "%d"),
+        ("06", "%y"),
+        ("15", "%H"),
+        ("03", "%I"),
+        ("04", "%M"),
+        ("05", "%S"),
+        ("PM", "%p"),
+        ("_2", "%e"),
+        ("1", "%-m"),
+        ("2", "%-d"),
+        ("3", "%-I"),
+    ];
+    let mut out = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for (go, fmt) in TOKENS {
+            if let Some(after) = rest.strip_prefix(go) {
+                out.push_str(fmt);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        if c == '%' {
+            out.push_str("%%");
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_use_go_layouts() {
+        let t = G::String("2026-12-07T03:04:05Z".into());
+        let out = date(&[G::String("2006-01-02 15:04:05 MST".into()), t.clone()]).unwrap();
+        assert_eq!(s(&out), "2026-12-07 03:04:05 UTC");
+        let out = date(&[G::String("Mon Jan 2 3:04PM".into()), t]).unwrap();
+        assert_eq!(s(&out), "Mon Dec 7 3:04AM");
+        assert!(date(&[G::String("2006".into()), G::String("yesterday".into())]).is_err());
+        assert!(!s(&now(&[]).unwrap()).is_empty());
     }
 }

@@ -80,7 +80,20 @@ async fn attempt_all(
         .templates
         .get(template)
         .ok_or_else(|| format!("no template `{template}` in the notifications ConfigMap"))?;
-    let extra = Extra::for_app(config, app);
+    let mut extra = Extra::for_app(config, app);
+    // `.commit.message`, `.commit.author`, `.commit.date` from the mirror.
+    let repo = app.pointer("/spec/source/repoURL").and_then(Value::as_str);
+    let sha = extra
+        .commit
+        .as_ref()
+        .and_then(|c| c.get("sha"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let (Some(repo), Some(sha)) = (repo, sha)
+        && let Some(info) = n.shared.sources.commit_info(repo, &sha).await
+    {
+        extra.commit = Some(info);
+    }
     let message = render::render(template, body, app, &extra, &service.kind)?;
     let mut wait = Duration::from_secs(1);
     let mut last = String::new();
