@@ -231,6 +231,7 @@ async fn notifications_reach_slack_teams_a_webhook_and_email_once_per_revision()
         "data": {
             "service.slack": format!("apiURL: {base}/slack/\ntoken: $slack-token\n"),
             "service.teams": format!("recipientUrls:\n  ops: {base}/teams\n"),
+            "service.slack.incoming": format!("webhookURL: {base}/incoming/T000/B000/XXXX\n"),
             "service.webhook.deploys": format!("url: {base}\nheaders:\n- name: Authorization\n  value: Bearer $hook-token\n"),
             "service.email": format!("host: 127.0.0.1\nport: {}\nfrom: sextant@example.com\nplaintext: true\n", smtp.port),
             "context": "sextantUrl: https://cd.example.com\n",
@@ -269,6 +270,7 @@ async fn notifications_reach_slack_teams_a_webhook_and_email_once_per_revision()
         "notifications.sextant.dev/subscribe.on-deployed-hook.deploys": "",
         "notifications.sextant.dev/subscribe.on-deployed.email": "dev@example.com",
         "notifications.sextant.dev/subscribe.on-custom.slack": "web-team",
+        "notifications.sextant.dev/subscribe.on-sync-succeeded.incoming": "",
     }}});
     w.apps()
         .patch(
@@ -320,6 +322,19 @@ async fn notifications_reach_slack_teams_a_webhook_and_email_once_per_revision()
         "{}",
         custom[0].body
     );
+
+    // Slack through an incoming webhook: the URL is the credential.
+    let incoming = eventually("a message on the incoming webhook", 30, || {
+        let got = recv.got("/incoming/T000/B000/XXXX");
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    let body: Value = serde_json::from_str(&incoming[0].body).unwrap();
+    assert!(
+        body["text"].as_str().unwrap().contains("has been synced"),
+        "{body}"
+    );
+    assert!(incoming[0].header("authorization").is_none());
 
     // Teams: a MessageCard at the recipient's URL.
     let teams = eventually("a teams card", 30, || {
