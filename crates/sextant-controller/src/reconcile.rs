@@ -176,8 +176,12 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         last_healthy: remembered.last_healthy_revision.as_deref(),
         rolled_back_from: remembered.rolled_back_from.as_deref(),
     });
-    let automated =
-        automated(&app).map(|a| (a.prune.unwrap_or(false), a.self_heal.unwrap_or(false)));
+    // An empty render never syncs automatically (it would prune the app
+    // away) unless allowEmpty says an app with no objects is meant.
+    let empty = fetched.outcome.rendered.objects.is_empty() && !crate::report::allows_empty(&app);
+    let automated = automated(&app)
+        .filter(|_| !empty)
+        .map(|a| (a.prune.unwrap_or(false), a.self_heal.unwrap_or(false)));
     let retry = app.spec.sync_policy.as_ref().and_then(|p| p.retry.as_ref());
     let observed = Observed {
         operation: app.operation.as_ref(),

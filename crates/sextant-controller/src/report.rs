@@ -88,6 +88,52 @@ pub(crate) fn fill_status(
         "RenderWarning",
         (!warnings.is_empty()).then(|| warnings.join("; ")),
     );
+    status::set_condition(st, EMPTY_RENDER, empty_render(app, fetched));
+}
+
+/// The condition of an app whose source renders no objects (unless
+/// `syncPolicy.automated.allowEmpty`): a wrong path or file type, or a
+/// format Sextant does not render, would otherwise look Synced and
+/// Healthy with nothing deployed.
+pub(crate) const EMPTY_RENDER: &str = "EmptyRenderWarning";
+
+/// Whether the app may have no objects.
+pub(crate) fn allows_empty(app: &Application) -> bool {
+    app.spec
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.automated.as_ref())
+        .and_then(|a| a.allow_empty)
+        == Some(true)
+}
+
+/// What the empty-render condition says, when it applies.
+fn empty_render(app: &Application, fetched: &Fetched) -> Option<String> {
+    let rendered = &fetched.outcome.rendered;
+    if !rendered.objects.is_empty() || allows_empty(app) {
+        return None;
+    }
+    let path = app
+        .spec
+        .source
+        .as_ref()
+        .and_then(|s| s.path.clone())
+        .unwrap_or_else(|| ".".to_owned());
+    let skipped: Vec<String> = rendered
+        .skipped
+        .iter()
+        .take(3)
+        .map(|s| format!("{} ({})", s.path, s.reason))
+        .collect();
+    Some(format!(
+        "the source renders no objects at {} (path {path}){}: check the path, and that manifests are .yaml, .yml or .json files (Jsonnet is not rendered yet); an automated sync will not prune the app's objects away until then. Set syncPolicy.automated.allowEmpty: true if an app with no objects is meant",
+        crate::words::short(&fetched.revision()),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; files skipped: {}", skipped.join(", "))
+        }
+    ))
 }
 
 pub(crate) fn collect_images(v: &serde_json::Value, out: &mut BTreeSet<String>) {

@@ -414,3 +414,72 @@ async fn history_keeps_revision_history_limit_entries() {
     );
     w.stop_controller().await;
 }
+
+/// A source that renders no objects (a wrong path, a file type Sextant
+/// does not read, such as Jsonnet) says so in a condition and is never
+/// synced automatically, which would prune the app away; with
+/// `syncPolicy.automated.allowEmpty` an app with no objects is meant and
+/// the prune goes ahead (issue 17).
+#[tokio::test]
+async fn an_empty_render_is_reported_and_not_auto_pruned_unless_allow_empty() {
+    let mut w = World::new().await;
+    let c1 = w.commit(
+        &[
+            ("e/a.yaml", &configmap("kept", "1")),
+            ("f/a.yaml", &configmap("dropped", "1")),
+        ],
+        "first",
+    );
+    w.start_controller().await;
+    let mut strict = automated(true, false);
+    strict["automated"]["allowEmpty"] = json!(false);
+    w.create_app("strict", "e", "e", strict).await;
+    let mut empty_ok = automated(true, false);
+    empty_ok["automated"]["allowEmpty"] = json!(true);
+    w.create_app("loose", "f", "f", empty_ok).await;
+    w.wait_synced_healthy("strict", &c1).await;
+    w.wait_synced_healthy("loose", &c1).await;
+    // The manifests become Jsonnet, which renders nothing yet.
+    let c2 = w.commit(
+        &[
+            ("e/a.yaml", ""),
+            ("e/main.jsonnet", "{ apiVersion: 'v1' }"),
+            ("f/a.yaml", ""),
+            ("f/README.md", "nothing here"),
+        ],
+        "to jsonnet",
+    );
+    let app = w
+        .wait_app("strict", 90, "the empty-render condition at c2", |a| {
+            synced_revision(a) == c2 && condition(a, "EmptyRenderWarning").is_some()
+        })
+        .await;
+    let message = condition(&app, "EmptyRenderWarning").unwrap();
+    assert!(
+        message.contains("renders no objects") && message.contains("allowEmpty"),
+        "{message}"
+    );
+    assert_eq!(
+        sync_status(&app),
+        "OutOfSync",
+        "the live object requires pruning"
+    );
+    w.wait_synced_healthy("loose", &c2).await;
+    assert!(
+        w.configmap("f", "dropped").await.is_none(),
+        "allowEmpty: pruned"
+    );
+    // No automated sync of the strict app: its object is still there.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(w.configmap("e", "kept").await.is_some());
+    let app = w.app("strict").await;
+    assert_ne!(
+        app.status
+            .unwrap()
+            .operation_state
+            .map(|o| o.sync_result.map(|r| r.revision)),
+        Some(Some(c2.clone())),
+        "no sync ran at the empty commit"
+    );
+    w.stop_controller().await;
+}
