@@ -45,6 +45,11 @@ pub(crate) struct Notifier {
     secrets: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     config: RwLock<Arc<Config>>,
     projects: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    /// What was sent, per app (by uid), as this process last recorded it.
+    /// The watch may still deliver a version of the app from before the
+    /// annotation was written; this copy keeps such an event from sending
+    /// again.
+    sent: Mutex<HashMap<String, Notified>>,
     http: sextant_notify::send::HttpClient,
 }
 
@@ -89,6 +94,7 @@ pub(crate) fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<Joi
         secrets: Mutex::new(BTreeMap::new()),
         config: RwLock::new(Arc::new(Config::default())),
         projects: Mutex::new(HashMap::new()),
+        sent: Mutex::new(HashMap::new()),
         http,
     });
     let ns = shared.config.namespace.clone();
@@ -186,6 +192,9 @@ pub(crate) fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<Joi
                             );
                         }
                         evaluate(&n, &api, &app).await;
+                        if let (Some(uid), Ok(mut sent)) = (app.metadata.uid.as_ref(), n.sent.lock()) {
+                            sent.remove(uid);
+                        }
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
@@ -263,8 +272,15 @@ async fn evaluate(n: &Arc<Notifier>, api: &Api<Application>, app: &Application) 
     let Ok(app_json) = serde_json::to_value(app) else {
         return;
     };
-    let mut notified = Notified::parse(annotations.get(ANNOTATION).map(String::as_str));
-    let before = notified.clone();
+    let uid = app.metadata.uid.clone().unwrap_or_default();
+    let recorded = Notified::parse(annotations.get(ANNOTATION).map(String::as_str));
+    // This process's copy is at least as new as the annotation it wrote.
+    let mut notified = n
+        .sent
+        .lock()
+        .ok()
+        .and_then(|s| s.get(&uid).cloned())
+        .unwrap_or_else(|| recorded.clone());
     let now = k8s_openapi::jiff::Timestamp::now().as_second();
     let triggers: BTreeSet<&str> = dests.iter().map(|d| d.trigger.as_str()).collect();
     let mut due = Vec::new();
@@ -292,7 +308,10 @@ async fn evaluate(n: &Arc<Notifier>, api: &Api<Application>, app: &Application) 
     }
     // Recorded before it is sent: a restart in between loses a message
     // rather than sending it twice. A deleted app keeps no record.
-    if notified != before && app.metadata.deletion_timestamp.is_none() {
+    if let Ok(mut sent) = n.sent.lock() {
+        sent.insert(uid, notified.clone());
+    }
+    if notified != recorded && app.metadata.deletion_timestamp.is_none() {
         let patch = json!({"metadata": {"annotations": {ANNOTATION: notified.to_text()}}});
         if let Err(e) = api
             .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
