@@ -206,10 +206,13 @@ async fn syncs_and_rollbacks_asked_through_the_api_are_recorded_with_the_user() 
         .0 == StatusCode::OK
     })
     .await;
+    // The outcome is written, then the operation cleared: wait for both,
+    // or the rollback below finds the app still busy.
     w.wait_app(&alice, "web", "is synced at the second commit", |a| {
         sync_status(a) == "Synced"
             && revision(a) == second
             && a["status"]["operationState"]["phase"] == "Succeeded"
+            && a["operation"].is_null()
     })
     .await;
 
