@@ -12,6 +12,7 @@ pub mod crd;
 pub mod duration;
 pub mod names;
 pub mod project;
+pub mod selector;
 pub mod vocabulary;
 
 pub use application::{Application, ApplicationSpec, ApplicationStatus};

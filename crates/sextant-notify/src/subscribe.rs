@@ -56,7 +56,12 @@ pub fn destinations(
         }
     }
     for sub in &config.subscriptions {
-        if !sub.selector.as_deref().is_none_or(|s| matches(s, labels)) {
+        // A selector that does not parse selects nothing (the ConfigMap's
+        // problems are logged when it is read).
+        let selected = sub.selector.as_deref().is_none_or(|s| {
+            sextant_model::selector::Selector::parse(s).is_ok_and(|sel| sel.matches(labels))
+        });
+        if !selected {
             continue;
         }
         for r in &sub.recipients {
@@ -86,26 +91,6 @@ fn split(value: &str) -> Vec<String> {
     } else {
         parts
     }
-}
-
-/// An equality-based label selector (`a=b`, `a==b`, `a!=b`, `a`, `!a`,
-/// comma-separated).
-fn matches(selector: &str, labels: &BTreeMap<String, String>) -> bool {
-    selector
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .all(|term| {
-            if let Some((k, v)) = term.split_once("!=") {
-                labels.get(k.trim()).map(String::as_str) != Some(v.trim())
-            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                labels.get(k.trim()).map(String::as_str) == Some(v.trim())
-            } else if let Some(k) = term.strip_prefix('!') {
-                !labels.contains_key(k.trim())
-            } else {
-                labels.contains_key(term)
-            }
-        })
 }
 
 #[cfg(test)]
@@ -159,7 +144,5 @@ mod tests {
         .map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into()))
         .collect();
         assert_eq!(got, want);
-        assert!(matches("a!=b,!c", &map(&[("a", "x")])));
-        assert!(!matches("a", &map(&[])));
     }
 }

@@ -3,6 +3,7 @@
 //! store; writes go to the cluster (create/update conditional on what the
 //! caller read, delete through the resources finalizer when it cascades).
 
+use sextant_model::selector::Selector;
 use std::collections::BTreeMap;
 
 use axum::extract::State;
@@ -280,49 +281,6 @@ fn normalise_repo(url: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// One term of a label selector.
-#[derive(Debug, PartialEq, Eq)]
-enum Term {
-    Eq(String, String),
-    Ne(String, String),
-    Exists(String),
-    Absent(String),
-}
-
-fn parse_selector(text: &str) -> Result<Vec<Term>, String> {
-    let mut terms = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let term = if let Some((k, v)) = part.split_once("!=") {
-            Term::Ne(k.trim().to_owned(), v.trim().to_owned())
-        } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-            Term::Eq(k.trim().to_owned(), v.trim().to_owned())
-        } else if let Some(k) = part.strip_prefix('!') {
-            Term::Absent(k.trim().to_owned())
-        } else {
-            Term::Exists(part.to_owned())
-        };
-        let key = match &term {
-            Term::Eq(k, _) | Term::Ne(k, _) | Term::Exists(k) | Term::Absent(k) => k,
-        };
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(format!(
-                "label selector term `{part}` is not `key=value`, `key!=value`, `key` or `!key`"
-            ));
-        }
-        terms.push(term);
-    }
-    Ok(terms)
-}
-
-fn selector_matches(terms: &[Term], labels: &BTreeMap<String, String>) -> bool {
-    terms.iter().all(|t| match t {
-        Term::Eq(k, v) => labels.get(k) == Some(v),
-        Term::Ne(k, v) => labels.get(k) != Some(v),
-        Term::Exists(k) => labels.contains_key(k),
-        Term::Absent(k) => !labels.contains_key(k),
-    })
-}
-
 /// What the filters and counts look at, borrowed from an app or from its
 /// summary: a list filters and counts every app but builds a summary
 /// (a dozen strings and the labels, cloned) only for the page it returns.
@@ -389,7 +347,7 @@ struct Filter {
     projects: Vec<String>,
     sync: Vec<String>,
     health: Vec<String>,
-    selector: Vec<Term>,
+    selector: Selector,
     search: Option<String>,
     repo: Option<String>,
     cluster: Option<String>,
@@ -402,7 +360,7 @@ impl Filter {
             projects: list_of(&p.project),
             sync: list_of(&p.sync),
             health: list_of(&p.health),
-            selector: parse_selector(p.selector.as_deref().unwrap_or(""))?,
+            selector: Selector::parse(p.selector.as_deref().unwrap_or(""))?,
             search: p
                 .search
                 .as_deref()
@@ -425,7 +383,7 @@ impl Filter {
         any_of(&self.projects, s.project)
             && any_of(&self.sync, s.sync_status)
             && any_of(&self.health, s.health_status)
-            && selector_matches(&self.selector, s.labels.unwrap_or(&none))
+            && self.selector.matches(s.labels.unwrap_or(&none))
             && self.search.as_ref().is_none_or(|q| {
                 // Names are lower-case (Kubernetes requires it); lower
                 // only one that is not, rather than every name.
@@ -873,7 +831,7 @@ mod tests {
     #[test]
     fn label_selectors_match_as_kubectl_reads_them() {
         let l = labels(&[("team", "pay"), ("tier", "web")]);
-        let sel = |t: &str| parse_selector(t).map(|terms| selector_matches(&terms, &l));
+        let sel = |t: &str| Selector::parse(t).map(|s| s.matches(&l));
         assert_eq!(sel("team=pay"), Ok(true));
         assert_eq!(sel("team==pay,tier=web"), Ok(true));
         assert_eq!(sel("team!=pay"), Ok(false));
