@@ -50,6 +50,8 @@ enum Command {
     Preview(Box<crate::preview_cmd::PreviewArgs>),
     /// Create, inspect, sync, roll back and delete Applications in a cluster.
     App(Box<crate::app_cmd::AppArgs>),
+    /// AppProjects: which repositories, destinations and kinds apps may use, and when they may sync.
+    Proj(Box<crate::proj_cmd::ProjArgs>),
     /// Save, list and remove the credentials of private Git repositories.
     Repo(Box<crate::repo_cmd::RepoArgs>),
     /// Run the Application controller: keep the cluster equal to Git.
@@ -100,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preview(args) => crate::preview_cmd::run(*args).await,
         Command::App(args) => crate::app_cmd::run(*args).await,
         Command::Repo(args) => crate::repo_cmd::run(*args).await,
+        Command::Proj(args) => crate::proj_cmd::run(*args).await,
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,

@@ -24,6 +24,7 @@ mod logging;
 mod notifications_cmd;
 mod preview_apps;
 mod preview_cmd;
+mod proj_cmd;
 mod render_cmd;
 mod repo_cmd;
 mod server_cmd;

@@ -55,6 +55,9 @@ pub struct Entry {
     pub tracking: Option<String>,
     /// The object, when it is tracked.
     pub object: Option<Arc<Value>>,
+    /// Whether it has owner references (made by a controller, so never an
+    /// orphan).
+    pub owned: bool,
 }
 
 #[derive(Default)]
@@ -63,12 +66,25 @@ struct State {
     by_app: HashMap<String, HashSet<LiveKey>>,
     wanted: HashMap<LiveKey, HashSet<String>>,
     wanted_by_app: HashMap<String, Vec<LiveKey>>,
+    /// The apps that look for orphaned objects in a namespace.
+    orphan_watch: HashMap<String, HashSet<String>>,
+    orphan_watch_by_app: HashMap<String, String>,
 }
 
 impl State {
     /// Store (or, with `None`, remove) an entry; returns the apps touched.
     fn put(&mut self, key: LiveKey, entry: Option<Entry>) -> HashSet<String> {
         let mut touched = HashSet::new();
+        // An object that appears, goes, or changes hands concerns the
+        // apps looking for orphans in its namespace (not every status
+        // update does).
+        let before = self.objects.get(&key).map(|e| e.tracking.clone());
+        let after = entry.as_ref().map(|e| e.tracking.clone());
+        if before != after
+            && let Some(apps) = self.orphan_watch.get(&key.namespace)
+        {
+            touched.extend(apps.iter().cloned());
+        }
         let old = match entry {
             Some(e) => {
                 if let Some(app) = e.tracking.as_deref().and_then(app_of) {
@@ -261,8 +277,54 @@ impl LiveCache {
         state.wanted_by_app.insert(app.to_owned(), keys);
     }
 
+    /// Have `app` told when an object appears in or leaves `namespace`
+    /// (`None`: stop), for orphaned-resource monitoring.
+    pub fn watch_namespace(&self, app: &str, namespace: Option<&str>) {
+        let Ok(mut state) = self.state.write() else {
+            return;
+        };
+        if state.orphan_watch_by_app.get(app).map(String::as_str) == namespace {
+            return;
+        }
+        if let Some(old) = state.orphan_watch_by_app.remove(app)
+            && let Some(set) = state.orphan_watch.get_mut(&old)
+        {
+            set.remove(app);
+            if set.is_empty() {
+                state.orphan_watch.remove(&old);
+            }
+        }
+        if let Some(ns) = namespace {
+            state
+                .orphan_watch
+                .entry(ns.to_owned())
+                .or_default()
+                .insert(app.to_owned());
+            state
+                .orphan_watch_by_app
+                .insert(app.to_owned(), ns.to_owned());
+        }
+    }
+
+    /// The objects of `namespace` (of the kinds watched) that no app
+    /// tracks and no owner made, sorted.
+    pub fn untracked_in(&self, namespace: &str) -> Vec<LiveKey> {
+        let Ok(state) = self.state.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<LiveKey> = state
+            .objects
+            .iter()
+            .filter(|(k, e)| k.namespace == namespace && e.tracking.is_none() && !e.owned)
+            .map(|(k, _)| k.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Forget what `app` wanted (the app is gone).
     pub fn forget_app(&self, app: &str) {
+        self.watch_namespace(app, None);
         self.set_wanted(app, Vec::new());
         if let Ok(mut state) = self.state.write() {
             state.wanted_by_app.remove(app);
@@ -305,10 +367,22 @@ fn entry_of(
         .as_ref()
         .and_then(|a| a.get(annotation))
         .cloned();
+    let owned = obj
+        .metadata
+        .owner_references
+        .as_ref()
+        .is_some_and(|o| !o.is_empty());
     let value = serde_json::to_value(obj).ok()?;
     let key = LiveKey::of(&value);
     let object = tracking.as_ref().map(|_| Arc::new(value));
-    Some((key, Entry { tracking, object }))
+    Some((
+        key,
+        Entry {
+            tracking,
+            object,
+            owned,
+        },
+    ))
 }
 
 async fn run_watch(

@@ -74,6 +74,9 @@ pub struct Comparison {
     /// Hooks (and objects marked Skip) Git has, with tracking ids: not part
     /// of the app's sync status, run by a sync.
     pub hooks: Vec<Value>,
+    /// Objects (hooks too) the app's project does not permit, and why: a
+    /// sync refuses them before changing anything.
+    pub denied: Vec<(ObjectKey, String)>,
 }
 
 impl Comparison {
@@ -253,7 +256,11 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
             marks,
         });
     }
-    Comparison { resources, hooks }
+    Comparison {
+        resources,
+        hooks,
+        denied: Vec::new(),
+    }
 }
 
 /// Whether `obj` carries `option` in its compare options annotation

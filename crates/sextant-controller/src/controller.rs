@@ -51,6 +51,8 @@ pub struct Shared {
     pub(crate) fights: crate::fight::Fights,
     /// Transient source problems in a row, per app (their backoff).
     pub(crate) transient: Mutex<HashMap<String, u32>>,
+    /// The namespace's AppProjects.
+    pub(crate) projects: crate::projects::Projects,
     queue: Queue,
     /// The apps seen by the watcher.
     apps: Mutex<HashMap<String, Known>>,
@@ -66,6 +68,8 @@ struct Known {
     follows: Option<(String, String)>,
     /// The apps it waits for (`spec.dependsOn`).
     depends_on: Vec<String>,
+    /// Its project (a change of the project queues it).
+    project: String,
     /// Its labels in `sextant_app_info`.
     info: crate::metrics::AppInfo,
 }
@@ -160,6 +164,12 @@ impl Controller {
         let kinds = Arc::new(Kinds::new(client.clone()));
         let credentials = Arc::new(RepoCredentials::new(&config.namespace));
         let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<String>();
+        crate::projects::ensure_default(client.clone(), &config.namespace).await;
+        let (project_tx, mut project_rx) = mpsc::unbounded_channel::<String>();
+        let (projects, project_watch) =
+            crate::projects::Projects::start(client.clone(), &config.namespace, move |name| {
+                let _ = project_tx.send(name.to_owned());
+            });
         let shared = Arc::new(Shared {
             client: client.clone(),
             kinds: kinds.clone(),
@@ -173,6 +183,7 @@ impl Controller {
             memory: crate::tasks::Memory::default(),
             fights: crate::fight::Fights::default(),
             transient: Mutex::new(HashMap::new()),
+            projects,
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
             reconciles: Mutex::new(HashMap::new()),
@@ -196,7 +207,28 @@ impl Controller {
             }
             None => None,
         };
-        let mut tasks = Vec::new();
+        let mut tasks = vec![project_watch];
+        // A project added, changed or removed queues its apps.
+        {
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(project) = project_rx.recv().await {
+                    let names: Vec<String> = shared
+                        .apps
+                        .lock()
+                        .map(|apps| {
+                            apps.iter()
+                                .filter(|(_, k)| k.project == project)
+                                .map(|(n, _)| n.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for name in names {
+                        shared.queue.add(&name);
+                    }
+                }
+            }));
+        }
         sextant_metrics::add_collector("controller", collector(Arc::downgrade(&shared)));
 
         // Applications: a change that matters queues the app.
@@ -220,6 +252,7 @@ impl Controller {
                                 fingerprint: fingerprint(&app),
                                 follows: app.spec.source.as_ref().map(crate::source::watched),
                                 depends_on: crate::depends::names(&app),
+                                project: crate::projects::project_name(&app).to_owned(),
                                 info: crate::metrics::AppInfo::of(&app),
                             };
                             let fp = known.fingerprint;
@@ -371,7 +404,8 @@ impl Controller {
         // Notifications (under the same Lease: only the leader sends).
         tasks.extend(crate::notify::start(shared.clone(), stop_rx.clone()));
 
-        // Workers.
+        // Workers, once the projects are known.
+        shared.projects.ready(Duration::from_secs(10)).await;
         for _ in 0..shared.config.workers.max(1) {
             let shared = shared.clone();
             let mut stop_rx = stop_rx.clone();

@@ -42,6 +42,7 @@ mod metrics;
 mod notify;
 mod operation;
 mod prepare;
+mod projects;
 mod queue;
 mod reconcile;
 pub mod repo_creds;

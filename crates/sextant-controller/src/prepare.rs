@@ -31,6 +31,7 @@ pub(crate) async fn prepare_with(
     fresh: bool,
 ) -> Result<(Fetched, Comparison), SourceProblem> {
     let name = app.metadata.name.as_deref().unwrap_or_default();
+    let project = shared.projects.check(app).map_err(SourceProblem::spec)?;
     check_destination(app)?;
     let source = match source_override {
         Some(s) => s,
@@ -79,7 +80,8 @@ pub(crate) async fn prepare_with(
         ignore: &ignore,
         health: &shared.config.health,
     };
-    let cmp = compare::compare(name, &desired, &cx).await;
+    let mut cmp = compare::compare(name, &desired, &cx).await;
+    cmp.denied = crate::projects::denied_objects(&project, app, &desired, &shared.kinds).await;
     Ok((fetched, cmp))
 }
 

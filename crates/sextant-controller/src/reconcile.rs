@@ -21,6 +21,7 @@ use crate::finalize::finalize;
 use crate::operation::{fail_operation, run_operation};
 use crate::prepare::{compared_to, prepare_with};
 use crate::report::fill_status;
+use crate::source::{COMPARISON_ERROR, INVALID_SPEC_ERROR};
 use crate::status;
 pub use crate::words::{Next, parse_duration};
 use crate::words::{short, show_duration};
@@ -73,7 +74,11 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             if let Some(wait) = retry {
                 message.push_str(&format!("; retrying in {}", show_duration(wait)));
             }
-            status::set_condition(&mut st, "ComparisonError", Some(message));
+            status::set_condition(&mut st, problem.condition, Some(message));
+            if problem.condition != COMPARISON_ERROR {
+                // The project refused the app before any comparison.
+                status::set_condition(&mut st, COMPARISON_ERROR, None);
+            }
             st.reconciled_at = Some(status::now());
             status::write(&api, name, &st).await?;
             if refresh {
@@ -93,7 +98,37 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     let invalid = sextant_engine::sync::SyncOptions::parse_app(options.iter().map(String::as_str))
         .err()
         .map(|e| format!("spec.syncPolicy.syncOptions: {e}"));
-    status::set_condition(&mut st, "InvalidSpecError", invalid);
+    let spec_problems: Vec<String> = invalid
+        .into_iter()
+        .chain(crate::projects::denied_summary(
+            &cmp.denied,
+            "a sync refuses them before changing anything",
+        ))
+        .collect();
+    status::set_condition(
+        &mut st,
+        INVALID_SPEC_ERROR,
+        (!spec_problems.is_empty()).then(|| spec_problems.join("; ")),
+    );
+    let project = shared.projects.get(crate::projects::project_name(&app));
+    let orphans = crate::projects::orphans(project.as_deref(), &app, &shared.live).await;
+    status::set_condition(&mut st, ORPHANED_CONDITION, orphans);
+    // Sync windows: whether a sync may start now, shown while they block.
+    let windows = match &project {
+        Some(project) => crate::projects::windows(project, &app),
+        None => Ok(sextant_engine::project::WindowVerdict::open()),
+    };
+    let window_note = match &windows {
+        Ok(v) if !v.automated && automated(&app).is_some() => v.reason.clone(),
+        Ok(v) if !v.manual => v.reason.clone(),
+        Ok(_) => None,
+        Err(e) => Some(e.clone()),
+    };
+    let window_recheck = window_note
+        .as_ref()
+        .and_then(|_| windows.as_ref().ok()?.changes_at)
+        .map(until);
+    status::set_condition(&mut st, SYNC_WINDOW_CONDITION, window_note);
     // dependsOn: only automated syncs wait, so only automated apps ask.
     let readiness = if automated(&app).is_some() && !crate::depends::names(&app).is_empty() {
         crate::depends::check(&api, &app).await?
@@ -204,7 +239,31 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     if shared.fights.backoff(name).is_zero() {
         status::set_condition(&mut st, FIGHT_CONDITION, None);
     }
-    match decide(&observed) {
+    let due = decide(&observed);
+    // A sync about to start (not one under way: it runs on) asks the
+    // windows first; a manual one they refuse fails, saying why.
+    if let Due::Run { op, .. } = &due
+        && !under_way(&previous)
+    {
+        let manual = op.initiated_by.as_ref().and_then(|i| i.automated) != Some(true);
+        let refusal = match &windows {
+            Ok(v) if v.allows(manual) => None,
+            Ok(v) => Some(v.reason.clone().unwrap_or_default()),
+            Err(e) => Some(e.clone()),
+        };
+        if let Some(reason) = refusal {
+            if manual && app.operation.is_some() {
+                let message = format!(
+                    "{reason}: sync when the window allows it, or set manualSync on the window"
+                );
+                fail_operation(shared, &api, &app, &mut st, op.clone(), &message).await?;
+                return Ok(Next::after(Duration::from_millis(200)));
+            }
+            tracing::info!(app = %name, %reason, "automated sync held back by a sync window");
+            return Ok(window_recheck.map(Next::after).unwrap_or_default());
+        }
+    }
+    let next = match due {
         Due::Nothing => Ok(Next::default()),
         Due::Wait(wait) => {
             if let Some(last) = previous.operation_state.as_ref()
@@ -265,8 +324,27 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             .await?;
             Ok(Next::after(Duration::from_millis(200)))
         }
-    }
+    }?;
+    // While a window holds something back, look again when it changes.
+    Ok(match (next.requeue_after, window_recheck) {
+        (Some(a), Some(b)) => Next::after(a.min(b)),
+        (a, b) => a.or(b).map(Next::after).unwrap_or_default(),
+    })
 }
+
+/// From now until `t` (at least a second, so a window's edge is passed).
+fn until(t: chrono::DateTime<chrono::Utc>) -> Duration {
+    (t - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default()
+        .max(Duration::from_secs(1))
+}
+
+/// The condition that lists objects of the app's namespace no app tracks.
+const ORPHANED_CONDITION: &str = "OrphanedResourceWarning";
+
+/// The condition that says a sync window holds syncs back, and until when.
+const SYNC_WINDOW_CONDITION: &str = "SyncWindowWarning";
 
 /// The wait before the next try after a transient problem of `name`'s
 /// source (`failed`), 2 s doubling to 2 minutes; a success (`!failed`)

@@ -281,7 +281,7 @@ mod tests {
             &mut st,
             &Comparison {
                 resources: states,
-                hooks: Vec::new(),
+                ..Comparison::default()
             },
             results,
         );

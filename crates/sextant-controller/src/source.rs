@@ -407,9 +407,15 @@ impl Sources {
         SourceProblem {
             message: text,
             transient,
+            condition: COMPARISON_ERROR,
         }
     }
 }
+
+/// The condition of a source that could not be read or compared.
+pub const COMPARISON_ERROR: &str = "ComparisonError";
+/// The condition of an app its project refuses.
+pub const INVALID_SPEC_ERROR: &str = "InvalidSpecError";
 
 /// Why an app's source could not be read, rendered or compared, and
 /// whether trying again soon may help (Git or the API server unreachable)
@@ -421,6 +427,9 @@ pub struct SourceProblem {
     pub message: String,
     /// Whether it is worth retrying without a change.
     pub transient: bool,
+    /// The condition it is reported as: ComparisonError, or
+    /// InvalidSpecError when the app's project refuses the app.
+    pub condition: &'static str,
 }
 
 impl SourceProblem {
@@ -429,6 +438,16 @@ impl SourceProblem {
         Self {
             message: message.into(),
             transient: true,
+            condition: COMPARISON_ERROR,
+        }
+    }
+
+    /// The app's spec is refused by its project: only a change helps.
+    pub fn spec(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: false,
+            condition: INVALID_SPEC_ERROR,
         }
     }
 }
@@ -438,6 +457,7 @@ impl From<String> for SourceProblem {
         Self {
             message,
             transient: false,
+            condition: COMPARISON_ERROR,
         }
     }
 }

@@ -162,7 +162,7 @@ pub(crate) async fn run(
     let plan = sync::plan(&x.desired, &extraneous, &request);
 
     if first {
-        if let Some(report) = before_any_change(cx.kinds, &x, &plan, req).await {
+        if let Some(report) = before_any_change(cx.kinds, &x, &plan, req, &cmp.denied).await {
             return report;
         }
         for s in &plan.skipped {
@@ -374,6 +374,7 @@ async fn before_any_change(
     x: &Inputs<'_>,
     plan: &Plan,
     req: &SyncRequest,
+    denied: &[(ObjectKey, String)],
 ) -> Option<SyncReport> {
     let planned: Vec<&Task> = plan
         .tasks
@@ -381,6 +382,24 @@ async fn before_any_change(
         .chain(&plan.on_failure)
         .filter(|t| t.desired.is_some())
         .collect();
+    // The project's rules first: a kind or namespace it does not permit.
+    let refused: Vec<ResourceResult> = planned
+        .iter()
+        .filter_map(|t| {
+            let (_, why) = denied.iter().find(|(k, _)| *k == t.key)?;
+            Some(plain_result(&t.key, ResultCode::SyncFailed, why.clone()))
+        })
+        .collect();
+    if let Some(summary) = crate::projects::denied_summary(
+        &denied
+            .iter()
+            .filter(|(k, _)| planned.iter().any(|t| t.key == *k))
+            .cloned()
+            .collect::<Vec<_>>(),
+        "nothing was changed",
+    ) {
+        return Some(SyncReport::done(false, summary, refused));
+    }
     // Never take over someone else's object.
     let conflicts: Vec<ResourceResult> = planned
         .iter()

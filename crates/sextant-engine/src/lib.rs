@@ -10,4 +10,5 @@
 
 pub mod diff;
 pub mod health;
+pub mod project;
 pub mod sync;

@@ -10,6 +10,7 @@ pub mod application;
 pub mod appset;
 pub mod crd;
 pub mod duration;
+pub mod glob;
 pub mod names;
 pub mod project;
 pub mod selector;
@@ -17,6 +18,7 @@ pub mod vocabulary;
 
 pub use application::{Application, ApplicationSpec, ApplicationStatus};
 pub use appset::{ApplicationSet, ApplicationSetSpec};
+pub use project::{AppProject, AppProjectSpec};
 
 /// API group of Sextant's resources.
 pub const GROUP: &str = "sextant.dev";

@@ -59,33 +59,9 @@ g, admin, role:admin
 /// The ConfigMap the policy is read from.
 pub const RBAC_CONFIGMAP: &str = "sextant-rbac-cm";
 
-/// `*` matches any run of characters (slashes too), `?` one character;
-/// everything else is literal. Linear in practice, never panics.
+/// Argo CD's policy wildcard (see [`sextant_model::glob`]).
 pub fn glob(text: &str, pattern: &str) -> bool {
-    let t: Vec<char> = text.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    let (mut ti, mut pi) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            ti += 1;
-            pi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
+    sextant_model::glob::matches(text, pattern)
 }
 
 /// A policy ready to answer.

@@ -33,7 +33,7 @@ mod set;
 mod show;
 mod style;
 mod sync;
-mod table;
+pub(crate) mod table;
 mod terminate;
 mod wait;
 mod watch;
