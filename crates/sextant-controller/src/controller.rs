@@ -13,15 +13,12 @@ use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::json;
-use sextant_cluster::{Kinds, LiveCache};
 use sextant_model::Application;
-use sextant_model::annotations::TRACKING_ID;
 use sextant_render::{Renderer, RendererConfig};
 use sextant_source::GitOptions;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::compare::Predictions;
 use crate::config::ControllerConfig;
 use crate::leader::{self, LeaseConfig};
 use crate::queue::Queue;
@@ -39,12 +36,14 @@ pub enum ControllerError {
 
 /// What every worker shares.
 pub struct Shared {
+    /// The cluster the controller runs against: Applications, projects,
+    /// Secrets and Events live there.
     pub(crate) client: kube::Client,
     pub(crate) config: ControllerConfig,
-    pub(crate) kinds: Arc<Kinds>,
-    pub(crate) live: LiveCache,
+    /// The clusters apps deploy to (the local one and the cluster
+    /// Secrets'), each with its own live cache.
+    pub(crate) clusters: Arc<crate::clusters::Clusters>,
     pub(crate) sources: Sources,
-    pub(crate) predictions: Predictions,
     /// What the syncs under way wrote (see `tasks::Memory`).
     pub(crate) memory: crate::tasks::Memory,
     /// Self-heal streaks (see `fight.rs`).
@@ -70,6 +69,8 @@ struct Known {
     depends_on: Vec<String>,
     /// Its project (a change of the project queues it).
     project: String,
+    /// Its destination (server, name): a change of that cluster queues it.
+    dest: (String, String),
     /// Its labels in `sextant_app_info`.
     info: crate::metrics::AppInfo,
 }
@@ -89,10 +90,12 @@ fn collector(shared: std::sync::Weak<Shared>) -> sextant_metrics::Collector {
             }
             Err(_) => String::new(),
         };
-        text.push_str(&crate::metrics::cache_family(
-            "https://kubernetes.default.svc",
-            shared.live.size(),
-        ));
+        for cluster in shared.clusters.all() {
+            text.push_str(&crate::metrics::cache_family(
+                &cluster.server,
+                cluster.live.size(),
+            ));
+        }
         text
     })
 }
@@ -132,6 +135,15 @@ fn fingerprint(app: &Application) -> u64 {
     h.finish()
 }
 
+impl Shared {
+    /// Drop what the live caches keep for an app that is gone.
+    pub(crate) fn forget_app(&self, name: &str) {
+        for cluster in self.clusters.all() {
+            cluster.live.forget_app(name);
+        }
+    }
+}
+
 /// Queue the apps whose `dependsOn` names `name`.
 fn queue_dependents(shared: &Shared, name: &str) {
     let waiting: Vec<String> = shared
@@ -161,7 +173,6 @@ impl Controller {
             tools: config.tools.clone(),
             ..RendererConfig::default()
         })?;
-        let kinds = Arc::new(Kinds::new(client.clone()));
         let credentials = Arc::new(RepoCredentials::new(&config.namespace));
         let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<String>();
         crate::projects::ensure_default(client.clone(), &config.namespace).await;
@@ -172,14 +183,17 @@ impl Controller {
             });
         let shared = Arc::new(Shared {
             client: client.clone(),
-            kinds: kinds.clone(),
-            live: LiveCache::new(kinds, TRACKING_ID, notice_tx),
+            clusters: Arc::new(crate::clusters::Clusters::new(
+                client.clone(),
+                notice_tx,
+                config.workers.div_ceil(2),
+                &config.namespace,
+            )),
             sources: Sources::new(
                 Arc::new(renderer),
                 credentials.clone(),
                 config.repo_poll_interval,
             ),
-            predictions: Predictions::default(),
             memory: crate::tasks::Memory::default(),
             fights: crate::fight::Fights::default(),
             transient: Mutex::new(HashMap::new()),
@@ -253,6 +267,7 @@ impl Controller {
                                 follows: app.spec.source.as_ref().map(crate::source::watched),
                                 depends_on: crate::depends::names(&app),
                                 project: crate::projects::project_name(&app).to_owned(),
+                                dest: crate::clusters::destination_of(&app),
                                 info: crate::metrics::AppInfo::of(&app),
                             };
                             let fp = known.fingerprint;
@@ -316,6 +331,37 @@ impl Controller {
                                 .filter(|(_, k)| {
                                     k.follows.as_ref().is_some_and(|(repo, _)| {
                                         urls.iter().any(|u| repo_creds::matches(u, repo))
+                                    })
+                                })
+                                .map(|(n, _)| n.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for name in names {
+                        shared.queue.add(&name);
+                    }
+                })
+                .await;
+            }));
+        }
+
+        // Cluster Secrets: a cluster added, changed (rotated credentials)
+        // or removed queues the apps deploying to it.
+        {
+            let shared = shared.clone();
+            let api: Api<Secret> = Api::namespaced(client.clone(), &shared.config.namespace);
+            tasks.push(tokio::spawn(async move {
+                let clusters = shared.clusters.clone();
+                crate::clusters::follow(api, clusters, |touched| {
+                    let names: Vec<String> = shared
+                        .apps
+                        .lock()
+                        .map(|apps| {
+                            apps.iter()
+                                .filter(|(_, k)| {
+                                    touched.iter().any(|(server, name)| {
+                                        (!k.dest.0.is_empty() && k.dest.0 == *server)
+                                            || (k.dest.0.is_empty() && k.dest.1 == *name)
                                     })
                                 })
                                 .map(|(n, _)| n.clone())
@@ -494,9 +540,14 @@ impl Controller {
             .map_or(0, |c| c.get(name).copied().unwrap_or(0))
     }
 
-    /// How many objects the live cache holds whole and by identity only.
+    /// How many objects the live caches hold whole and by identity only.
     pub fn cache_size(&self) -> (usize, usize) {
-        self.shared.live.size()
+        self.shared
+            .clusters
+            .all()
+            .iter()
+            .map(|c| c.live.size())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     /// Stop: workers finish the app they are on, watches end, and the

@@ -11,6 +11,7 @@ use sextant_engine::diff::ObjectKey;
 use sextant_model::Application;
 use sextant_model::vocabulary::HookType;
 
+use crate::clusters::Cluster;
 use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::status;
@@ -26,8 +27,21 @@ pub(crate) async fn finalize(
 ) -> Result<Next, kube::Error> {
     let name = app.metadata.name.clone().unwrap_or_default();
     if !status::has_resources_finalizer(app) {
-        shared.live.forget_app(&name);
+        shared.forget_app(&name);
         return Ok(Next::default());
+    }
+    // Its objects are in its destination cluster; while that cluster is
+    // unknown or down, the deletion waits (as Argo CD's does).
+    let cluster = match shared.clusters.for_app(app) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(app = %name, error = %e, "cannot delete the app's objects yet");
+            return Ok(Next::after(Duration::from_secs(30)));
+        }
+    };
+    if let Err(e) = cluster.reachable().await {
+        tracing::warn!(app = %name, error = %e, "cannot delete the app's objects yet");
+        return Ok(Next::after(Duration::from_secs(10)));
     }
     for r in app.status.iter().flat_map(|s| s.resources.iter().flatten()) {
         let av = if r.group.is_empty() {
@@ -35,13 +49,13 @@ pub(crate) async fn finalize(
         } else {
             format!("{}/{}", r.group, r.version)
         };
-        if let Err(e) = shared.live.watch_kind(&av, &r.kind).await {
+        if let Err(e) = cluster.live.watch_kind(&av, &r.kind).await {
             tracing::warn!(app = %name, error = %e, "could not watch a kind while deleting");
         }
     }
     let propagation = status::deletion_propagation(app);
     let mut remaining = 0usize;
-    for live in shared.live.tracked_by(&name) {
+    for live in cluster.live.tracked_by(&name) {
         if !tracking::is_owned_by(&name, &live) {
             continue;
         }
@@ -66,14 +80,14 @@ pub(crate) async fn finalize(
             cascade_to_child(shared, &name, &key, &live).await;
         }
         let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
-        if let Err(e) = shared.kinds.delete(&key, uid, propagation).await {
+        if let Err(e) = cluster.kinds.delete(&key, uid, propagation).await {
             tracing::warn!(app = %name, object = %key, error = %e, "could not delete");
         }
     }
     if remaining > 0 {
         return Ok(Next::after(Duration::from_millis(500)));
     }
-    if let Some(waiting) = post_delete_hooks(shared, app).await {
+    if let Some(waiting) = post_delete_hooks(shared, &cluster, app).await {
         return Ok(Next::after(waiting));
     }
     events::record(
@@ -84,7 +98,7 @@ pub(crate) async fn finalize(
     )
     .await;
     status::release_finalizer(api, &name).await?;
-    shared.live.forget_app(&name);
+    shared.forget_app(&name);
     Ok(Next::default())
 }
 
@@ -135,7 +149,11 @@ async fn cascade_to_child(
     }
 }
 
-async fn post_delete_hooks(shared: &Arc<Shared>, app: &Application) -> Option<Duration> {
+async fn post_delete_hooks(
+    shared: &Arc<Shared>,
+    cluster: &Cluster,
+    app: &Application,
+) -> Option<Duration> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let revision = app
         .status
@@ -168,17 +186,17 @@ async fn post_delete_hooks(shared: &Arc<Shared>, app: &Application) -> Option<Du
     let mut running = false;
     for hook in &hooks {
         let key = ObjectKey::of(hook);
-        if let Err(e) = shared.live.watch_kind(&key.api_version, &key.kind).await {
+        if let Err(e) = cluster.live.watch_kind(&key.api_version, &key.kind).await {
             tracing::warn!(app = %name, error = %e, "could not watch a PostDelete hook's kind");
         }
-        let live = shared
+        let live = cluster
             .live
             .get(&sextant_cluster::LiveKey::of(hook))
             .and_then(|e| e.object);
         match live {
             None => {
                 running = true;
-                if let Err(e) = shared.kinds.create(hook, false).await {
+                if let Err(e) = cluster.kinds.create(hook, false).await {
                     tracing::warn!(app = %name, hook = %key, error = %e, "could not create a PostDelete hook");
                 }
             }
@@ -199,7 +217,7 @@ async fn post_delete_hooks(shared: &Arc<Shared>, app: &Application) -> Option<Du
     }
     for hook in &hooks {
         let key = ObjectKey::of(hook);
-        if let Err(e) = shared
+        if let Err(e) = cluster
             .kinds
             .delete(&key, None, Propagation::Background)
             .await

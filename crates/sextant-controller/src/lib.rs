@@ -29,6 +29,7 @@
 //!   delete, status).
 
 mod appset;
+mod clusters;
 mod compare;
 mod config;
 mod controller;

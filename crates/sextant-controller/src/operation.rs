@@ -267,7 +267,12 @@ pub(crate) async fn run_operation(
                 name: r.name.clone(),
             })
             .collect(),
-        scratch_namespace: shared.config.namespace.clone(),
+        // A namespace that exists where the objects go: the controller's
+        // own here, `default` on another cluster.
+        scratch_namespace: match shared.clusters.for_app(app) {
+            Ok(c) if !c.is_local() => "default".to_owned(),
+            _ => shared.config.namespace.clone(),
+        },
         wait_timeout: shared.config.sync_wait_timeout,
         ignore: crate::prepare::ignore_rules(app, &shared.config.system_ignore)
             .ok()
@@ -303,9 +308,16 @@ pub(crate) async fn run_operation(
     let progress = |results: &[sextant_model::application::ResourceResult]| {
         writer.send(results.to_vec());
     };
+    let cluster = match shared.clusters.for_app(app) {
+        Ok(c) => c,
+        Err(e) => {
+            fail_operation(shared, api, app, &mut st, op.clone(), &e).await?;
+            return Ok(Next::default());
+        }
+    };
     let cx = Ctx {
-        kinds: &shared.kinds,
-        live: &shared.live,
+        kinds: &cluster.kinds,
+        live: &cluster.live,
         health: &shared.config.health,
         memory: &shared.memory,
         app: &name,

@@ -32,7 +32,8 @@ pub(crate) async fn prepare_with(
 ) -> Result<(Fetched, Comparison), SourceProblem> {
     let name = app.metadata.name.as_deref().unwrap_or_default();
     let project = shared.projects.check(app).map_err(SourceProblem::spec)?;
-    check_destination(app)?;
+    let cluster = shared.clusters.for_app(app).map_err(SourceProblem::spec)?;
+    cluster.reachable().await?;
     let source = match source_override {
         Some(s) => s,
         None => source::single_source(app)?,
@@ -63,48 +64,26 @@ pub(crate) async fn prepare_with(
         kinds.insert((av, r.kind.clone()));
     }
     for (av, kind) in &kinds {
-        shared
+        cluster
             .live
             .watch_kind(av, kind)
             .await
-            .map_err(SourceProblem::transient)?;
+            .map_err(|e| cluster.down(&e))?;
     }
-    shared
+    cluster
         .live
         .set_wanted(name, desired.iter().map(LiveKey::of).collect());
     let ignore = ignore_rules(app, &shared.config.system_ignore)?;
     let cx = compare::Context {
-        live: &shared.live,
-        kinds: &shared.kinds,
-        predictions: &shared.predictions,
+        live: &cluster.live,
+        kinds: &cluster.kinds,
+        predictions: &cluster.predictions,
         ignore: &ignore,
         health: &shared.config.health,
     };
     let mut cmp = compare::compare(name, &desired, &cx).await;
-    cmp.denied = crate::projects::denied_objects(&project, app, &desired, &shared.kinds).await;
+    cmp.denied = crate::projects::denied_objects(&project, app, &desired, &cluster.kinds).await;
     Ok((fetched, cmp))
-}
-
-pub(crate) fn check_destination(app: &Application) -> Result<(), String> {
-    let d = &app.spec.destination;
-    let server_ok = d.server.as_deref().is_none_or(|s| {
-        s.is_empty() || s.trim_end_matches('/') == "https://kubernetes.default.svc"
-    });
-    let name_ok = d
-        .name
-        .as_deref()
-        .is_none_or(|n| n.is_empty() || n == "in-cluster");
-    if server_ok && name_ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "destination {} is not supported yet: only the cluster the controller runs against (https://kubernetes.default.svc or name in-cluster)",
-            d.server
-                .as_deref()
-                .or(d.name.as_deref())
-                .unwrap_or_default()
-        ))
-    }
 }
 
 pub(crate) fn ignore_rules(

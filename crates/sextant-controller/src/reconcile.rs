@@ -30,8 +30,17 @@ use crate::words::{short, show_duration};
 pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::Error> {
     let api: Api<Application> = Api::namespaced(shared.client.clone(), &shared.config.namespace);
     let Some(app) = api.get_opt(name).await? else {
-        shared.live.forget_app(name);
+        shared.forget_app(name);
         return Ok(Next::default());
+    };
+    // A place on the app's cluster, or come back shortly: a slow cluster
+    // holds at most its share of the workers.
+    let _permit = match shared.clusters.for_app(&app) {
+        Ok(cluster) => match cluster.permit() {
+            Some(p) => Some(p),
+            None => return Ok(Next::after(Duration::from_millis(250))),
+        },
+        Err(_) => None,
     };
     if app.metadata.deletion_timestamp.is_some() {
         return finalize(shared, &api, &app).await;
@@ -111,7 +120,10 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
         (!spec_problems.is_empty()).then(|| spec_problems.join("; ")),
     );
     let project = shared.projects.get(crate::projects::project_name(&app));
-    let orphans = crate::projects::orphans(project.as_deref(), &app, &shared.live).await;
+    let orphans = match shared.clusters.for_app(&app) {
+        Ok(cluster) => crate::projects::orphans(project.as_deref(), &app, &cluster.live).await,
+        Err(_) => None,
+    };
     status::set_condition(&mut st, ORPHANED_CONDITION, orphans);
     // Sync windows: whether a sync may start now, shown while they block.
     let windows = match &project {
