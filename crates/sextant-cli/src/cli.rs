@@ -52,6 +52,8 @@ enum Command {
     App(Box<crate::app_cmd::AppArgs>),
     /// AppProjects: which repositories, destinations and kinds apps may use, and when they may sync.
     Proj(Box<crate::proj_cmd::ProjArgs>),
+    /// The clusters apps deploy to: add one from a kubeconfig context, list, show, remove.
+    Cluster(Box<crate::cluster_cmd::ClusterArgs>),
     /// Save, list and remove the credentials of private Git repositories.
     Repo(Box<crate::repo_cmd::RepoArgs>),
     /// Run the Application controller: keep the cluster equal to Git.
@@ -103,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::App(args) => crate::app_cmd::run(*args).await,
         Command::Repo(args) => crate::repo_cmd::run(*args).await,
         Command::Proj(args) => crate::proj_cmd::run(*args).await,
+        Command::Cluster(args) => crate::cluster_cmd::run(*args).await,
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,

@@ -14,6 +14,7 @@ mod appset_cmd;
 mod cli;
 #[cfg(test)]
 mod cli_docs;
+mod cluster_cmd;
 mod controller_cmd;
 mod crds_cmd;
 mod demo_cmd;

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The apps of the sample repository and the Deployment each runs:
 /// (Application, namespace, Deployment).
@@ -499,4 +499,72 @@ fn demo_without_git_says_what_is_missing() {
         0,
         "nothing left behind"
     );
+}
+
+#[test]
+fn demo_with_three_clusters_deploys_each_clusters_folder_to_it() {
+    if real() {
+        // --clusters starts localkube clusters of its own; the real
+        // profile's cluster is reached through --kubeconfig, which it
+        // refuses (checked below on localkube).
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let mut demo = Demo::start(
+        &["--dir", dir.to_str().unwrap(), "--clusters", "3"],
+        tmp.path(),
+    );
+    demo.read_until(Duration::from_secs(60), |l| l.starts_with("kubeconfig: "));
+    let ready = demo.read_until(Duration::from_secs(300), |l| l.starts_with("ready:"));
+    let clusters = demo.value("clusters");
+    assert!(
+        clusters.starts_with("in-cluster (above), staging at https://127.0.0.1:"),
+        "{clusters}"
+    );
+    assert!(
+        demo.transcript().contains("prod-eu at https://127.0.0.1:"),
+        "{}",
+        demo.transcript()
+    );
+    // The demo's own apps plus one per extra cluster.
+    assert!(ready.contains("apps are Synced and Healthy"), "{ready}");
+    let home = tmp.path();
+    let kubeconfig = demo.value("kubeconfig");
+    let apps = kubectl_json(&kubeconfig, home, &["get", "applications", "-n", "sextant"]);
+    let dest = |name: &str| {
+        apps["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["metadata"]["name"] == name)
+            .map(|a| a["spec"]["destination"]["name"].clone())
+    };
+    assert_eq!(dest("staging-payments"), Some(json!("staging")));
+    assert_eq!(dest("prod-eu-payments"), Some(json!("prod-eu")));
+    // The Deployment is in the staging cluster, not in the demo's own.
+    let staging = dir.canonicalize().unwrap().join("kubeconfig-staging");
+    let deploy = kubectl_json(
+        staging.to_str().unwrap(),
+        home,
+        &["get", "deployment", "payments", "-n", "payments"],
+    );
+    assert_eq!(deploy["status"]["readyReplicas"], 2);
+    assert_eq!(
+        deploy["metadata"]["annotations"]["sextant.dev/tracking-id"],
+        "staging-payments:apps/Deployment:payments/payments",
+        "the staging cluster's copy belongs to the staging app"
+    );
+    // The demo's own cluster has only its own app's copy.
+    let mine = kubectl_json(
+        &kubeconfig,
+        home,
+        &["get", "deployment", "payments", "-n", "payments"],
+    );
+    assert_eq!(
+        mine["metadata"]["annotations"]["sextant.dev/tracking-id"],
+        "payments:apps/Deployment:payments/payments"
+    );
+    let (status, transcript) = demo.interrupt();
+    assert!(status.success(), "{transcript}");
 }

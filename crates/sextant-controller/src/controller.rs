@@ -176,19 +176,24 @@ impl Controller {
         let credentials = Arc::new(RepoCredentials::new(&config.namespace));
         let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<String>();
         crate::projects::ensure_default(client.clone(), &config.namespace).await;
+        let clusters = Arc::new(crate::clusters::Clusters::new(
+            client.clone(),
+            notice_tx,
+            config.workers.div_ceil(2),
+            &config.namespace,
+        ));
         let (project_tx, mut project_rx) = mpsc::unbounded_channel::<String>();
-        let (projects, project_watch) =
-            crate::projects::Projects::start(client.clone(), &config.namespace, move |name| {
+        let (projects, project_watch) = crate::projects::Projects::start(
+            client.clone(),
+            &config.namespace,
+            clusters.clone(),
+            move |name| {
                 let _ = project_tx.send(name.to_owned());
-            });
+            },
+        );
         let shared = Arc::new(Shared {
             client: client.clone(),
-            clusters: Arc::new(crate::clusters::Clusters::new(
-                client.clone(),
-                notice_tx,
-                config.workers.div_ceil(2),
-                &config.namespace,
-            )),
+            clusters,
             sources: Sources::new(
                 Arc::new(renderer),
                 credentials.clone(),

@@ -82,7 +82,9 @@ pub(crate) async fn prepare_with(
         health: &shared.config.health,
     };
     let mut cmp = compare::compare(name, &desired, &cx).await;
-    cmp.denied = crate::projects::denied_objects(&project, app, &desired, &cluster.kinds).await;
+    cmp.denied =
+        crate::projects::denied_objects(&shared.clusters, &project, app, &desired, &cluster.kinds)
+            .await;
     Ok((fetched, cmp))
 }
 

@@ -21,14 +21,14 @@ use sextant_model::project::DEFAULT_PROJECT;
 use sextant_model::{AppProject, Application};
 
 /// The local cluster, by URL and by name.
-pub(crate) const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
-pub(crate) const IN_CLUSTER_NAME: &str = "in-cluster";
+use sextant_cluster::{IN_CLUSTER_NAME, IN_CLUSTER_SERVER};
 
 /// The projects of the controller's namespace, kept by a watch.
 #[derive(Clone)]
 pub(crate) struct Projects {
     store: Store<AppProject>,
     namespace: String,
+    clusters: Arc<crate::clusters::Clusters>,
 }
 
 /// The project an app names (`default` when it names none).
@@ -39,9 +39,20 @@ pub(crate) fn project_name(app: &Application) -> &str {
     }
 }
 
-/// The app's destination with its cluster known by server and name.
-pub(crate) fn destination(app: &Application) -> (String, String, String) {
+/// The app's destination with its cluster known by server and name: from
+/// the cluster registry when it knows the cluster, else as written.
+pub(crate) fn destination(
+    clusters: &crate::clusters::Clusters,
+    app: &Application,
+) -> (String, String, String) {
     let d = &app.spec.destination;
+    if let Ok(c) = clusters.for_app(app) {
+        return (
+            c.server.clone(),
+            c.name.clone(),
+            d.namespace.clone().unwrap_or_default(),
+        );
+    }
     let server = d.server.clone().filter(|s| !s.is_empty());
     let name = d.name.clone().filter(|s| !s.is_empty());
     let (server, name) = match (server, name) {
@@ -63,6 +74,7 @@ impl Projects {
     pub(crate) fn start(
         client: kube::Client,
         namespace: &str,
+        clusters: Arc<crate::clusters::Clusters>,
         changed: impl Fn(&str) + Send + 'static,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let api: Api<AppProject> = Api::namespaced(client, namespace);
@@ -87,6 +99,7 @@ impl Projects {
             Self {
                 store,
                 namespace: namespace.to_owned(),
+                clusters,
             },
             task,
         )
@@ -128,7 +141,7 @@ impl Projects {
             .chain(app.spec.sources.iter().flatten())
             .map(|s| s.repo_url.as_str())
             .collect();
-        let (server, cluster, namespace) = destination(app);
+        let (server, cluster, namespace) = destination(&self.clusters, app);
         let dest = Destination {
             server: &server,
             name: &cluster,
@@ -151,8 +164,12 @@ impl Projects {
 }
 
 /// What the project's sync windows say about the app now.
-pub(crate) fn windows(project: &AppProject, app: &Application) -> Result<WindowVerdict, String> {
-    let (server, cluster, namespace) = destination(app);
+pub(crate) fn windows(
+    clusters: &crate::clusters::Clusters,
+    project: &AppProject,
+    app: &Application,
+) -> Result<WindowVerdict, String> {
+    let (server, cluster, namespace) = destination(clusters, app);
     let dest = Destination {
         server: &server,
         name: &cluster,
@@ -175,13 +192,14 @@ pub(crate) fn windows(project: &AppProject, app: &Application) -> Result<WindowV
 /// The objects of `desired` the project does not let the app deploy: a
 /// kind it does not permit, or a namespace outside its destinations.
 pub(crate) async fn denied_objects(
+    clusters: &crate::clusters::Clusters,
     project: &AppProject,
     app: &Application,
     desired: &[Value],
     kinds: &Kinds,
 ) -> Vec<(ObjectKey, String)> {
     let name = project.metadata.name.as_deref().unwrap_or_default();
-    let (server, cluster, _) = destination(app);
+    let (server, cluster, _) = destination(clusters, app);
     let mut out = Vec::new();
     for obj in desired {
         let key = ObjectKey::of(obj);
@@ -302,7 +320,7 @@ pub(crate) async fn orphans(
     live: &sextant_cluster::LiveCache,
 ) -> Option<String> {
     let app_name = app.metadata.name.as_deref().unwrap_or_default();
-    let (_, _, namespace) = destination(app);
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let settings = project.and_then(|p| p.spec.orphaned_resources.as_ref());
     let Some(settings) = settings.filter(|_| !namespace.is_empty()) else {
         live.watch_namespace(app_name, None);

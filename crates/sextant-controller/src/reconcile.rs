@@ -127,7 +127,7 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     status::set_condition(&mut st, ORPHANED_CONDITION, orphans);
     // Sync windows: whether a sync may start now, shown while they block.
     let windows = match &project {
-        Some(project) => crate::projects::windows(project, &app),
+        Some(project) => crate::projects::windows(&shared.clusters, project, &app),
         None => Ok(sextant_engine::project::WindowVerdict::open()),
     };
     let window_note = match &windows {

@@ -15,6 +15,7 @@ use sextant_render::ToolConfig;
 use tokio::sync::watch;
 
 mod apps;
+mod fleet;
 mod repo;
 mod tools;
 
@@ -56,6 +57,11 @@ pub struct DemoArgs {
     /// loopback; when it is taken a free port is used.
     #[arg(long, default_value = "127.0.0.1:8080")]
     server_listen: SocketAddr,
+    /// How many localkube clusters to run: the demo's own, plus N-1 more
+    /// registered as cluster Secrets, each deploying the
+    /// `clusters/<cluster>/apps/*` folders of the repository.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
+    clusters: u16,
 }
 
 /// The cluster the demo runs against.
@@ -132,11 +138,32 @@ async fn run_in(
     stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<ExitCode> {
     let repo_path = dir.join("gitops");
-    let repo = tokio::task::spawn_blocking(move || repo::create(&git, &repo_path))
+    let git_bin = git.clone();
+    let mut repo = tokio::task::spawn_blocking(move || repo::create(&git, &repo_path))
         .await
         .context("the repository task stopped unexpectedly")?
         .context("could not create the demo repository")?;
+    if args.clusters > 1 && args.kubeconfig.is_some() {
+        anyhow::bail!(
+            "--clusters starts more localkube clusters beside the demo's own; it cannot be combined with --kubeconfig"
+        );
+    }
+    let fleet = fleet::start(&fleet::names(args.clusters), dir).await?;
+    fleet.add_to_repo(&git_bin, &mut repo)?;
+    let result = run_on(args, dir, found, &repo, &fleet, stop).await;
+    fleet.shutdown().await;
+    result
+}
 
+/// Start localkube (or use --kubeconfig's cluster) and run the demo on it.
+async fn run_on(
+    args: &DemoArgs,
+    dir: &Path,
+    found: &tools::Found,
+    repo: &repo::Repo,
+    fleet: &fleet::Fleet,
+    stop: &mut watch::Receiver<bool>,
+) -> anyhow::Result<ExitCode> {
     if let Some(kubeconfig) = &args.kubeconfig {
         let kubeconfig = kubeconfig
             .canonicalize()
@@ -154,7 +181,7 @@ async fn run_in(
             client,
             kubeconfig,
         };
-        return with_cluster(args, dir, found, &repo, &cluster, stop).await;
+        return with_cluster(args, dir, found, repo, fleet, &cluster, stop).await;
     }
     let config = localkube::Config {
         listen: args.listen,
@@ -180,7 +207,7 @@ async fn run_in(
                 ),
                 kubeconfig: server.kubeconfig_path().to_owned(),
             };
-            with_cluster(args, dir, found, &repo, &cluster, stop).await
+            with_cluster(args, dir, found, repo, fleet, &cluster, stop).await
         }
         Err(e) => Err(anyhow::Error::new(e).context("could not connect to localkube")),
     };
@@ -194,6 +221,7 @@ async fn with_cluster(
     dir: &Path,
     found: &tools::Found,
     repo: &repo::Repo,
+    fleet: &fleet::Fleet,
     cluster: &Cluster,
     stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<ExitCode> {
@@ -216,6 +244,9 @@ async fn with_cluster(
         .collect();
     let set = apps::application_set(&repo.url, repo::BRANCH, &left_out);
     apps::install(&client, &applications, &set).await?;
+    if !fleet.clusters.is_empty() {
+        fleet.install(&client, repo).await?;
+    }
 
     let mut config = ControllerConfig::new(apps::NAMESPACE, dir.join("cache"));
     let tools = ToolConfig {
@@ -233,7 +264,23 @@ async fn with_cluster(
     let (api_server, password) = start_server(args, dir, &client, tools).await?;
 
     let kubeconfig = cluster.kubeconfig.as_path();
-    let names: Vec<&str> = selected.iter().map(|a| a.name).collect();
+    let fleet_apps = fleet.app_names();
+    let names: Vec<&str> = selected
+        .iter()
+        .map(|a| a.name)
+        .chain(fleet_apps.iter().map(String::as_str))
+        .collect();
+    let clusters: Vec<String> = fleet
+        .clusters
+        .iter()
+        .map(|(n, c)| {
+            format!(
+                "{n} at {} (kubeconfig {})",
+                c.url(),
+                c.kubeconfig_path().display()
+            )
+        })
+        .collect();
     say(&format!(
         "sextant demo\n\
          cluster:    {about}\n\
@@ -244,7 +291,7 @@ async fn with_cluster(
          server:     {url} (web UI and REST API; log in as admin)\n\
          \x20           admin password: {password}\n\
          \x20           sextant login {url} --username admin\n\
-         log:        {log}",
+         log:        {log}{fleet}",
         about = cluster.about,
         kc = kubeconfig.display(),
         kc_q = shell_quote(&kubeconfig.display().to_string()),
@@ -260,6 +307,15 @@ async fn with_cluster(
         ns = apps::NAMESPACE,
         url = api_server.url(),
         log = dir.join("sextant-demo.log").display(),
+        fleet = if clusters.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nclusters:   in-cluster (above), {}\n\x20           (`sextant cluster list`; their apps come from the ApplicationSet {})",
+                clusters.join(",\n\x20           "),
+                fleet::SET_NAME
+            )
+        },
     ));
 
     let stopped = if args.no_wait {

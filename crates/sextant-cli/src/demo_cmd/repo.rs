@@ -123,7 +123,7 @@ pub fn write_files(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Run `git ARGS` in `dir`, returning its standard output.
-fn run_git(git: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+pub(super) fn run_git(git: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new(git)
         .args(args)
         .current_dir(dir)
