@@ -66,8 +66,12 @@ async fn env() -> Env {
 
 impl Env {
     async fn run(&self, args: &[&str]) -> Output {
+        self.sextant("proj", args).await
+    }
+
+    async fn sextant(&self, command: &str, args: &[&str]) -> Output {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_sextant"))
-            .arg("proj")
+            .arg(command)
             .args(args)
             .arg("--kubeconfig")
             .arg(self.server.kubeconfig_path())
@@ -308,6 +312,18 @@ async fn proj_verbs_change_the_project_the_controller_reads() {
     )
     .await
     .unwrap();
+    // `app get` says what the project's windows mean for the app now.
+    let got = env.sextant("app", &["get", "web"]).await;
+    let shown = String::from_utf8_lossy(&got.stdout);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert!(
+        shown.contains("Sync Window:   Sync Denied: sync blocked outside allow window 0"),
+        "{shown}"
+    );
     let used = env.fails(&["delete", "team"]).await;
     assert!(used.contains("used by 1 Application(s): web"), "{used}");
     apps.delete("web", &Default::default()).await.unwrap();

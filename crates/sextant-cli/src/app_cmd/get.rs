@@ -108,10 +108,54 @@ pub async fn run(conn: &ConnArgs, args: GetArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let app = apps.get(name).await?;
-            print!("{}", describe(&app, Style::stdout(), true));
+            let mut text = describe(&app, Style::stdout(), true);
+            if let Some(line) = sync_window(&apps, &app).await {
+                // After the status lines, before conditions and resources.
+                let at = text
+                    .find("\nConditions:")
+                    .or_else(|| text.find("\n\n"))
+                    .map_or(text.len(), |i| i + 1);
+                text.insert_str(at, &format!("{:<15}{line}\n", "Sync Window:"));
+            }
+            print!("{text}");
         }
     }
     Ok(code)
+}
+
+/// What the sync windows of the app's project say now, as Argo CD's CLI
+/// shows it (`Sync Allowed`, `Sync Denied`, `Manual Allowed`), with when
+/// that changes; `None` when no window of the project names the app (or
+/// the project cannot be read).
+async fn sync_window(apps: &Apps, app: &Application) -> Option<String> {
+    let projects: kube::Api<sextant_model::AppProject> =
+        kube::Api::namespaced(apps.client.clone(), &apps.namespace);
+    let project = projects.get_opt(show::project(app)).await.ok()??;
+    let windows = project
+        .spec
+        .sync_windows
+        .as_deref()
+        .filter(|w| !w.is_empty())?;
+    let d = &app.spec.destination;
+    let dest = sextant_engine::project::Destination {
+        server: d.server.as_deref().unwrap_or_default(),
+        name: d.name.as_deref().unwrap_or_default(),
+        namespace: d.namespace.as_deref().unwrap_or_default(),
+    };
+    let name = app.metadata.name.as_deref().unwrap_or_default();
+    let verdict =
+        match sextant_engine::project::window_verdict(windows, name, &dest, chrono::Utc::now()) {
+            Ok(v) => v,
+            Err(e) => return Some(format!("Sync Denied ({e})")),
+        };
+    let when = verdict
+        .changes_at
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())?;
+    Some(match (verdict.automated, verdict.manual) {
+        (true, _) => format!("Sync Allowed (a window opens or closes at {when})"),
+        (false, true) => format!("Manual Allowed: {}", verdict.reason.unwrap_or_default()),
+        (false, false) => format!("Sync Denied: {}", verdict.reason.unwrap_or_default()),
+    })
 }
 
 /// Whether the controller has taken the refresh annotation away.
