@@ -77,6 +77,18 @@ struct AddArgs {
     /// Replace the cluster's Secret if it exists.
     #[arg(long)]
     upsert: bool,
+    /// Create a ServiceAccount `sextant-manager` (cluster-admin rights)
+    /// in the target and save its token instead of the context's own
+    /// credentials, which then stay on this machine.
+    #[arg(long)]
+    service_account: bool,
+    /// Where --service-account creates its ServiceAccount.
+    #[arg(long, default_value = "kube-system", value_name = "NAMESPACE")]
+    system_namespace: String,
+    /// How long --service-account waits for the cluster to issue the
+    /// token (`30s`, `1m`).
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = crate::app_cmd::duration::parse)]
+    token_wait: std::time::Duration,
 }
 
 /// Run `sextant cluster`.
@@ -136,6 +148,116 @@ async fn all(secrets: &Api<Secret>, ns: &str) -> anyhow::Result<Vec<(String, Clu
         .collect())
 }
 
+/// `--service-account`: a ServiceAccount in the target with a long-lived
+/// token (a `kubernetes.io/service-account-token` Secret, which the
+/// cluster's token controller fills) and cluster-wide rights, as Argo CD's
+/// `argocd-manager`. Everything is server-side applied: running it again
+/// changes nothing.
+mod service_account {
+    use std::time::{Duration, Instant};
+
+    use anyhow::Context;
+    use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    use kube::Api;
+    use kube::api::{Patch, PatchParams};
+    use serde_json::json;
+
+    use crate::app_cmd::client::words;
+
+    /// The ServiceAccount, its ClusterRole and binding, and token Secret.
+    pub const NAME: &str = "sextant-manager";
+    const MANAGER: &str = "sextant-cluster-add";
+
+    /// Make the ServiceAccount and return its token.
+    pub async fn token(client: &kube::Client, ns: &str, wait: Duration) -> anyhow::Result<String> {
+        let apply = PatchParams::apply(MANAGER).force();
+        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+        sas.patch(
+            NAME,
+            &apply,
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": ns}})),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(words(&e)))
+        .with_context(|| format!("could not create ServiceAccount {ns}/{NAME}"))?;
+        let role = format!("{NAME}-role");
+        let roles: Api<ClusterRole> = Api::all(client.clone());
+        roles
+            .patch(
+                &role,
+                &apply,
+                &Patch::Apply(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": role},
+                    "rules": [
+                        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                        {"nonResourceURLs": ["*"], "verbs": ["*"]},
+                    ],
+                })),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(words(&e)))
+            .with_context(|| format!("could not create ClusterRole {role}"))?;
+        let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+        let binding = format!("{NAME}-role-binding");
+        bindings
+            .patch(
+                &binding,
+                &apply,
+                &Patch::Apply(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": binding},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}],
+                })),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(words(&e)))
+            .with_context(|| format!("could not create ClusterRoleBinding {binding}"))?;
+        let secret_name = format!("{NAME}-token");
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+        secrets
+            .patch(
+                &secret_name,
+                &apply,
+                &Patch::Apply(json!({
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": secret_name, "namespace": ns,
+                                 "annotations": {"kubernetes.io/service-account.name": NAME}},
+                    "type": "kubernetes.io/service-account-token",
+                })),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(words(&e)))
+            .with_context(|| format!("could not create Secret {ns}/{secret_name}"))?;
+        let deadline = Instant::now() + wait;
+        loop {
+            let s = secrets
+                .get(&secret_name)
+                .await
+                .map_err(|e| anyhow::anyhow!(words(&e)))
+                .with_context(|| format!("could not read Secret {ns}/{secret_name}"))?;
+            let token = s
+                .data
+                .as_ref()
+                .and_then(|d| d.get("token"))
+                .map(|t| String::from_utf8_lossy(&t.0).trim().to_owned())
+                .filter(|t| !t.is_empty());
+            if let Some(token) = token {
+                return Ok(token);
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!(
+                    "the cluster did not put a token into Secret {ns}/{secret_name} within {} (its token controller, part of kube-controller-manager with --service-account-private-key-file, fills it); add the cluster without --service-account to save the context's own credentials",
+                    sextant_model::duration::show(wait)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
 /// The Secret name for a cluster: `cluster-` and its name made safe.
 fn secret_name(name: &str) -> String {
     let mut out: String = name
@@ -178,6 +300,29 @@ async fn add(
     }
     creds.namespaces = args.namespaces.clone();
     creds.project = args.project.clone();
+    if args.service_account {
+        let admin = creds
+            .client(std::time::Duration::from_secs(5))
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let token = service_account::token(&admin, &args.system_namespace, args.token_wait)
+            .await
+            .with_context(|| format!("cluster {} at {}", creds.name, creds.server))?;
+        let tls = creds
+            .config
+            .tls_client_config
+            .take()
+            .map(|t| sextant_cluster::TlsClientConfig {
+                cert_data: None,
+                key_data: None,
+                ..t
+            });
+        creds.config = sextant_cluster::ClusterConfig {
+            bearer_token: Some(token),
+            tls_client_config: tls,
+            ..Default::default()
+        };
+    }
     // Check the cluster answers with these credentials before saving them.
     let client = creds
         .client(std::time::Duration::from_secs(5))

@@ -209,3 +209,112 @@ async fn cluster_add_writes_the_secret_the_controller_reads() {
     let out = run(&home, tmp.path(), &["get", "east"]).await;
     assert!(text(&out).1.contains("no cluster named or at east"));
 }
+
+/// Whether the tests run against a real control plane.
+fn real() -> bool {
+    std::env::var("SEXTANT_TEST_CLUSTER").is_ok_and(|v| v == "real")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_add_with_a_service_account_saves_its_token_not_the_admins() {
+    let home = localkube(false).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let client = home.client().await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "sextant"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "sextant");
+    // A real API server (kube-controller-manager fills token Secrets); on
+    // localkube, which issues no ServiceAccount tokens, the clear refusal.
+    let (plane, local_target) = if real() {
+        (Some(sextant_testkit::ControlPlane::start().await), None)
+    } else {
+        (None, Some(localkube(true).await))
+    };
+    let target_kc = match (&plane, &local_target) {
+        (Some(p), _) => p.kubeconfig().to_owned(),
+        (_, Some(l)) => l.kubeconfig_path().to_owned(),
+        _ => unreachable!(),
+    };
+    let kc_text = std::fs::read_to_string(&target_kc).unwrap();
+    let context = kc_text
+        .lines()
+        .find_map(|l| l.strip_prefix("current-context: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let out = run(
+        &home,
+        tmp.path(),
+        &[
+            "add",
+            &context,
+            "--target-kubeconfig",
+            target_kc.to_str().unwrap(),
+            "--name",
+            "target",
+            "--service-account",
+            "--token-wait",
+            "3s",
+        ],
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    match &plane {
+        Some(plane) => {
+            assert!(out.status.success(), "{stderr}");
+            assert!(stdout.contains("token credentials"), "{stdout}");
+            let saved =
+                ClusterCredentials::from_secret(&secrets.get("cluster-target").await.unwrap())
+                    .unwrap();
+            let admin = ClusterCredentials::from_kubeconfig(&kc_text, None, None).unwrap();
+            assert_ne!(
+                saved.config.bearer_token, admin.config.bearer_token,
+                "the ServiceAccount's token, not the admin's"
+            );
+            assert!(
+                saved
+                    .config
+                    .tls_client_config
+                    .as_ref()
+                    .and_then(|t| t.cert_data.as_ref())
+                    .is_none()
+            );
+            // The token works and has the rights the controller needs.
+            let c = saved
+                .client(std::time::Duration::from_secs(5))
+                .await
+                .unwrap();
+            let all: Api<Namespace> = Api::all(c);
+            assert!(
+                all.list(&Default::default())
+                    .await
+                    .unwrap()
+                    .items
+                    .iter()
+                    .any(|n| n.metadata.name.as_deref() == Some("kube-system"))
+            );
+            let sa: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+                Api::namespaced(plane.client().await, "kube-system");
+            assert!(sa.get_opt("sextant-manager").await.unwrap().is_some());
+        }
+        None => {
+            assert!(!out.status.success(), "{stdout}");
+            assert!(
+                stderr.contains(
+                    "did not put a token into Secret kube-system/sextant-manager-token within 3s"
+                ),
+                "{stderr}"
+            );
+            assert!(
+                secrets.get_opt("cluster-target").await.unwrap().is_none(),
+                "nothing saved"
+            );
+        }
+    }
+}

@@ -285,7 +285,16 @@ impl Server {
             readiness.push(r);
         }
         background.push(tokio::spawn(build_policies(settings.clone())));
-        background.push(tokio::spawn(follow_kinds(apps.clone(), tree.clone())));
+        // Ready only once the trees of the apps listed are filled: a
+        // client asking right after /readyz must not see an empty tree.
+        let (trees_ready, r) = tokio::sync::watch::channel(None);
+        background.push(tokio::spawn(follow_kinds(
+            apps.clone(),
+            tree.clone(),
+            readiness[0].clone(),
+            trees_ready,
+        )));
+        readiness.push(r);
 
         let renderer = sextant_render::Renderer::new(sextant_render::RendererConfig {
             cache_dir: config.cache_dir.clone(),
@@ -414,11 +423,20 @@ async fn build_policies(settings: Arc<Settings>) {
 }
 
 /// Watch, for resource trees, every kind the apps report in their status.
-async fn follow_kinds(apps: Arc<AppStore>, tree: Arc<TreeCache>) {
+async fn follow_kinds(
+    apps: Arc<AppStore>,
+    tree: Arc<TreeCache>,
+    apps_listed: watch::Readiness,
+    trees_ready: tokio::sync::watch::Sender<Option<Result<(), String>>>,
+) {
     for (api_version, kind) in CHILD_KINDS {
         tree.ensure(api_version, kind).await;
     }
     let (_, mut rx) = apps.follow(None);
+    if let Err(e) = watch::listed(apps_listed).await {
+        let _ = trees_ready.send(Some(Err(e)));
+        return;
+    }
     let mut seen = std::collections::HashSet::new();
     let check = async |app: &sextant_model::Application,
                        seen: &mut std::collections::HashSet<(String, String)>| {
@@ -443,6 +461,8 @@ async fn follow_kinds(apps: Arc<AppStore>, tree: Arc<TreeCache>) {
     for app in all {
         check(&app, &mut seen).await;
     }
+    tree.settled().await;
+    let _ = trees_ready.send(Some(Ok(())));
     loop {
         match rx.recv().await {
             // The change carries a summary; the kinds are in the app.
