@@ -126,10 +126,23 @@ async fn the_server_works_with_the_role_written_in_deploy_and_is_not_cluster_adm
         json!([]),
         "the dry-run of a diff is allowed: {diff}"
     );
-    let (_, tree) = w
-        .get("/api/v1/applications/web/resource-tree", &admin)
-        .await;
-    assert!(tree.to_string().contains("\"ConfigMap\""), "{tree}");
+    // The server started before the app's first sync: it watches
+    // ConfigMaps from when the app's status first names one, so the tree
+    // fills a moment after Synced (a live stream gets it then).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, tree) = w
+            .get("/api/v1/applications/web/resource-tree", &admin)
+            .await;
+        if tree.to_string().contains("\"ConfigMap\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tree never showed the ConfigMap: {tree}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for (method, path, body) in [
         (Method::POST, "/api/v1/applications/web/refresh", None),
         (
