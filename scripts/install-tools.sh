@@ -6,7 +6,9 @@
 # - schemathesis (PyPI, pinned below) into the Python venv .tools/venv,
 #   for crates/sextant-server/tests/schemathesis.rs;
 # - aiosmtpd (PyPI, pinned below) into the same venv: the SMTP server the
-#   e-mail notification test starts.
+#   e-mail notification test starts;
+# - docker-registry (Debian, with apt-get when root), the OCI registry of
+#   the chart tests.
 # Idempotent: a tool already at its pinned version is left alone, so a
 # second run returns at once.
 # Sextant itself never looks in .tools; scripts/test.sh puts .tools/bin on
@@ -100,9 +102,27 @@ install_aiosmtpd() {
     "aiosmtpd==$aiosmtpd_version"
 }
 
+# The CNCF distribution registry (Debian's docker-registry package), the
+# OCI registry the chart tests push to and Sextant pulls from.
+install_registry() {
+  if [[ -n "${SEXTANT_DOCKER_REGISTRY:-}" ]] || command -v docker-registry >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "scripts/install-tools.sh: docker-registry is missing; install Debian's docker-registry package (apt-get install docker-registry) as root, or set SEXTANT_DOCKER_REGISTRY to a registry binary" >&2
+    exit 2
+  fi
+  echo "== installing docker-registry (apt-get)"
+  if ! apt-get install -y --no-install-recommends docker-registry >/dev/null 2>&1; then
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends docker-registry >/dev/null
+  fi
+}
+
 # `install-tools.sh helm` installs helm only (what the demo needs).
 install_helm
 if [[ "${1:-}" != "helm" ]]; then
   install_schemathesis
   install_aiosmtpd
+  install_registry
 fi

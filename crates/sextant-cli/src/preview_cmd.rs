@@ -240,6 +240,7 @@ fn preview_one(
                 path: &spec.path,
                 options: &spec.options,
                 credentials: None,
+                chart: None,
             })?;
             Ok(Some(outcome.rendered.objects.clone()))
         };

@@ -29,6 +29,14 @@ pub struct RenderArgs {
     /// Folder inside the repository.
     #[arg(long, default_value = ".")]
     path: String,
+    /// A chart of the Helm chart repository (`https://...`) or OCI
+    /// registry (`oci://...`) --repo, at --revision (a version or a range
+    /// such as `1.2.*`; HEAD means the newest), instead of a Git folder.
+    #[arg(long, value_name = "CHART", requires = "repo")]
+    helm_chart: Option<String>,
+    /// With --helm-chart: talk to the OCI registry over plain HTTP.
+    #[arg(long, requires = "helm_chart")]
+    plain_http: bool,
     /// Force the kind of source instead of detecting it.
     #[arg(long, value_name = "directory|kustomize|helm")]
     source_type: Option<SourceKind>,
@@ -232,21 +240,39 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<Outcome> {
     let options = render_options(args)?;
     let credentials = args.renderer.credentials();
     let renderer = args.renderer.renderer()?;
+    let access = sextant_render::ChartAccess {
+        credentials: credentials.clone(),
+        plain_http: args.plain_http,
+        ..Default::default()
+    };
+    let revision = match (&args.helm_chart, args.revision.as_str()) {
+        (Some(_), "HEAD") => "",
+        (_, r) => r,
+    };
     Ok(renderer.render(&Request {
         repo,
-        revision: &args.revision,
+        revision,
         path,
         options: &options,
         credentials: credentials.as_ref(),
+        chart: args
+            .helm_chart
+            .as_deref()
+            .map(|name| sextant_render::ChartSpec {
+                name,
+                access: &access,
+                fresh: true,
+            }),
     })?)
 }
 
 /// The commit, source kind, object count, skipped files and warnings, on
 /// stderr.
 pub(crate) fn report(outcome: &Outcome) {
-    match &outcome.commit {
-        Some(commit) => eprintln!("commit: {commit}"),
-        None => eprintln!("commit: none (a plain folder, not a Git repository)"),
+    match (&outcome.commit, &outcome.version) {
+        (Some(commit), _) => eprintln!("commit: {commit}"),
+        (None, Some(version)) => eprintln!("chart version: {version}"),
+        (None, None) => eprintln!("commit: none (a plain folder, not a Git repository)"),
     }
     let cached = if outcome.cache_hit { " (cached)" } else { "" };
     eprintln!("source: {}{cached}", outcome.rendered.kind.as_str());

@@ -1207,6 +1207,71 @@ async fn create_checks_the_path_at_the_revision_and_the_project() {
     assert!(env.apps.get_opt("later").await.unwrap().is_some());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_with_a_helm_chart_checks_the_version_and_writes_source_chart() {
+    let env = env().await;
+    let charts = env.tmp.path().join("charts");
+    sextant_testkit::package_chart(&charts, "web", "1.0.0", &[]);
+    sextant_testkit::package_chart(&charts, "web", "1.5.0", &[]);
+    sextant_testkit::index_repo(&charts);
+    let server = sextant_testkit::StaticHttpServer::start(&charts, None);
+    let url = server.url("");
+    let cache = env.tmp.path().join("cache");
+    let create = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "create",
+            name,
+            "--repo",
+            &url,
+            "--helm-chart",
+            "web",
+            "--dest-namespace",
+            "shop",
+        ];
+        args.extend_from_slice(extra);
+        args.push("--cache-dir");
+        args.push(cache.to_str().unwrap());
+        args.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let run = async |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        env.run(&refs).await
+    };
+
+    let out = run(create("web", &["--revision", "1.*"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("1.* resolves to version 1.5.0"),
+        "{}",
+        show(&out)
+    );
+    let app = env.apps.get("web").await.unwrap();
+    let source = app.spec.source.unwrap();
+    assert_eq!(source.chart.as_deref(), Some("web"));
+    assert_eq!(source.target_revision.as_deref(), Some("1.*"));
+    assert!(source.path.is_none());
+
+    let out = run(create("nope", &["--revision", "3.*"])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("no version of chart web"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        env.apps.get_opt("nope").await.unwrap().is_none(),
+        "nothing was created"
+    );
+
+    let out = run(create("nope", &[])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains("--helm-chart needs --revision"),
+        "{}",
+        show(&out)
+    );
+}
+
 // ---------------------------------------------------------------- list filters
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

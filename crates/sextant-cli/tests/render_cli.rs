@@ -216,3 +216,65 @@ fn render_without_helm_says_how_to_provide_it() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("`helm` is needed to render this source but was not found on PATH (set --helm-bin or SEXTANT_HELM_BIN)"), "{stderr}");
 }
+
+#[test]
+fn render_a_chart_of_a_chart_repository_and_of_an_oci_registry() {
+    use sextant_testkit::{OciRegistry, StaticHttpServer, index_repo, package_chart};
+    let fx = Fixture::new();
+    let charts = fx.dir.path().join("charts");
+    package_chart(&charts, "site", "0.9.0", &[]);
+    package_chart(&charts, "site", "1.3.0", &[]);
+    index_repo(&charts);
+    let server = StaticHttpServer::start(&charts, None);
+    // Like Fixture::render, with a chart repository for --repo.
+    let render = |repo: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(["render", "--repo", repo, "--helm-chart", "site"])
+            .args(args)
+            .arg("--cache-dir")
+            .arg(fx.dir.path().join("cache"))
+            .env("HOME", fx.dir.path())
+            .env("SEXTANT_HELM_BIN", helm_bin())
+            .output()
+            .unwrap()
+    };
+    let out = render(
+        &server.url(""),
+        &[
+            "--revision",
+            ">=0.1 <1.0",
+            "--release-name",
+            "r1",
+            "--helm-set",
+            "greeting=yo",
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("chart version: 0.9.0"), "{stderr}");
+    assert!(
+        stdout.contains("name: r1-site") && stdout.contains("greeting: yo"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("version: 0.9.0"), "{stdout}");
+
+    let registry = OciRegistry::start();
+    registry.push(&charts.join("site-1.3.0.tgz"), "charts");
+    let out = render(
+        &format!("oci://{}/charts", registry.host),
+        &["--plain-http"],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("chart version: 1.3.0"), "{stderr}");
+    assert!(stdout.contains("version: 1.3.0"), "{stdout}");
+
+    // A version that is not there: exit 2 with what there is.
+    let out = render(&server.url(""), &["--revision", "2.*"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no version of chart site") && stderr.contains("newest: 1.3.0, 0.9.0"),
+        "{stderr}"
+    );
+}

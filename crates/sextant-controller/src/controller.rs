@@ -171,6 +171,8 @@ impl Controller {
             cache_dir: config.cache_dir.clone(),
             git: GitOptions::default(),
             tools: config.tools.clone(),
+            // A chart range is resolved again once per poll, as Git is.
+            chart_listing_ttl: Some(config.repo_poll_interval),
             ..RendererConfig::default()
         })?;
         let credentials = Arc::new(RepoCredentials::new(&config.namespace));

@@ -6,6 +6,11 @@
 //! every repository under a URL prefix (`url: https://git.example.com/org`).
 //! Keys: `url`, `username`, `password` (a token alone goes in `password`).
 //!
+//! A Secret with `type: helm` covers a Helm chart repository or an OCI
+//! registry (username and password optional), with Argo CD's keys:
+//! `enableOCI`, `insecure`, `insecureOCIForceHttp`, `tlsClientCertData`,
+//! `tlsClientCertKey`.
+//!
 //! A repository Secret wins over a prefix one; among prefixes the longest
 //! wins. Values never reach a log line, an event or a status: only the
 //! Secret's name does.
@@ -14,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use k8s_openapi::api::core::v1::Secret as KubeSecret;
+use sextant_render::ChartAccess;
 use sextant_source::{Credentials, Secret};
 
 /// The label that marks a Secret as Git credentials.
@@ -46,7 +52,10 @@ struct Entry {
     scope: Scope,
     /// The normalised URL (or prefix).
     url: String,
-    credentials: Credentials,
+    /// Git credentials (`None` for a Helm repository Secret).
+    credentials: Option<Credentials>,
+    /// How to reach a chart repository with it.
+    chart: ChartAccess,
 }
 
 /// Credentials found for a repository, and the Secret they came from.
@@ -128,22 +137,40 @@ impl RepoCredentials {
 
     /// The credentials for `repo_url`, if a Secret covers it.
     pub fn lookup(&self, repo_url: &str) -> Option<Found> {
-        let url = normalise(repo_url);
         let entries = self.entries.read().ok()?;
-        let exact = entries
-            .iter()
-            .find(|(_, e)| e.scope == Scope::Repository && e.url == url);
-        let best = exact.or_else(|| {
-            entries
-                .iter()
-                .filter(|(_, e)| e.scope == Scope::Prefix && covers(&e.url, &url))
-                .max_by_key(|(_, e)| e.url.len())
-        });
-        best.map(|(name, e)| Found {
+        let (name, e) = best(&entries, repo_url, |e| e.credentials.is_some())?;
+        Some(Found {
             secret: name.clone(),
-            credentials: e.credentials.clone(),
+            credentials: e.credentials.clone()?,
         })
     }
+
+    /// How to reach the chart repository `repo_url`, and the Secret that
+    /// says so, if one covers it.
+    pub fn lookup_chart(&self, repo_url: &str) -> Option<(String, ChartAccess)> {
+        let entries = self.entries.read().ok()?;
+        let (name, e) = best(&entries, repo_url, |_| true)?;
+        Some((name.clone(), e.chart.clone()))
+    }
+}
+
+/// The Secret for `repo_url` among those `usable`: a repository Secret
+/// over a prefix one, the longest prefix among those.
+fn best<'a>(
+    entries: &'a BTreeMap<String, Entry>,
+    repo_url: &str,
+    usable: impl Fn(&Entry) -> bool,
+) -> Option<(&'a String, &'a Entry)> {
+    let url = normalise(repo_url);
+    let exact = entries
+        .iter()
+        .find(|(_, e)| e.scope == Scope::Repository && e.url == url && usable(e));
+    exact.or_else(|| {
+        entries
+            .iter()
+            .filter(|(_, e)| e.scope == Scope::Prefix && covers(&e.url, &url) && usable(e))
+            .max_by_key(|(_, e)| e.url.len())
+    })
 }
 
 /// Keep `credentials` equal to the Secrets `api` lists, for as long as the
@@ -262,26 +289,53 @@ fn read(secret: &KubeSecret) -> Result<Option<Entry>, String> {
             .map(|v| v.trim_end_matches(['\n', '\r']))
             .filter(|v| !v.is_empty())
     };
-    if let Some(kind) = value("type")
-        && kind != "git"
-    {
-        // Helm repositories and the like: not ours to use.
-        return Ok(None);
-    }
+    let helm = match value("type") {
+        None | Some("git") => false,
+        Some("helm") => true,
+        // Other types (plugins and the like): not ours to use.
+        Some(_) => return Ok(None),
+    };
     let url = value("url").ok_or("it has no `url` key")?;
-    let password = exact("password")
-        .ok_or("it has no `password` key (put a token there, with or without `username`)")?;
-    let credentials = match exact("username") {
-        Some(username) => Credentials::Basic {
+    let credentials = match (exact("username"), exact("password")) {
+        (Some(username), Some(password)) => Some(Credentials::Basic {
             username: username.to_owned(),
             password: Secret::new(password),
-        },
-        None => Credentials::Token(Secret::new(password)),
+        }),
+        (None, Some(password)) => Some(Credentials::Token(Secret::new(password))),
+        (Some(_), None) if helm => {
+            return Err("it has a `username` but no `password`".into());
+        }
+        // A public chart repository needs no credentials.
+        (None, None) if helm => None,
+        _ => {
+            return Err(
+                "it has no `password` key (put a token there, with or without `username`)".into(),
+            );
+        }
+    };
+    let flag = |key: &str| value(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let client_cert = match (exact("tlsClientCertData"), exact("tlsClientCertKey")) {
+        (Some(cert), Some(key)) => Some((cert.to_owned(), Secret::new(key))),
+        (None, None) => None,
+        _ => {
+            return Err(
+                "it has only one of `tlsClientCertData` and `tlsClientCertKey`; give both".into(),
+            );
+        }
+    };
+    let chart = ChartAccess {
+        credentials: credentials.clone(),
+        ca_pem: None,
+        client_cert,
+        insecure: flag("insecure"),
+        oci: flag("enableOCI"),
+        plain_http: flag("insecureOCIForceHttp"),
     };
     Ok(Some(Entry {
         scope,
         url: normalise(url),
-        credentials,
+        credentials: if helm { None } else { credentials },
+        chart,
     }))
 }
 
@@ -463,6 +517,62 @@ mod tests {
             &[("url", url)],
         ));
         assert!(creds.lookup(url).is_none());
+    }
+
+    #[test]
+    fn helm_repository_secrets_give_chart_access_with_argo_cds_keys() {
+        let creds = RepoCredentials::new("sextant");
+        let label = (ARGOCD_SECRET_TYPE_LABEL, "repository");
+        creds.upsert(&secret(
+            "charts",
+            label,
+            &[
+                ("type", "helm"),
+                ("url", "https://charts.example.com/stable/"),
+                ("username", "ci"),
+                ("password", "pw"),
+                ("insecure", "true"),
+            ],
+        ));
+        creds.upsert(&secret(
+            "registry",
+            (SECRET_TYPE_LABEL, "repo-creds"),
+            &[
+                ("type", "helm"),
+                ("url", "registry.example.com:5000"),
+                ("enableOCI", "true"),
+                ("insecureOCIForceHttp", "true"),
+            ],
+        ));
+        creds.upsert(&secret(
+            "half-tls",
+            label,
+            &[
+                ("type", "helm"),
+                ("url", "https://other"),
+                ("tlsClientCertData", "x"),
+            ],
+        ));
+        let (name, access) = creds
+            .lookup_chart("https://charts.example.com/stable")
+            .unwrap();
+        assert_eq!(name, "charts");
+        assert!(access.insecure && !access.oci);
+        assert!(matches!(
+            access.credentials,
+            Some(Credentials::Basic { ref username, .. }) if username == "ci"
+        ));
+        // Not Git credentials.
+        assert!(creds.lookup("https://charts.example.com/stable").is_none());
+        let (name, access) = creds
+            .lookup_chart("registry.example.com:5000/team")
+            .unwrap();
+        assert_eq!(name, "registry");
+        assert!(access.oci && access.plain_http && access.credentials.is_none());
+        assert!(
+            creds.lookup_chart("https://other").is_none(),
+            "half a client certificate"
+        );
     }
 
     #[test]

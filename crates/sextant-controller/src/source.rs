@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sextant_model::application::{Application, ApplicationSource};
-use sextant_render::{HelmParameter, Outcome, RenderOptions, Renderer, Request, ServiceError};
+use sextant_render::{
+    ChartError, HelmParameter, Outcome, RenderOptions, Renderer, Request, ServiceError,
+};
 use sextant_source::{CommitId, FetchError, RepoUrl, Snapshot, SourceError};
 
 use crate::repo_creds::{Found, RepoCredentials, SECRET_TYPE_LABEL};
@@ -93,9 +95,6 @@ pub fn single_source(app: &Application) -> Result<&ApplicationSource, String> {
         .source
         .as_ref()
         .ok_or("spec.source is missing: say which repository and path to deploy")?;
-    if source.chart.is_some() {
-        return Err("charts from Helm repositories (source.chart) are not supported yet; point source.path at a chart in Git".into());
-    }
     if source.repo_url.trim().is_empty() {
         return Err("spec.source.repoURL is empty".into());
     }
@@ -129,23 +128,33 @@ pub fn namespaces_a_sync_creates(app: &Application) -> Vec<String> {
     }
 }
 
-/// A render of an app's source at a commit.
+/// A render of an app's source at a commit (or a chart version).
 #[derive(Clone, Debug)]
 pub struct Fetched {
-    /// The commit (`None` for a plain folder that is not a Git repository).
+    /// The commit (`None` for a plain folder that is not a Git
+    /// repository, and for a chart of a chart repository).
     pub commit: Option<CommitId>,
     /// What was rendered.
     pub outcome: Outcome,
 }
 
 impl Fetched {
-    /// The commit as text (`""` for a plain folder).
+    /// The commit or chart version as text (`""` for a plain folder).
     pub fn revision(&self) -> String {
-        self.commit
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default()
+        match &self.commit {
+            Some(c) => c.to_string(),
+            None => self.outcome.version.clone().unwrap_or_default(),
+        }
     }
+}
+
+/// The chart of a source from a chart repository (`source.chart`).
+pub fn chart_of(source: &ApplicationSource) -> Option<&str> {
+    source
+        .chart
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
 }
 
 /// The (repository, revision) a source follows, as Git is asked for it
@@ -176,6 +185,10 @@ pub struct Sources {
     resolved: Mutex<HashMap<(String, String), Slot>>,
     /// The commit each (repository, revision) had at its last poll.
     polled: Mutex<HashMap<(String, String), CommitId>>,
+    /// The (repository, revision) pairs that are chart repositories, not
+    /// Git: a poll re-renders them (the listing is read again once per
+    /// poll interval, a version once fetched is kept).
+    charts: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -196,6 +209,7 @@ impl Sources {
             poll,
             resolved: Mutex::new(HashMap::new()),
             polled: Mutex::new(HashMap::new()),
+            charts: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -273,6 +287,13 @@ impl Sources {
     /// the one the previous poll of this pair saw (the first poll of a pair
     /// counts as a change). Plain folders (not Git) always count.
     pub async fn poll(&self, repo: &str, revision: &str) -> Result<bool, SourceProblem> {
+        if self
+            .charts
+            .lock()
+            .is_ok_and(|c| c.contains(&(repo.to_owned(), revision.to_owned())))
+        {
+            return Ok(true);
+        }
         let Some(commit) = self.resolve(repo, revision, true).await? else {
             return Ok(true);
         };
@@ -297,6 +318,14 @@ impl Sources {
         // An app-of-apps' children go where this controller reconciles them.
         options.applications_namespace = Some(self.credentials.namespace().to_owned());
         let (repo, default_revision) = watched(source);
+        if let Some(chart) = chart_of(source) {
+            if let Ok(mut c) = self.charts.lock() {
+                c.insert((repo.clone(), default_revision));
+            }
+            return self
+                .fetch_chart(&repo, chart, source, revision, options, fresh)
+                .await;
+        }
         let repo = repo.as_str();
         let revision = revision
             .filter(|r| !r.is_empty())
@@ -315,6 +344,7 @@ impl Sources {
                 path: &path,
                 options: &options,
                 credentials: creds.as_ref(),
+                chart: None,
             })
         })
         .await
@@ -324,6 +354,72 @@ impl Sources {
             commit: outcome.commit.clone().or(commit),
             outcome,
         })
+    }
+
+    /// Pull and render `chart` of the chart repository `repo` at
+    /// `revision` (a version, e.g. from history) or the source's
+    /// targetRevision (a version or a range).
+    async fn fetch_chart(
+        &self,
+        repo: &str,
+        chart: &str,
+        source: &ApplicationSource,
+        revision: Option<&str>,
+        options: RenderOptions,
+        fresh: bool,
+    ) -> Result<Fetched, SourceProblem> {
+        let wanted = revision
+            .filter(|r| !r.is_empty())
+            .or(source.target_revision.as_deref())
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let found = self.credentials.lookup_chart(repo);
+        let (secret, access) = found.unzip();
+        let access = access.unwrap_or_default();
+        let renderer = self.renderer.clone();
+        let (repo_owned, chart_owned) = (repo.to_owned(), chart.to_owned());
+        let outcome = tokio::task::spawn_blocking(move || {
+            renderer.render(&Request {
+                repo: &repo_owned,
+                revision: &wanted,
+                path: "",
+                options: &options,
+                credentials: None,
+                chart: Some(sextant_render::ChartSpec {
+                    name: &chart_owned,
+                    access: &access,
+                    fresh,
+                }),
+            })
+        })
+        .await
+        .map_err(|e| format!("the render task failed: {e}"))?
+        .map_err(|e| self.explain_chart(&e, secret.as_deref()))?;
+        Ok(Fetched {
+            commit: None,
+            outcome,
+        })
+    }
+
+    /// A chart error in words, naming where credentials go.
+    fn explain_chart(&self, e: &ServiceError, secret: Option<&str>) -> SourceProblem {
+        let mut text = error_chain(e);
+        let ns = self.credentials.namespace();
+        let transient = matches!(e, ServiceError::Chart(ChartError::Http { .. }));
+        if let ServiceError::Chart(ChartError::Denied { .. }) = e {
+            match secret {
+                Some(s) => text.push_str(&format!(" (Secret {ns}/{s})")),
+                None => text.push_str(&format!(
+                    " (in namespace {ns}, labelled {SECRET_TYPE_LABEL}=repository, with type: helm)"
+                )),
+            }
+        }
+        SourceProblem {
+            message: text,
+            transient,
+            condition: COMPARISON_ERROR,
+        }
     }
 }
 

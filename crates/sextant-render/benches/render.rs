@@ -148,6 +148,7 @@ fn main() {
                     path,
                     options,
                     credentials: None,
+                    chart: None,
                 })
                 .unwrap()
         };

@@ -15,6 +15,7 @@
 //! allowed.
 
 mod cache;
+pub mod chart;
 mod directory;
 mod glob;
 mod helm;
@@ -29,6 +30,7 @@ mod service;
 mod tools;
 
 pub use cache::{CacheKey, CacheLimits, RenderCache};
+pub use chart::{ChartAccess, ChartError};
 pub use directory::DirectoryError;
 pub use glob::{Glob, GlobError};
 pub use helm::HelmError;
@@ -38,5 +40,7 @@ pub use options::{
     DirectoryOptions, HelmOptions, HelmParameter, KustomizeOptions, RenderOptions, SourceKind,
 };
 pub use render::{RenderError, Rendered, Skipped, detect, render_path, source_folder};
-pub use service::{Outcome, Renderer, RendererConfig, Request, ServiceError, is_git_repository};
+pub use service::{
+    ChartSpec, Outcome, Renderer, RendererConfig, Request, ServiceError, is_git_repository,
+};
 pub use tools::{Kustomize, ToolConfig, ToolError, Tools, which};

@@ -235,7 +235,8 @@ fn duplicates(objects: &[Value], origins: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// `e` and its causes on one line.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut next = e.source();
     while let Some(s) = next {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use sextant_source::{CommitId, Credentials, GitCache, GitOptions, RepoUrl, SourceError, UrlError};
 
 use crate::cache::{CacheKey, CacheLimits, RenderCache};
+use crate::chart::{ChartAccess, ChartError, Charts};
 use crate::options::RenderOptions;
 use crate::paths;
 use crate::render::{self, RenderError, Rendered};
@@ -38,6 +39,9 @@ pub enum ServiceError {
     /// The tools could not be prepared.
     #[error(transparent)]
     Tools(#[from] ToolError),
+    /// A chart could not be had from its repository.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
     /// A revision was given for a folder that is not a Git repository.
     #[error("`{0}` is not a Git repository, so a revision cannot be chosen")]
     NotGit(String),
@@ -57,6 +61,22 @@ pub struct RendererConfig {
     /// Also keep rendered output on disk (survives restarts; the CLI uses
     /// it so a second `sextant render` of a commit is instant).
     pub disk_cache: bool,
+    /// How long a chart repository's listing (index or tags) is used
+    /// before it is read again (default 3 minutes).
+    pub chart_listing_ttl: Option<std::time::Duration>,
+}
+
+/// A chart from a Helm chart repository or an OCI registry: the
+/// request's `repo` is then that repository and its `revision` the
+/// version or range.
+#[derive(Clone, Copy, Debug)]
+pub struct ChartSpec<'a> {
+    /// The chart's name.
+    pub name: &'a str,
+    /// Credentials and TLS for the repository.
+    pub access: &'a ChartAccess,
+    /// Read the repository's listing again now (a hard refresh).
+    pub fresh: bool,
 }
 
 /// One render request.
@@ -72,6 +92,8 @@ pub struct Request<'a> {
     pub options: &'a RenderOptions,
     /// HTTP(S) credentials.
     pub credentials: Option<&'a Credentials>,
+    /// A chart from a chart repository instead of a folder of Git.
+    pub chart: Option<ChartSpec<'a>>,
 }
 
 /// The answer to a request.
@@ -83,6 +105,20 @@ pub struct Outcome {
     pub rendered: Arc<Rendered>,
     /// Whether the render cache answered.
     pub cache_hit: bool,
+    /// The chart version rendered (chart-repository sources).
+    pub version: Option<String>,
+}
+
+impl Outcome {
+    /// What was rendered, as status and history record it: the commit,
+    /// or the chart version (`""` for a plain folder).
+    pub fn revision(&self) -> String {
+        match (&self.commit, &self.version) {
+            (Some(c), _) => c.to_string(),
+            (None, Some(v)) => v.clone(),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// Git cache + render cache + tools.
@@ -91,6 +127,7 @@ pub struct Renderer {
     git: GitCache,
     cache: RenderCache,
     tools: Tools,
+    charts: Charts,
     /// Commits whose snapshot passed the symlink scan (snapshots are
     /// immutable, so once is enough).
     scanned: Mutex<HashSet<CommitId>>,
@@ -108,6 +145,13 @@ impl Renderer {
             git,
             cache: RenderCache::new(disk, config.cache),
             tools: Tools::new(config.tools)?,
+            charts: Charts::new(
+                config.cache_dir.join("charts"),
+                config
+                    .chart_listing_ttl
+                    .unwrap_or(std::time::Duration::from_secs(180)),
+                std::time::Duration::from_secs(60),
+            ),
             scanned: Mutex::new(HashSet::new()),
             verified: Mutex::new(HashSet::new()),
         })
@@ -143,6 +187,7 @@ impl Renderer {
             commit: None,
             rendered: Arc::new(rendered),
             cache_hit: false,
+            version: None,
         })
     }
 
@@ -163,6 +208,9 @@ impl Renderer {
     }
 
     fn render_untimed(&self, request: &Request<'_>) -> Result<Outcome, ServiceError> {
+        if let Some(chart) = &request.chart {
+            return self.render_chart(request, chart);
+        }
         let local = Path::new(request.repo);
         if !request.repo.contains("://") && local.is_dir() && !is_git_repository(local) {
             if !request.revision.is_empty() && request.revision != "HEAD" {
@@ -189,6 +237,7 @@ impl Renderer {
                 commit: Some(commit.clone()),
                 rendered,
                 cache_hit: true,
+                version: None,
             });
         }
         // A snapshot on disk of a full commit already verified to belong
@@ -219,6 +268,7 @@ impl Renderer {
                         commit: Some(commit),
                         rendered,
                         cache_hit: true,
+                        version: None,
                     });
                 }
                 self.git.snapshot(&repo, &commit, request.credentials)?
@@ -247,6 +297,58 @@ impl Renderer {
             commit: Some(commit),
             rendered,
             cache_hit: false,
+            version: None,
+        })
+    }
+}
+
+impl Renderer {
+    /// A chart of a chart repository: pulled (or found in the store),
+    /// then rendered as a Helm source, through the render cache keyed by
+    /// the chart's version and digest.
+    fn render_chart(
+        &self,
+        request: &Request<'_>,
+        chart: &ChartSpec<'_>,
+    ) -> Result<Outcome, ServiceError> {
+        let pulled = self.charts.pull(
+            request.repo,
+            chart.name,
+            request.revision,
+            chart.access,
+            chart.fresh,
+        )?;
+        let mut options = request.options.clone();
+        options.kind = Some(crate::options::SourceKind::Helm);
+        let key = CacheKey::new(
+            &repo_identity(request.repo),
+            &format!("chart:{}@{}#{}", chart.name, pulled.version, pulled.digest),
+            "",
+            &options,
+            self.tools.fingerprint(),
+        );
+        let version = Some(pulled.version.clone());
+        if let Some(rendered) = self.cache.get(&key) {
+            return Ok(Outcome {
+                commit: None,
+                rendered,
+                cache_hit: true,
+                version,
+            });
+        }
+        let rendered = render::render_checked(&pulled.root, &pulled.folder, &options, &self.tools)
+            .map_err(|source| ServiceError::Render {
+                path: chart.name.to_owned(),
+                at: format!("chart version {}", pulled.version),
+                source: Box::new(source),
+            })?;
+        let rendered = Arc::new(rendered);
+        self.cache.put(&key, rendered.clone());
+        Ok(Outcome {
+            commit: None,
+            rendered,
+            cache_hit: false,
+            version,
         })
     }
 }

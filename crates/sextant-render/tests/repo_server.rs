@@ -205,6 +205,7 @@ fn a_second_render_of_the_same_commit_does_no_git_or_tool_work() {
         path: "charts/web",
         options: &options,
         credentials: None,
+        chart: None,
     };
     let first = renderer.render(&request("main")).unwrap();
     assert_eq!(first.commit.as_ref().unwrap().to_string(), commit);
@@ -256,6 +257,7 @@ fn a_plain_folder_that_is_not_a_git_repository_is_rendered_as_it_is() {
         path: "app",
         options: &options,
         credentials: None,
+        chart: None,
     };
     let out = renderer.render(&request).unwrap();
     assert!(out.commit.is_none());
@@ -303,6 +305,7 @@ fn a_commit_of_one_repository_is_never_served_for_another() {
         path: "app",
         options: &options,
         credentials: None,
+        chart: None,
     };
     let from_a = renderer.render(&request(dir_a)).unwrap();
     assert_eq!(names(&from_a.rendered.objects), ["ConfigMap/secret-a"]);

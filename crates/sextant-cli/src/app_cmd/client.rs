@@ -169,6 +169,17 @@ pub use sextant_cluster::words;
 /// reads them, see `sextant repo`), when the user may read the namespace's
 /// Secrets; without them the flags (or none) are used.
 pub async fn saved_credentials(apps: &Apps, repo: &str) -> Option<sextant_source::Credentials> {
+    saved_repositories(apps)
+        .await?
+        .lookup(repo)
+        .map(|f| f.credentials)
+}
+
+/// The repository Secrets of the namespace, read as the controller reads
+/// them (none when they cannot be listed).
+pub async fn saved_repositories(
+    apps: &Apps,
+) -> Option<sextant_controller::repo_creds::RepoCredentials> {
     let secrets: Api<k8s_openapi::api::core::v1::Secret> =
         Api::namespaced(apps.client.clone(), &apps.namespace);
     let list = match secrets.list(&kube::api::ListParams::default()).await {
@@ -182,5 +193,5 @@ pub async fn saved_credentials(apps: &Apps, repo: &str) -> Option<sextant_source
     for s in &list.items {
         saved.upsert(s);
     }
-    saved.lookup(repo).map(|f| f.credentials)
+    Some(saved)
 }

@@ -25,13 +25,23 @@ use super::client::{Apps, retry_on_conflict};
 pub struct CreateArgs {
     /// The Application's name.
     name: String,
-    /// The Git repository (URL).
+    /// The Git repository (URL), or with --helm-chart the Helm chart
+    /// repository (`https://...`) or OCI registry (`oci://...`).
     #[arg(long)]
     repo: String,
     /// The folder in the repository.
-    #[arg(long)]
-    path: String,
-    /// Branch, tag, commit or HEAD to follow.
+    #[arg(
+        long,
+        required_unless_present = "helm_chart",
+        conflicts_with = "helm_chart"
+    )]
+    path: Option<String>,
+    /// A chart of the Helm chart repository --repo instead of a folder of
+    /// Git; --revision is then its version or a range (`1.2.*`).
+    #[arg(long, value_name = "CHART")]
+    helm_chart: Option<String>,
+    /// Branch, tag, commit or HEAD to follow; with --helm-chart, the
+    /// chart version or range.
     #[arg(long, default_value = "HEAD")]
     revision: String,
     /// The namespace to deploy to.
@@ -179,12 +189,58 @@ async fn check_project(apps: &Apps, project: &str) -> anyhow::Result<()> {
     }
 }
 
+/// A chart must have a version matching the revision in its repository.
+async fn check_chart(apps: &Apps, args: &CreateArgs, chart: &str) -> anyhow::Result<()> {
+    let access = super::client::saved_repositories(apps)
+        .await
+        .and_then(|s| s.lookup_chart(&args.repo).map(|(_, a)| a))
+        .unwrap_or_default();
+    let renderer = args.renderer.renderer()?;
+    let (repo, revision, name) = (args.repo.clone(), args.revision.clone(), chart.to_owned());
+    let options = sextant_render::RenderOptions {
+        namespace: args.dest_namespace.clone(),
+        ..Default::default()
+    };
+    let version = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let outcome = renderer.render(&sextant_render::Request {
+            repo: &repo,
+            revision: &revision,
+            path: "",
+            options: &options,
+            credentials: None,
+            chart: Some(sextant_render::ChartSpec {
+                name: &name,
+                access: &access,
+                fresh: true,
+            }),
+        })?;
+        Ok(outcome.revision())
+    })
+    .await
+    .context("the chart check stopped unexpectedly")?
+    .with_context(|| {
+        format!(
+            "could not get chart {chart} {} from {}; check --repo, --helm-chart and --revision, or pass --validate=false to create the app anyway",
+            args.revision, args.repo
+        )
+    })?;
+    eprintln!(
+        "chart {chart}: {} resolves to version {version}",
+        args.revision
+    );
+    Ok(())
+}
+
 /// The path must exist in the repository at the revision.
 async fn check_path(apps: &Apps, args: &CreateArgs) -> anyhow::Result<()> {
+    if let Some(chart) = &args.helm_chart {
+        return check_chart(apps, args, chart).await;
+    }
     let saved = super::client::saved_credentials(apps, &args.repo).await;
     let credentials = args.renderer.credentials().or(saved);
     let renderer = args.renderer.renderer()?;
-    let (repo, revision, path) = (args.repo.clone(), args.revision.clone(), args.path.clone());
+    let (repo, revision) = (args.repo.clone(), args.revision.clone());
+    let path = args.path.clone().unwrap_or_default();
     let skip = "pass --validate=false to create the app anyway";
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let local = std::path::Path::new(&repo);
@@ -220,6 +276,11 @@ async fn check_path(apps: &Apps, args: &CreateArgs) -> anyhow::Result<()> {
 
 /// The spec the flags describe.
 fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
+    if args.helm_chart.is_some() && args.revision == "HEAD" {
+        anyhow::bail!(
+            "--helm-chart needs --revision: the chart version (1.2.3) or a range (1.2.*, >=1.0.0 <2.0.0)"
+        );
+    }
     for option in &args.sync_options {
         pair(option, "--sync-option")?;
     }
@@ -257,7 +318,8 @@ fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
     Ok(ApplicationSpec {
         source: Some(ApplicationSource {
             repo_url: args.repo.clone(),
-            path: Some(args.path.clone()),
+            path: args.path.clone(),
+            chart: args.helm_chart.clone(),
             target_revision: Some(args.revision.clone()),
             helm,
             ..ApplicationSource::default()

@@ -249,10 +249,14 @@ async fn desired(
     what: DiffWhat,
 ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
     let saved = match app.spec.source.as_ref() {
-        Some(source) if what.local.is_none() => {
-            super::client::saved_credentials(apps, &source.repo_url).await
-        }
-        _ => None,
+        Some(source) if what.local.is_none() => super::client::saved_repositories(apps)
+            .await
+            .map(|s| Saved {
+                credentials: s.lookup(&source.repo_url).map(|f| f.credentials),
+                chart: s.lookup_chart(&source.repo_url).map(|(_, a)| a),
+            })
+            .unwrap_or_default(),
+        _ => Saved::default(),
     };
     let outcome = render(app, name, what, saved).await?;
     crate::render_cmd::report(&outcome);
@@ -260,7 +264,8 @@ async fn desired(
     for obj in &mut objects {
         track(obj, name);
     }
-    Ok((objects, outcome.commit.as_ref().map(ToString::to_string)))
+    let revision = Some(outcome.revision()).filter(|r| !r.is_empty());
+    Ok((objects, revision))
 }
 
 /// The revision `app` follows, as its spec says (`HEAD` when unset).
@@ -275,6 +280,13 @@ pub(super) fn target_revision(app: &Application) -> String {
         .to_owned()
 }
 
+/// What the cluster's repository Secrets hold for the app's repository.
+#[derive(Default)]
+struct Saved {
+    credentials: Option<Credentials>,
+    chart: Option<sextant_render::ChartAccess>,
+}
+
 /// Render the app's source at `what.revision`, or at what its target
 /// revision is in Git now (what a sync would deploy, not what was last
 /// compared), or the folder `what.local` as it is on disk.
@@ -282,7 +294,7 @@ async fn render(
     app: &Application,
     name: &str,
     what: DiffWhat,
-    saved: Option<Credentials>,
+    saved: Saved,
 ) -> anyhow::Result<Outcome> {
     if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
         anyhow::bail!(
@@ -292,15 +304,13 @@ async fn render(
     let Some(source) = app.spec.source.clone() else {
         anyhow::bail!("application {name} has no source");
     };
-    if source.chart.is_some() && what.local.is_none() {
-        anyhow::bail!(
-            "application {name} deploys a chart from a Helm repository; `sextant app diff` renders Git sources (or --local DIR) only for now"
-        );
-    }
-    let revision = what
-        .revision
-        .clone()
-        .unwrap_or_else(|| target_revision(app));
+    let chart = sextant_controller::source::chart_of(&source).map(str::to_owned);
+    let revision = match (&what.revision, &chart) {
+        (Some(r), _) => r.clone(),
+        // A chart's range (or newest version when unset), not Git's HEAD.
+        (None, Some(_)) => source.target_revision.clone().unwrap_or_default(),
+        (None, None) => target_revision(app),
+    };
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let options = crate::app_source::render_options(name, &source, &namespace)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
@@ -322,7 +332,8 @@ async fn render(
     );
     tokio::task::spawn_blocking(move || -> anyhow::Result<Outcome> {
         // Flags win over what is saved in the cluster.
-        let credentials = renderer.credentials().or(saved);
+        let credentials = renderer.credentials().or(saved.credentials);
+        let access = saved.chart.unwrap_or_default();
         let renderer = renderer.renderer()?;
         Ok(renderer.render(&Request {
             repo: &source.repo_url,
@@ -330,6 +341,11 @@ async fn render(
             path: &path,
             options: &options,
             credentials: credentials.as_ref(),
+            chart: chart.as_deref().map(|name| sextant_render::ChartSpec {
+                name,
+                access: &access,
+                fresh: true,
+            }),
         })?)
     })
     .await

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
 use sextant_controller::source::{
-    destination_namespace, ignore_rules, render_options, single_source,
+    chart_of, destination_namespace, ignore_rules, render_options, single_source,
 };
 use sextant_controller::tracking;
 use sextant_engine::diff::IgnoreDifferences;
@@ -152,9 +152,19 @@ pub async fn render(
         .repo_creds
         .lookup(&source.repo_url)
         .map(|f| f.credentials);
+    let chart = chart_of(&source).map(str::to_owned);
+    let access = chart
+        .as_ref()
+        .and_then(|_| state.settings.repo_creds.lookup_chart(&source.repo_url))
+        .map(|(_, a)| a)
+        .unwrap_or_default();
     let renderer = state.renderer.clone();
     let path = source.path.clone().unwrap_or_else(|| ".".into());
-    let revision = revision.to_owned();
+    // A chart's range (or its newest version), never Git's HEAD.
+    let revision = match (&chart, revision) {
+        (Some(_), "HEAD") => String::new(),
+        _ => revision.to_owned(),
+    };
     let repo = source.repo_url.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         renderer.render(&RenderRequest {
@@ -163,6 +173,11 @@ pub async fn render(
             path: &path,
             options: &options,
             credentials: credentials.as_ref(),
+            chart: chart.as_deref().map(|name| sextant_render::ChartSpec {
+                name,
+                access: &access,
+                fresh: false,
+            }),
         })
     })
     .await
@@ -350,6 +365,7 @@ pub async fn diff(
     doc["application"] = json!(name);
     doc["revision"] = json!(revision);
     doc["commit"] = json!(outcome.commit.as_ref().map(ToString::to_string));
+    doc["chartVersion"] = json!(outcome.version);
     doc["wouldBePruned"] = json!(would_be_pruned);
     doc["differs"] = json!(report.differs() || !would_be_pruned.is_empty());
     Ok(masked(doc))
@@ -377,6 +393,7 @@ pub async fn manifests(
         "application": name,
         "revision": revision,
         "commit": outcome.commit.as_ref().map(ToString::to_string),
+        "chartVersion": outcome.version,
         "sourceType": format!("{:?}", outcome.rendered.kind).to_lowercase(),
         "manifests": outcome.rendered.objects,
     })))
