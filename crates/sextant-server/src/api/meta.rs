@@ -286,19 +286,36 @@ pub async fn remove_repository(
     who: Principal,
     PathArgs(name): PathArgs<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let Some(url) = state
+    let api: Api<Secret> = Api::namespaced(state.client.clone(), &state.config.namespace);
+    let cached = state
         .settings
         .secrets_labelled(&["repository", "repo-creds"])
         .into_iter()
         .find(|(n, _)| *n == name)
-        .and_then(|(_, s)| s.data.get("url").cloned())
-    else {
+        .and_then(|(_, s)| s.data.get("url").cloned());
+    // One just added may not have reached the watch yet: ask the API.
+    let url = match cached {
+        Some(url) => Some(url),
+        None => api
+            .get_opt(&name)
+            .await
+            .map_err(|e| ApiError::from_kube(&format!("reading Secret {name}"), &e))?
+            .filter(|s| sextant_controller::repo_creds::scope(s).is_some())
+            .and_then(|s| {
+                s.data
+                    .and_then(|d| {
+                        d.get("url")
+                            .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+                    })
+                    .or_else(|| s.string_data.and_then(|d| d.get("url").cloned()))
+            }),
+    };
+    let Some(url) = url else {
         return Err(ApiError::NotFound(format!(
             "no repository credentials named {name}"
         )));
     };
     state.authorize(&who, "repositories", "delete", &url)?;
-    let api: Api<Secret> = Api::namespaced(state.client.clone(), &state.config.namespace);
     api.delete(&name, &DeleteParams::default())
         .await
         .map_err(|e| ApiError::from_kube(&format!("removing Secret {name}"), &e))?;
