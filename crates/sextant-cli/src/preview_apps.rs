@@ -3,10 +3,11 @@
 //! found in the repository's YAML and JSON files (and made by the
 //! ApplicationSets found there, their git generators reading the same
 //! tree) whose single source is
-//! this repository (`--repo`, or a `--repo-url`) and a path in it, each
-//! with the render options its source sets. Everything else found
-//! (multi-source Applications, other repositories, Helm
-//! charts from chart repositories) is listed as skipped, with the reason.
+//! this repository (`--repo`, or a `--repo-url`) and a path in it, or a
+//! chart of a Helm chart repository (its version is what a commit bumps),
+//! each with the render options its source sets. Everything else found
+//! (multi-source Applications, other Git repositories) is listed as
+//! skipped, with the reason.
 
 use std::path::Path;
 
@@ -27,12 +28,26 @@ const MAX_FILES: usize = 20_000;
 pub struct AppSpec {
     /// The Application's name (or the path).
     pub name: String,
-    /// The path in the repository.
+    /// The path in the repository (for a chart: `chart NAME of REPO`).
     pub path: String,
+    /// A chart of a chart repository instead of a path.
+    pub chart: Option<ChartSource>,
     /// How to render it.
     pub options: RenderOptions,
     /// Its ignoreDifferences.
     pub ignore: Vec<IgnoreRule>,
+}
+
+/// A chart of a chart repository, at the version or range the
+/// Application names at one revision of the previewed repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartSource {
+    /// The chart repository (HTTP(S) or `oci://`).
+    pub repo: String,
+    /// The chart.
+    pub chart: String,
+    /// Its `targetRevision`.
+    pub revision: String,
 }
 
 /// The Applications in the tree at `root`, and what was found but is not
@@ -151,18 +166,6 @@ fn app_spec(
     let Some(source) = &app.spec.source else {
         return Err("it has no source".to_owned());
     };
-    if !is_this_repo(&source.repo_url) {
-        return Err(format!(
-            "its source is another repository ({}); pass --repo-url if it is this one",
-            source.repo_url
-        ));
-    }
-    let Some(path) = source.path.clone().filter(|_| source.chart.is_none()) else {
-        return Err(
-            "its source is a chart from a Helm repository, not a path in this repository"
-                .to_owned(),
-        );
-    };
     let namespace = app
         .spec
         .destination
@@ -170,11 +173,32 @@ fn app_spec(
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| namespace.to_owned());
+    if let Some(chart) = sextant_controller::source::chart_of(source) {
+        return Ok(AppSpec {
+            options: app_source::render_options(&name, source, &namespace)?,
+            path: format!("chart {chart} of {}", source.repo_url),
+            chart: Some(ChartSource {
+                repo: source.repo_url.clone(),
+                chart: chart.to_owned(),
+                revision: source.target_revision.clone().unwrap_or_default(),
+            }),
+            ignore: app_source::ignore_rules(&app)?,
+            name,
+        });
+    }
+    if !is_this_repo(&source.repo_url) {
+        return Err(format!(
+            "its source is another repository ({}); pass --repo-url if it is this one",
+            source.repo_url
+        ));
+    }
+    let path = source.path.clone().unwrap_or_else(|| ".".to_owned());
     let ignore = app_source::ignore_rules(&app)?;
     Ok(AppSpec {
         options: app_source::render_options(&name, source, &namespace)?,
         name,
         path,
+        chart: None,
         ignore,
     })
 }

@@ -184,6 +184,7 @@ fn apps(
             namespace: args.namespace.clone(),
             ..Default::default()
         },
+        chart: None,
         ignore: Vec::new(),
     };
     if !args.path.is_empty() {
@@ -228,22 +229,44 @@ fn preview_one(
     base: &Snapshot,
     head: &Snapshot,
 ) -> AppPreview {
-    let render =
-        |spec: &Option<AppSpec>, snapshot: &Snapshot| -> anyhow::Result<Option<Vec<Value>>> {
-            let Some(spec) = spec else { return Ok(None) };
-            if !snapshot.dir().join(&spec.path).is_dir() {
-                return Ok(None);
-            }
+    // Objects, and the chart version for a chart of a chart repository
+    // (public repositories: preview has no cluster to read Secrets from).
+    let access = sextant_render::ChartAccess::default();
+    let render = |spec: &Option<AppSpec>,
+                  snapshot: &Snapshot|
+     -> anyhow::Result<Option<(Vec<Value>, Option<String>)>> {
+        let Some(spec) = spec else { return Ok(None) };
+        if let Some(c) = &spec.chart {
             let outcome = renderer.render(&Request {
-                repo: &args.repo,
-                revision: &snapshot.commit().to_string(),
-                path: &spec.path,
+                repo: &c.repo,
+                revision: &c.revision,
+                path: "",
                 options: &spec.options,
                 credentials: None,
-                chart: None,
+                chart: Some(sextant_render::ChartSpec {
+                    name: &c.chart,
+                    access: &access,
+                    fresh: false,
+                }),
             })?;
-            Ok(Some(outcome.rendered.objects.clone()))
-        };
+            return Ok(Some((
+                outcome.rendered.objects.clone(),
+                outcome.version.clone(),
+            )));
+        }
+        if !snapshot.dir().join(&spec.path).is_dir() {
+            return Ok(None);
+        }
+        let outcome = renderer.render(&Request {
+            repo: &args.repo,
+            revision: &snapshot.commit().to_string(),
+            path: &spec.path,
+            options: &spec.options,
+            credentials: None,
+            chart: None,
+        })?;
+        Ok(Some((outcome.rendered.objects.clone(), None)))
+    };
     let chain = |e: anyhow::Error| {
         e.chain()
             .map(ToString::to_string)
@@ -270,13 +293,20 @@ fn preview_one(
         (None, None) => Some(format!("path `{}` exists at neither revision", app.path)),
         (None, Some(_)) => Some("new at head".to_owned()),
         (Some(_), None) => Some("gone at head".to_owned()),
+        (Some((_, Some(from))), Some((_, Some(to)))) if from != to => {
+            let chart = app.chart.as_ref().map_or("", |c| c.chart.as_str());
+            Some(format!("chart {chart} {from} -> {to}"))
+        }
         _ => None,
+    };
+    let objects = |o: &Option<(Vec<Value>, Option<String>)>| -> Vec<Value> {
+        o.as_ref().map(|(objs, _)| objs.clone()).unwrap_or_default()
     };
     let mut p = preview_app(
         &app.name,
         &app.path,
-        old.as_deref().unwrap_or_default(),
-        new.as_deref().unwrap_or_default(),
+        &objects(&old),
+        &objects(&new),
         &ignore,
     );
     p.note = note;

@@ -1238,7 +1238,11 @@ async fn create_with_a_helm_chart_checks_the_version_and_writes_source_chart() {
         env.run(&refs).await
     };
 
-    let out = run(create("web", &["--revision", "1.*"])).await;
+    let out = run(create(
+        "web",
+        &["--revision", "1.*", "--sync-option", "CreateNamespace=true"],
+    ))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         text(&out.stderr).contains("1.* resolves to version 1.5.0"),
@@ -1250,6 +1254,17 @@ async fn create_with_a_helm_chart_checks_the_version_and_writes_source_chart() {
     assert_eq!(source.chart.as_deref(), Some("web"));
     assert_eq!(source.target_revision.as_deref(), Some("1.*"));
     assert!(source.path.is_none());
+
+    // A diff renders the chart at the newest version of the range.
+    let out = env.run(&["diff", "web"]).await;
+    assert_eq!(out.status.code(), Some(1), "different: {}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ConfigMap shop/web-web (added)"),
+        "{}",
+        show(&out)
+    );
+    assert!(stdout.contains("version: 1.5.0"), "{}", show(&out));
 
     let out = run(create("nope", &["--revision", "3.*"])).await;
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));

@@ -387,3 +387,67 @@ fn preview_accepts_ancestry_suffixes_and_remote_branch_names() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn a_chart_version_bump_lists_what_the_new_version_adds_removes_and_changes() {
+    use sextant_testkit::{StaticHttpServer, index_repo, package_chart};
+    let tmp = tempfile::tempdir().unwrap();
+    let charts = tmp.path().join("charts");
+    package_chart(&charts, "monitor", "1.0.0", &[]);
+    package_chart(
+        &charts,
+        "monitor",
+        "1.1.0",
+        &[("templates/clusterrole.yaml", CLUSTER_ROLE)],
+    );
+    index_repo(&charts);
+    let server = StaticHttpServer::start(&charts, None);
+    let app = |version: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: monitoring\nspec:\n  project: default\n  source:\n    repoURL: {}\n    chart: monitor\n    targetRevision: {version}\n    helm:\n      releaseName: mon\n  destination:\n    namespace: monitoring\n",
+            server.url("")
+        )
+    };
+    let repo = tmp.path().join("repo");
+    write(&repo, "infra/monitoring.yaml", &app("1.0.0"));
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let base = git(&repo, &["rev-parse", "HEAD"]);
+    write(&repo, "infra/monitoring.yaml", &app("1.1.0"));
+    git(&repo, &["commit", "-q", "-am", "bump monitor"]);
+
+    let out = preview(
+        tmp.path(),
+        &repo,
+        &base,
+        &["--fail-on", "added-cluster-scoped"],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the gate fails: {stdout}{stderr}"
+    );
+    assert!(stdout.contains("monitoring"), "{stdout}");
+    assert!(stdout.contains("chart monitor 1.0.0 -> 1.1.0"), "{stdout}");
+    assert!(
+        stdout.contains("ClusterRole") && stdout.contains("mon-reader"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("fail-on"), "{stderr}");
+
+    let out = preview(tmp.path(), &repo, &base, &["-o", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let app = v["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "monitoring")
+        .unwrap_or_else(|| panic!("{v}"));
+    let changed = app.to_string();
+    assert!(
+        changed.contains("mon-monitor"),
+        "the ConfigMap's version changed: {changed}"
+    );
+}
