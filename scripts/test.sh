@@ -22,8 +22,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+# --no-fail-fast: one run shows every failing test binary, not the first.
 echo "== cargo test"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 
 # The UI in a real browser (playwright-core driving Debian's chromium,
 # installed when missing) against `sextant demo`, with the binary cargo
@@ -38,7 +39,7 @@ echo "== building the real control plane (cached after the first time)"
 SEXTANT_CONTROL_PLANE_BIN="$(./scripts/build-control-plane.sh | tail -n1)"
 export SEXTANT_CONTROL_PLANE_BIN
 echo "== cargo test, real control plane profile"
-SEXTANT_TEST_CLUSTER=real cargo test \
+SEXTANT_TEST_CLUSTER=real cargo test --no-fail-fast \
   -p sextant-testkit --test control_plane \
   -p localkube --test kubectl_conformance --test stand_in --test differential --test kube_client \
   -p sextant-controller --test sync_e2e --test operations_e2e --test leader_e2e --test repo_credentials_e2e \

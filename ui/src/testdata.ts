@@ -8,6 +8,7 @@ export function summary(name: string, over: Partial<AppSummary> = {}): AppSummar
     labels: {},
     repoUrl: 'https://git.example/repo',
     path: 'apps/' + name,
+    chart: '',
     targetRevision: 'HEAD',
     destServer: 'https://kubernetes.default.svc',
     destName: 'in-cluster',

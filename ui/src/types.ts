@@ -11,6 +11,8 @@ export interface AppSummary {
   labels: Record<string, string>;
   repoUrl: string;
   path: string;
+  /** The chart, when the source is a chart of a chart repository. */
+  chart: string;
   targetRevision: string;
   destServer: string;
   destName: string;

@@ -27,6 +27,7 @@ import {
   type Filters,
 } from '../filters';
 import { useEventSource } from '../sse';
+import { sourceLabel, sourceTitle } from '../source';
 import type { AppEventData, AppList as AppListT, AppSummary, Project } from '../types';
 
 const PAGE = 500;
@@ -481,8 +482,8 @@ function AppRow({
         <Status kind="health" value={app.healthStatus} />
         {app.operationPhase === 'Running' && <span className="badge">syncing</span>}
       </span>
-      <span className="mono ellipsis" title={`${app.repoUrl} ${app.path} @ ${app.targetRevision}`}>
-        {app.path || app.repoUrl} @ {shortRev(app.targetRevision)}
+      <span className="mono ellipsis" title={sourceTitle(app)}>
+        {sourceLabel(app)} @ {shortRev(app.targetRevision)}
       </span>
       <span className="ellipsis" title={app.destServer}>
         {destination(app.destServer, app.destName, app.destNamespace)}
@@ -595,7 +596,9 @@ function AppTile({
         <dt>Project</dt>
         <dd>{app.project}</dd>
         <dt>Source</dt>
-        <dd className="ellipsis mono">{app.path || app.repoUrl}</dd>
+        <dd className="ellipsis mono" title={sourceTitle(app)}>
+          {sourceLabel(app)}
+        </dd>
         <dt>Destination</dt>
         <dd className="ellipsis" title={app.destServer}>
           {destination(app.destServer, app.destName, app.destNamespace)}

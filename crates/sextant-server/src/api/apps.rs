@@ -64,6 +64,9 @@ pub struct AppSummary {
     pub repo_url: String,
     /// Path in it.
     pub path: String,
+    /// The chart, when the source is a chart of a chart repository
+    /// (`""` otherwise).
+    pub chart: String,
     /// The revision it follows.
     pub target_revision: String,
     /// Destination server.
@@ -204,6 +207,7 @@ pub fn summary(app: &Application) -> AppSummary {
         labels: app.metadata.labels.clone().unwrap_or_default(),
         repo_url: source.map(|s| s.repo_url.clone()).unwrap_or_default(),
         path: source.and_then(|s| s.path.clone()).unwrap_or_default(),
+        chart: source.and_then(|s| s.chart.clone()).unwrap_or_default(),
         target_revision: source
             .and_then(|s| s.target_revision.clone())
             .unwrap_or_else(|| "HEAD".into()),

@@ -293,9 +293,11 @@ pub async fn remove_repository(
         .into_iter()
         .find(|(n, _)| *n == name)
         .and_then(|(_, s)| s.data.get("url").cloned());
-    // One just added may not have reached the watch yet: ask the API.
+    // One just added may not have reached the watch yet: ask the API
+    // (for a name a Secret can have; any other names none).
     let url = match cached {
         Some(url) => Some(url),
+        None if !is_object_name(&name) => None,
         None => api
             .get_opt(&name)
             .await
@@ -320,6 +322,17 @@ pub async fn remove_repository(
         .await
         .map_err(|e| ApiError::from_kube(&format!("removing Secret {name}"), &e))?;
     Ok(axum::Json(json!({"removed": name, "url": url})))
+}
+
+/// Whether `name` can be a Kubernetes object's name (a DNS subdomain).
+fn is_object_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// A cluster apps can deploy to.
@@ -437,4 +450,21 @@ pub async fn settings(State(state): State<Shared>, _who: Principal) -> ApiResult
         policy_problems: policy.map(|p| p.problems.clone()).unwrap_or_default(),
     };
     Ok(masked(to_json(&info)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_object_name;
+
+    #[test]
+    fn only_names_a_secret_can_have_are_looked_up() {
+        assert!(is_object_name("repo-git-example-a"));
+        assert!(is_object_name("a.b-1"));
+        assert!(!is_object_name(""));
+        assert!(!is_object_name("Repo"));
+        assert!(!is_object_name("-a"));
+        assert!(!is_object_name("a/b"));
+        assert!(!is_object_name("v\u{4}Ö840"));
+        assert!(!is_object_name(&"a".repeat(254)));
+    }
 }
