@@ -169,68 +169,73 @@ mod service_account {
     pub const NAME: &str = "sextant-manager";
     const MANAGER: &str = "sextant-cluster-add";
 
-    /// Make the ServiceAccount and return its token.
-    pub async fn token(client: &kube::Client, ns: &str, wait: Duration) -> anyhow::Result<String> {
-        let apply = PatchParams::apply(MANAGER).force();
-        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
-        sas.patch(
-            NAME,
-            &apply,
-            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": ns}})),
+    /// Server-side apply `body` as `name` through `api`.
+    async fn apply<K>(
+        api: &Api<K>,
+        name: &str,
+        body: serde_json::Value,
+        what: &str,
+    ) -> anyhow::Result<()>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        api.patch(
+            name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(body),
         )
         .await
         .map_err(|e| anyhow::anyhow!(words(&e)))
-        .with_context(|| format!("could not create ServiceAccount {ns}/{NAME}"))?;
+        .with_context(|| format!("could not create {what}"))?;
+        Ok(())
+    }
+
+    /// Make the ServiceAccount and return its token.
+    pub async fn token(client: &kube::Client, ns: &str, wait: Duration) -> anyhow::Result<String> {
+        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": ns}});
+        apply(&sas, NAME, sa, &format!("ServiceAccount {ns}/{NAME}")).await?;
         let role = format!("{NAME}-role");
         let roles: Api<ClusterRole> = Api::all(client.clone());
-        roles
-            .patch(
-                &role,
-                &apply,
-                &Patch::Apply(json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                    "metadata": {"name": role},
-                    "rules": [
-                        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                        {"nonResourceURLs": ["*"], "verbs": ["*"]},
-                    ],
-                })),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!(words(&e)))
-            .with_context(|| format!("could not create ClusterRole {role}"))?;
+        let body = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": role},
+            "rules": [
+                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                {"nonResourceURLs": ["*"], "verbs": ["*"]},
+            ],
+        });
+        apply(&roles, &role, body, &format!("ClusterRole {role}")).await?;
         let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
         let binding = format!("{NAME}-role-binding");
-        bindings
-            .patch(
-                &binding,
-                &apply,
-                &Patch::Apply(json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                    "metadata": {"name": binding},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-                    "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}],
-                })),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!(words(&e)))
-            .with_context(|| format!("could not create ClusterRoleBinding {binding}"))?;
+        let body = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": binding},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}],
+        });
+        apply(
+            &bindings,
+            &binding,
+            body,
+            &format!("ClusterRoleBinding {binding}"),
+        )
+        .await?;
         let secret_name = format!("{NAME}-token");
         let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-        secrets
-            .patch(
-                &secret_name,
-                &apply,
-                &Patch::Apply(json!({
-                    "apiVersion": "v1", "kind": "Secret",
-                    "metadata": {"name": secret_name, "namespace": ns,
-                                 "annotations": {"kubernetes.io/service-account.name": NAME}},
-                    "type": "kubernetes.io/service-account-token",
-                })),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!(words(&e)))
-            .with_context(|| format!("could not create Secret {ns}/{secret_name}"))?;
+        let body = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": secret_name, "namespace": ns,
+                         "annotations": {"kubernetes.io/service-account.name": NAME}},
+            "type": "kubernetes.io/service-account-token",
+        });
+        apply(
+            &secrets,
+            &secret_name,
+            body,
+            &format!("Secret {ns}/{secret_name}"),
+        )
+        .await?;
         let deadline = Instant::now() + wait;
         loop {
             let s = secrets

@@ -245,13 +245,9 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<Outcome> {
         plain_http: args.plain_http,
         ..Default::default()
     };
-    let revision = match (&args.helm_chart, args.revision.as_str()) {
-        (Some(_), "HEAD") => "",
-        (_, r) => r,
-    };
     Ok(renderer.render(&Request {
         repo,
-        revision,
+        revision: &args.revision,
         path,
         options: &options,
         credentials: credentials.as_ref(),

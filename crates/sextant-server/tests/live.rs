@@ -312,14 +312,20 @@ async fn the_resource_tree_and_managed_resources_show_what_the_app_owns() {
     })
     .await;
     let mut tree = Value::Null;
-    w.eventually("the tree reaches the Pods", async || {
+    // The server's own watch cache catches up on its own time: wait for
+    // every kind the assertions below read, not only the Pods.
+    w.eventually("the tree reaches the Pods and the ConfigMap", async || {
         tree = w
             .get("/api/v1/applications/web/resource-tree", &token)
             .await
             .1;
-        tree["nodes"]
-            .as_array()
-            .is_some_and(|n| n.iter().filter(|n| n["kind"] == "Pod").count() == 2)
+        tree["nodes"].as_array().is_some_and(|n| {
+            let count = |kind: &str| n.iter().filter(|n| n["kind"] == kind).count();
+            count("Pod") == 2
+                && count("ConfigMap") == 1
+                && count("Deployment") == 1
+                && count("ReplicaSet") == 1
+        })
     })
     .await;
     let nodes = tree["nodes"].as_array().unwrap();

@@ -305,12 +305,10 @@ async fn render(
         anyhow::bail!("application {name} has no source");
     };
     let chart = sextant_controller::source::chart_of(&source).map(str::to_owned);
-    let revision = match (&what.revision, &chart) {
-        (Some(r), _) => r.clone(),
-        // A chart's range (or newest version when unset), not Git's HEAD.
-        (None, Some(_)) => source.target_revision.clone().unwrap_or_default(),
-        (None, None) => target_revision(app),
-    };
+    let revision = what
+        .revision
+        .clone()
+        .unwrap_or_else(|| target_revision(app));
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let options = crate::app_source::render_options(name, &source, &namespace)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;

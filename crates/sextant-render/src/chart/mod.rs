@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::render::chain as error_chain;
 pub use access::ChartAccess;
 use index::Index;
 use oci::{OciChart, Session};
@@ -451,5 +452,3 @@ fn read_capped(
     }
     Ok(body)
 }
-
-use crate::render::chain as error_chain;

@@ -2,7 +2,8 @@
 //! them (`1.2.*`, `~1.2`, `^1`, `>=1.0.0 <2.0.0`, `1.0 - 1.4`, `a || b`),
 //! resolved to the newest version that matches. Pre-releases match only a
 //! range that names one (as Helm does); `""` and `*` mean the newest
-//! stable version.
+//! stable version, and so does `HEAD` (what a source without a revision
+//! follows), so every caller can pass a source's revision as it is.
 
 use semver::{Version, VersionReq};
 
@@ -20,7 +21,7 @@ impl Wanted {
     /// Read a `targetRevision`.
     pub fn parse(spec: &str) -> Result<Self, String> {
         let spec = spec.trim();
-        if spec.is_empty() || spec == "*" || spec.eq_ignore_ascii_case("latest") {
+        if spec.is_empty() || spec == "*" || spec == "HEAD" || spec.eq_ignore_ascii_case("latest") {
             return Ok(Wanted::Range(vec![VersionReq::STAR]));
         }
         if lenient(spec).is_some() && !spec.contains(['*', 'x', 'X']) {
@@ -166,6 +167,7 @@ mod tests {
         assert_eq!(pick("1.0 - 1.2.0"), Some("1.2.0"));
         assert_eq!(pick("*"), Some("v2.1"));
         assert_eq!(pick(""), Some("v2.1"));
+        assert_eq!(pick("HEAD"), Some("v2.1"));
         assert_eq!(pick("<1.0.0 || >=2.1"), Some("v2.1"));
         assert_eq!(pick(">=1.3.0-rc.0 <1.4.0"), Some("1.3.0-rc.1"));
         assert_eq!(pick("3.*"), None);

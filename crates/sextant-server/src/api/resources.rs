@@ -160,11 +160,7 @@ pub async fn render(
         .unwrap_or_default();
     let renderer = state.renderer.clone();
     let path = source.path.clone().unwrap_or_else(|| ".".into());
-    // A chart's range (or its newest version), never Git's HEAD.
-    let revision = match (&chart, revision) {
-        (Some(_), "HEAD") => String::new(),
-        _ => revision.to_owned(),
-    };
+    let revision = revision.to_owned();
     let repo = source.repo_url.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         renderer.render(&RenderRequest {
