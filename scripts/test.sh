@@ -43,6 +43,6 @@ SEXTANT_TEST_CLUSTER=real cargo test --no-fail-fast \
   -p sextant-testkit --test control_plane \
   -p localkube --test kubectl_conformance --test stand_in --test differential --test kube_client \
   -p sextant-controller --test sync_e2e --test operations_e2e --test leader_e2e --test repo_credentials_e2e \
-  --test sync_waves_e2e --test sync_revision_e2e --test appset_e2e --test app_of_apps_e2e --test notify_e2e --test projects_e2e --test clusters_e2e --test charts_e2e \
+  --test sync_waves_e2e --test sync_revision_e2e --test appset_e2e --test app_of_apps_e2e --test notify_e2e --test projects_e2e --test clusters_e2e --test charts_e2e --test multi_source_e2e \
   -p sextant-server --test api --test live --test rbac_e2e --test schemathesis --test webhook \
   -p sextant-cli --test demo_cli --test cluster_cli

@@ -20,6 +20,7 @@ mod crds_cmd;
 mod demo_cmd;
 mod diff_cmd;
 mod health_cmd;
+mod jsonnet_args;
 mod localkube_cmd;
 mod logging;
 mod notifications_cmd;
@@ -32,6 +33,11 @@ mod server_cmd;
 mod version_cmd;
 
 fn main() -> ExitCode {
+    // Jsonnet runs in a child of this binary, capped in memory and time.
+    let first: Vec<_> = std::env::args_os().skip(1).take(3).collect();
+    if let Some(code) = sextant_render::jsonnet::run_if_child(&first) {
+        return code;
+    }
     let args = cli::Cli::parse();
     if let Err(e) = logging::init(
         args.log_format,

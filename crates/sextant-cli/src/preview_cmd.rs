@@ -103,6 +103,8 @@ fn run_blocking(args: &PreviewArgs) -> anyhow::Result<ExitCode> {
                 ..Limits::default()
             },
             allow_network: false,
+            jsonnet_exe: render_cmd::jsonnet_exe(),
+            ..ToolConfig::default()
         },
         disk_cache: true,
         ..RendererConfig::default()

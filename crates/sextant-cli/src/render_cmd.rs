@@ -59,6 +59,9 @@ pub struct RenderArgs {
     /// Plain folders: skip files matching this glob.
     #[arg(long, value_name = "GLOB")]
     exclude: Option<String>,
+    /// Jsonnet files of plain folders.
+    #[command(flatten)]
+    jsonnet: crate::jsonnet_args::JsonnetArgs,
 
     /// Helm: a value file, relative to the chart, inside the repository;
     /// repeatable.
@@ -153,6 +156,15 @@ pub struct ToolArgs {
     /// Let helm and kustomize reach the network.
     #[arg(long)]
     allow_network: bool,
+    /// MiB of memory one Jsonnet evaluation may use (it runs in a child
+    /// process, stopped when it needs more).
+    #[arg(long, value_name = "MIB", default_value_t = sextant_render::DEFAULT_JSONNET_MAX_MEMORY >> 20)]
+    jsonnet_max_memory: u64,
+}
+
+/// This program, which evaluates Jsonnet in a child of itself.
+pub(crate) fn jsonnet_exe() -> Option<PathBuf> {
+    std::env::current_exe().ok()
 }
 
 impl ToolArgs {
@@ -167,6 +179,8 @@ impl ToolArgs {
                 ..Limits::default()
             },
             allow_network: self.allow_network,
+            jsonnet_exe: jsonnet_exe(),
+            jsonnet_max_memory: self.jsonnet_max_memory.max(16) << 20,
         }
     }
 }
@@ -311,6 +325,7 @@ fn render_options(args: &RenderArgs) -> anyhow::Result<RenderOptions> {
     options.directory.recurse = args.recurse;
     options.directory.include = args.include.clone();
     options.directory.exclude = args.exclude.clone();
+    options.directory.jsonnet = args.jsonnet.options()?;
     let helm = &mut options.helm;
     helm.value_files = args.helm_values.clone();
     helm.release_name = args.release_name.clone();

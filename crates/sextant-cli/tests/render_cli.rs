@@ -105,7 +105,8 @@ fn render_prints_sorted_objects_and_reports_the_commit_and_source_kind() {
     );
     assert!(stderr.contains("source: directory"), "{stderr}");
     assert!(
-        stderr.contains("skipped: apps/plain/notes.txt (not a .yaml, .yml or .json file)"),
+        stderr
+            .contains("skipped: apps/plain/notes.txt (not a .yaml, .yml, .json or .jsonnet file)"),
         "{stderr}"
     );
     let a = stdout.find("name: a").unwrap();
@@ -275,6 +276,87 @@ fn render_a_chart_of_a_chart_repository_and_of_an_oci_registry() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("no version of chart site") && stderr.contains("newest: 1.3.0, 0.9.0"),
+        "{stderr}"
+    );
+}
+
+/// Jsonnet through the `sextant` binary: each file is evaluated in a
+/// child of it, so the flags reach the program, a program that wants
+/// more memory than `--jsonnet-max-memory` and one that runs past
+/// `--tool-timeout` are stopped with a message saying which limit, and an
+/// error names the file and line.
+#[test]
+fn render_jsonnet_in_a_child_process_within_its_memory_and_time_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "ok/main.jsonnet",
+        "function(replicas=1) { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: std.extVar('env') }, data: { replicas: std.toString(replicas) } }",
+    );
+    write(
+        root,
+        "hungry/main.jsonnet",
+        "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { n: std.toString(std.length(std.repeat('x', 100000000))) } }",
+    );
+    write(
+        root,
+        "slow/main.jsonnet",
+        "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { n: std.toString(std.foldl(function(a, b) a + b, std.range(1, 300000000), 0)) } }",
+    );
+    write(
+        root,
+        "bad/main.jsonnet",
+        "local x = 1;\n{\n  a: error 'boom ' + x,\n}\n",
+    );
+    let render = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .arg("render")
+            .args(args)
+            .current_dir(root)
+            .env("HOME", root)
+            .output()
+            .unwrap()
+    };
+
+    let out = render(&[
+        "--path",
+        "ok",
+        "--jsonnet-ext-var-str",
+        "env=prod",
+        "--jsonnet-tla-code",
+        "replicas=1+2",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"][0]["metadata"]["name"], "prod");
+    assert_eq!(list["items"][0]["data"]["replicas"], "3");
+
+    // 100 MB of string fits the default 1024 MiB, not 64.
+    let out = render(&["--path", "hungry", "--jsonnet-max-memory", "64"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("at hungry: Jsonnet `main.jsonnet`")
+            && stderr.contains("needed more than the 64 MiB"),
+        "{stderr}"
+    );
+    let out = render(&["--path", "hungry", "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("100000000"));
+
+    let out = render(&["--path", "slow", "--tool-timeout", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("did not finish within 1 s"), "{stderr}");
+
+    let out = render(&["--path", "bad"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("boom 1") && stderr.contains("main.jsonnet:3:"),
         "{stderr}"
     );
 }

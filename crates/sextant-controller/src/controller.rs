@@ -64,7 +64,7 @@ pub struct Shared {
 /// it follows, so a Git poll queues only the apps whose commit moved.
 struct Known {
     fingerprint: u64,
-    follows: Option<(String, String)>,
+    follows: Vec<(String, String)>,
     /// The apps it waits for (`spec.dependsOn`).
     depends_on: Vec<String>,
     /// Its project (a change of the project queues it).
@@ -271,7 +271,9 @@ impl Controller {
                             }
                             let known = Known {
                                 fingerprint: fingerprint(&app),
-                                follows: app.spec.source.as_ref().map(crate::source::watched),
+                                follows: crate::source::app_sources(&app)
+                                    .map(|s| s.list().iter().map(crate::source::watched).collect())
+                                    .unwrap_or_default(),
                                 depends_on: crate::depends::names(&app),
                                 project: crate::projects::project_name(&app).to_owned(),
                                 dest: crate::clusters::destination_of(&app),
@@ -336,7 +338,7 @@ impl Controller {
                         .map(|apps| {
                             apps.iter()
                                 .filter(|(_, k)| {
-                                    k.follows.as_ref().is_some_and(|(repo, _)| {
+                                    k.follows.iter().any(|(repo, _)| {
                                         urls.iter().any(|u| repo_creds::matches(u, repo))
                                     })
                                 })
@@ -413,7 +415,7 @@ impl Controller {
                     let mut by_pair: HashMap<(String, String), Vec<String>> = HashMap::new();
                     if let Ok(apps) = shared.apps.lock() {
                         for (name, known) in apps.iter() {
-                            if let Some(pair) = &known.follows {
+                            for pair in &known.follows {
                                 by_pair.entry(pair.clone()).or_default().push(name.clone());
                             }
                         }

@@ -161,11 +161,11 @@ async fn post_delete_hooks(
         .and_then(|s| s.sync.as_ref())
         .and_then(|s| s.revision.clone())
         .filter(|r| !r.is_empty());
-    let source = crate::source::single_source(app).ok()?;
+    let sources = crate::source::app_sources(app).ok()?;
     let namespace = crate::source::destination_namespace(app);
     let fetched = shared
         .sources
-        .fetch(&name, source, revision.as_deref(), &namespace, false)
+        .fetch_app(&name, sources, revision.as_deref(), &namespace, false)
         .await
         .map_err(|e| tracing::warn!(app = %name, error = %e, "PostDelete hooks not run: the source does not render"))
         .ok()?;

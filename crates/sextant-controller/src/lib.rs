@@ -40,6 +40,7 @@ mod fight;
 mod finalize;
 pub mod leader;
 mod metrics;
+mod multi_source;
 mod notify;
 mod operation;
 mod prepare;

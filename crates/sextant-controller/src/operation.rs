@@ -10,7 +10,8 @@ use std::time::Duration;
 use kube::api::Api;
 use sextant_model::Application;
 use sextant_model::application::{
-    ApplicationStatus, Operation, OperationState, RevisionHistory, SyncOperationResult,
+    ApplicationSource, ApplicationStatus, Operation, OperationState, ResourceResult,
+    RevisionHistory, SyncOperation, SyncOperationResult,
 };
 
 use crate::compare::Comparison;
@@ -129,23 +130,27 @@ pub(crate) async fn run_operation(
         .and_then(|r| r.sync_result.as_ref())
         .map(|r| r.revision.clone())
         .filter(|r| !r.is_empty());
-    let revision_asked = fixed.clone().or_else(|| sync_op.revision.clone());
+    let revision_asked = fixed.clone().or_else(|| asked_revision(&sync_op));
+    // The sources a rollback names instead of the app's.
+    let overridden = match (
+        sync_op.source.as_ref(),
+        sync_op.sources.as_deref().filter(|s| !s.is_empty()),
+    ) {
+        (None, None) => Ok(None),
+        (one, several) => source::sources_of(one, several).map(Some),
+    };
     // The state to sync to: as compared, or another revision / source.
-    let wants_other = sync_op.source.is_some()
+    let wants_other = !matches!(overridden, Ok(None))
         || revision_asked
             .as_deref()
             .is_some_and(|r| prepared.as_ref().is_none_or(|(f, _)| f.revision() != r));
-    let prepared = match (prepared, wants_other) {
-        (Some(p), false) => Ok(p),
-        _ => {
-            prepare_with(
-                shared,
-                app,
-                sync_op.source.as_ref(),
-                revision_asked.as_deref(),
-                false,
-            )
-            .await
+    let prepared = match (prepared, wants_other, overridden) {
+        (Some(p), false, _) => Ok(p),
+        (_, _, Err(e)) => Err(source::SourceProblem::from(format!(
+            "the operation's sources: {e}"
+        ))),
+        (_, _, Ok(overridden)) => {
+            prepare_with(shared, app, overridden, revision_asked.as_deref(), false).await
         }
     };
     // Retries of a failed automated sync count up; anything else starts at none.
@@ -193,6 +198,7 @@ pub(crate) async fn run_operation(
             }
         };
     let revision = fetched.revision();
+    let synced = Synced::of(app, &sync_op, &fetched);
     // The commit this sync deploys is fixed from here on (a refresh or a
     // push while it runs does not change it) and is shown at once, before
     // anything is applied.
@@ -200,11 +206,7 @@ pub(crate) async fn run_operation(
         operation: op.clone(),
         phase: "Running".into(),
         message: Some(format!("syncing to {}", short(&revision))),
-        sync_result: Some(SyncOperationResult {
-            revision: revision.clone(),
-            resources: None,
-            source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
-        }),
+        sync_result: Some(synced.result(None)),
         started_at: started.clone(),
         finished_at: None,
         retry_count,
@@ -286,17 +288,13 @@ pub(crate) async fn run_operation(
         let api = api.clone();
         let name = name.clone();
         let base = st.clone();
-        let revision = revision.clone();
+        let synced = synced.clone();
         status::Throttled::spawn(Duration::from_millis(250), move |results| {
             let api = api.clone();
             let name = name.clone();
             let mut s = base.clone();
             if let Some(os) = s.operation_state.as_mut() {
-                os.sync_result = Some(SyncOperationResult {
-                    revision: revision.clone(),
-                    resources: Some(results),
-                    source: None,
-                });
+                os.sync_result = Some(synced.result(Some(results)));
             }
             async move {
                 if let Err(e) = status::write(&api, &name, &s).await {
@@ -342,11 +340,7 @@ pub(crate) async fn run_operation(
             .filter(|s| s.phase == "Terminating");
         if let Some(os) = st.operation_state.as_mut() {
             os.message = Some(format!("waiting: {}", report.message));
-            os.sync_result = Some(SyncOperationResult {
-                revision: revision.clone(),
-                resources: Some(report.results.clone()),
-                source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
-            });
+            os.sync_result = Some(synced.result(Some(report.results.clone())));
         }
         if let (Some(os), Some(stop)) = (st.operation_state.as_mut(), asked_to_stop) {
             os.phase = stop.phase;
@@ -374,11 +368,7 @@ pub(crate) async fn run_operation(
                 op.retry.as_ref().and_then(|r| r.limit).unwrap_or(0),
                 wait.as_secs()
             ));
-            os.sync_result = Some(SyncOperationResult {
-                revision: revision.clone(),
-                resources: Some(report.results.clone()),
-                source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
-            });
+            os.sync_result = Some(synced.result(Some(report.results.clone())));
         }
         status::set_condition(&mut st, "SyncError", Some(report.message.clone()));
         status::write(api, &name, &st).await?;
@@ -396,7 +386,6 @@ pub(crate) async fn run_operation(
         .await;
         return Ok(Next::after(wait));
     }
-    let source = sync_op.source.clone().or_else(|| app.spec.source.clone());
     if let Some(os) = st.operation_state.as_mut() {
         os.phase = if report.succeeded {
             "Succeeded"
@@ -406,11 +395,7 @@ pub(crate) async fn run_operation(
         .into();
         os.message = Some(report.message.clone());
         os.finished_at = Some(finished.clone());
-        os.sync_result = Some(SyncOperationResult {
-            revision: revision.clone(),
-            resources: Some(report.results.clone()),
-            source: source.clone(),
-        });
+        os.sync_result = Some(synced.result(Some(report.results.clone())));
     }
     // Self-heals are counted (Events), not each written into history,
     // where they would push the real deployments out.
@@ -423,7 +408,9 @@ pub(crate) async fn run_operation(
                 revision: revision.clone(),
                 deployed_at: finished.clone(),
                 deploy_started_at: Some(started.clone()),
-                source,
+                source: synced.source.clone(),
+                revisions: synced.revisions.clone(),
+                sources: synced.sources.clone(),
                 initiated_by: op.initiated_by.clone(),
                 reason,
             };
@@ -506,6 +493,61 @@ pub(crate) async fn run_operation(
 /// again, or `None` when it has no retries left (or is automated, whose
 /// retries are new operations, or a dry run, which changes nothing a retry
 /// could fix).
+/// The revision a sync operation asks for: `revisions` (one per source)
+/// joined as the app revision, else `revision`.
+fn asked_revision(sync_op: &SyncOperation) -> Option<String> {
+    match sync_op.revisions.as_deref().filter(|r| !r.is_empty()) {
+        Some(revisions) => Some(crate::multi_source::join_revisions(revisions)),
+        None => sync_op.revision.clone().filter(|r| !r.is_empty()),
+    }
+}
+
+/// What a sync deploys, as its result and the history record it: the
+/// app revision and source, or for several sources each one's revision
+/// and the sources (Argo CD's `revisions` and `sources`).
+#[derive(Clone, Debug)]
+struct Synced {
+    revision: String,
+    source: Option<ApplicationSource>,
+    revisions: Option<Vec<String>>,
+    sources: Option<Vec<ApplicationSource>>,
+}
+
+impl Synced {
+    fn of(app: &Application, sync_op: &SyncOperation, fetched: &Fetched) -> Self {
+        let revision = fetched.revision();
+        if fetched.revisions.is_some() {
+            let sources = sync_op
+                .sources
+                .clone()
+                .filter(|s| !s.is_empty())
+                .or_else(|| app.spec.sources.clone());
+            return Self {
+                revision,
+                source: None,
+                revisions: fetched.revisions.clone(),
+                sources,
+            };
+        }
+        Self {
+            revision,
+            source: sync_op.source.clone().or_else(|| app.spec.source.clone()),
+            revisions: None,
+            sources: None,
+        }
+    }
+
+    fn result(&self, resources: Option<Vec<ResourceResult>>) -> SyncOperationResult {
+        SyncOperationResult {
+            revision: self.revision.clone(),
+            resources,
+            source: self.source.clone(),
+            revisions: self.revisions.clone(),
+            sources: self.sources.clone(),
+        }
+    }
+}
+
 fn user_retry_due(op: &Operation, retries_so_far: Option<i64>, dry_run: bool) -> Option<Duration> {
     let automated = op
         .initiated_by

@@ -7,26 +7,34 @@ use std::sync::Arc;
 use sextant_cluster::LiveKey;
 use sextant_engine::diff::{IgnoreDifferences, ObjectKey};
 use sextant_model::Application;
-use sextant_model::application::{ApplicationSource, ComparedTo};
+use sextant_model::application::ComparedTo;
 
 use crate::compare::{self, Comparison};
 use crate::controller::Shared;
-use crate::source::{self, Fetched, SourceProblem};
+use crate::source::{self, AppSources, Fetched, SourceProblem};
 use crate::tracking;
 
-pub(crate) fn compared_to(app: &Application, source: Option<&ApplicationSource>) -> ComparedTo {
+/// What the app is compared to: its source (or sources) and destination.
+pub(crate) fn compared_to(app: &Application) -> ComparedTo {
+    let multi = app.spec.sources.as_ref().filter(|s| !s.is_empty());
     ComparedTo {
-        source: source.cloned().or_else(|| app.spec.source.clone()),
+        source: if multi.is_some() {
+            None
+        } else {
+            app.spec.source.clone()
+        },
+        sources: multi.cloned(),
         destination: Some(app.spec.destination.clone()),
     }
 }
 
-/// Render (at `revision`, or with `source_override` for a rollback) and
-/// compare. Errors are the ComparisonError, transient or not.
+/// Render (at `revision`, an app revision, or from `source_override` for
+/// a rollback) and compare. Errors are the ComparisonError, transient or
+/// not.
 pub(crate) async fn prepare_with(
     shared: &Arc<Shared>,
     app: &Application,
-    source_override: Option<&ApplicationSource>,
+    source_override: Option<AppSources<'_>>,
     revision: Option<&str>,
     fresh: bool,
 ) -> Result<(Fetched, Comparison), SourceProblem> {
@@ -34,14 +42,14 @@ pub(crate) async fn prepare_with(
     let project = shared.projects.check(app).map_err(SourceProblem::spec)?;
     let cluster = shared.clusters.for_app(app).map_err(SourceProblem::spec)?;
     cluster.reachable().await?;
-    let source = match source_override {
-        Some(s) => s,
-        None => source::single_source(app)?,
+    let sources = match source_override {
+        Some(o) => o,
+        None => source::app_sources(app)?,
     };
     let namespace = source::destination_namespace(app);
     let fetched = shared
         .sources
-        .fetch(name, source, revision, &namespace, fresh)
+        .fetch_app(name, sources, revision, &namespace, fresh)
         .await?;
     let mut desired = fetched.outcome.rendered.objects.clone();
     for obj in &mut desired {

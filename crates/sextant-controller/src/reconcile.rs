@@ -71,7 +71,8 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
             st.sync = Some(SyncStatus {
                 status: "Unknown".into(),
                 revision: previous.sync.as_ref().and_then(|s| s.revision.clone()),
-                compared_to: Some(compared_to(&app, None)),
+                revisions: previous.sync.as_ref().and_then(|s| s.revisions.clone()),
+                compared_to: Some(compared_to(&app)),
             });
             // Transient (Git or the API server unreachable): look again
             // with backoff. Permanent (the repository's fault): wait for a

@@ -30,7 +30,8 @@ pub(crate) fn fill_status(
     st.sync = Some(SyncStatus {
         status: cmp.sync().as_str().to_owned(),
         revision: Some(fetched.revision()),
-        compared_to: Some(compared_to(app, None)),
+        revisions: fetched.revisions.clone(),
+        compared_to: Some(compared_to(app)),
     });
     st.health = Some(health_of(&cmp.health()));
     st.source_type = Some(
@@ -88,6 +89,11 @@ pub(crate) fn fill_status(
         "RenderWarning",
         (!warnings.is_empty()).then(|| warnings.join("; ")),
     );
+    status::set_condition(
+        st,
+        "RepeatedResourceWarning",
+        (!fetched.repeated.is_empty()).then(|| fetched.repeated.join("; ")),
+    );
     status::set_condition(st, EMPTY_RENDER, empty_render(app, fetched));
 }
 
@@ -126,7 +132,7 @@ fn empty_render(app: &Application, fetched: &Fetched) -> Option<String> {
         .map(|s| format!("{} ({})", s.path, s.reason))
         .collect();
     Some(format!(
-        "the source renders no objects at {} (path {path}){}: check the path, and that manifests are .yaml, .yml or .json files (Jsonnet is not rendered yet); an automated sync will not prune the app's objects away until then. Set syncPolicy.automated.allowEmpty: true if an app with no objects is meant",
+        "the source renders no objects at {} (path {path}){}: check the path, and that manifests are .yaml, .yml, .json or .jsonnet files; an automated sync will not prune the app's objects away until then. Set syncPolicy.automated.allowEmpty: true if an app with no objects is meant",
         crate::words::short(&fetched.revision()),
         if skipped.is_empty() {
             String::new()

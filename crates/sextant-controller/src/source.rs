@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use sextant_model::application::{Application, ApplicationSource};
 use sextant_render::{
-    ChartError, HelmParameter, Outcome, RenderOptions, Renderer, Request, ServiceError,
+    ChartError, HelmParameter, JsonnetOptions, JsonnetVar, Outcome, RenderOptions, Renderer,
+    Request, ServiceError,
 };
 use sextant_source::{CommitId, FetchError, RepoUrl, Snapshot, SourceError};
 
@@ -31,6 +32,23 @@ pub fn render_options(
         o.directory.recurse = d.recurse.unwrap_or(false);
         o.directory.include = d.include.clone();
         o.directory.exclude = d.exclude.clone();
+        if let Some(j) = &d.jsonnet {
+            let vars = |list: &Option<Vec<sextant_model::application::JsonnetVar>>| {
+                list.iter()
+                    .flatten()
+                    .map(|v| JsonnetVar {
+                        name: v.name.clone(),
+                        value: v.value.clone(),
+                        code: v.code.unwrap_or(false),
+                    })
+                    .collect()
+            };
+            o.directory.jsonnet = JsonnetOptions {
+                libs: j.libs.clone().unwrap_or_default(),
+                ext_vars: vars(&j.ext_vars),
+                tlas: vars(&j.tlas),
+            };
+        }
     }
     if !app_name.is_empty() {
         o.helm.release_name = Some(app_name.to_owned());
@@ -82,24 +100,9 @@ pub fn ignore_rules(app: &Application) -> Result<Vec<sextant_engine::diff::Ignor
     }
 }
 
-/// The one source of an app, or why it cannot be used (yet).
-pub fn single_source(app: &Application) -> Result<&ApplicationSource, String> {
-    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
-        return Err(
-            "multi-source Applications (spec.sources) are not supported yet; use spec.source"
-                .into(),
-        );
-    }
-    let source = app
-        .spec
-        .source
-        .as_ref()
-        .ok_or("spec.source is missing: say which repository and path to deploy")?;
-    if source.repo_url.trim().is_empty() {
-        return Err("spec.source.repoURL is empty".into());
-    }
-    Ok(source)
-}
+pub use crate::multi_source::{
+    AppSources, SourcesError, Target, app_sources, render_sources, sources_of, wanted_revisions,
+};
 
 /// The destination namespace (`default` when unset).
 pub fn destination_namespace(app: &Application) -> String {
@@ -128,19 +131,39 @@ pub fn namespaces_a_sync_creates(app: &Application) -> Vec<String> {
     }
 }
 
-/// A render of an app's source at a commit (or a chart version).
+/// A render of an app's source at a commit (or a chart version), or of
+/// its several sources.
 #[derive(Clone, Debug)]
 pub struct Fetched {
     /// The commit (`None` for a plain folder that is not a Git
-    /// repository, and for a chart of a chart repository).
+    /// repository, for a chart of a chart repository, and for several
+    /// sources).
     pub commit: Option<CommitId>,
     /// What was rendered.
     pub outcome: Outcome,
+    /// Each source's revision, for an app with several sources.
+    pub revisions: Option<Vec<String>>,
+    /// Objects several sources render (the later copy is used).
+    pub repeated: Vec<String>,
 }
 
 impl Fetched {
-    /// The commit or chart version as text (`""` for a plain folder).
+    /// One source's render.
+    pub fn single(commit: Option<CommitId>, outcome: Outcome) -> Self {
+        Self {
+            commit,
+            outcome,
+            revisions: None,
+            repeated: Vec::new(),
+        }
+    }
+
+    /// The app revision: the commit or chart version (`""` for a plain
+    /// folder); for several sources, theirs joined with commas.
     pub fn revision(&self) -> String {
+        if let Some(revisions) = &self.revisions {
+            return crate::multi_source::join_revisions(revisions);
+        }
         match &self.commit {
             Some(c) => c.to_string(),
             None => self.outcome.version.clone().unwrap_or_default(),
@@ -305,16 +328,19 @@ impl Sources {
     }
 
     /// Resolve and render `source` (at `revision`, default its
-    /// targetRevision) for the app `app_name` deploying to `namespace`.
-    pub async fn fetch(
+    /// targetRevision) for the app `app_name` deploying to `namespace`;
+    /// `refs` are the files other sources of the app lend it.
+    pub(crate) async fn fetch_source(
         &self,
         app_name: &str,
         source: &ApplicationSource,
         revision: Option<&str>,
         namespace: &str,
         fresh: bool,
+        refs: &std::collections::BTreeMap<String, sextant_render::SourceRef>,
     ) -> Result<Fetched, SourceProblem> {
         let mut options = render_options(app_name, source, namespace)?;
+        options.refs = refs.clone();
         // An app-of-apps' children go where this controller reconciles them.
         options.applications_namespace = Some(self.credentials.namespace().to_owned());
         let (repo, default_revision) = watched(source);
@@ -350,10 +376,7 @@ impl Sources {
         .await
         .map_err(|e| format!("the render task failed: {e}"))?
         .map_err(|e| self.explain(&e, found.as_ref()))?;
-        Ok(Fetched {
-            commit: outcome.commit.clone().or(commit),
-            outcome,
-        })
+        Ok(Fetched::single(outcome.commit.clone().or(commit), outcome))
     }
 
     /// Pull and render `chart` of the chart repository `repo` at
@@ -396,10 +419,7 @@ impl Sources {
         .await
         .map_err(|e| format!("the render task failed: {e}"))?
         .map_err(|e| self.explain_chart(&e, secret.as_deref()))?;
-        Ok(Fetched {
-            commit: None,
-            outcome,
-        })
+        Ok(Fetched::single(None, outcome))
     }
 
     /// A chart error in words, naming where credentials go.
@@ -475,6 +495,37 @@ impl Sources {
 }
 
 impl Sources {
+    /// [`Self::resolve`] for the other modules of the crate.
+    pub(crate) async fn resolve_revision(
+        &self,
+        repo: &str,
+        revision: &str,
+        fresh: bool,
+    ) -> Result<Option<CommitId>, SourceProblem> {
+        self.resolve(repo, revision, fresh).await
+    }
+
+    /// The renderer, for blocking work off the async threads.
+    pub(crate) fn renderer_handle(&self) -> Arc<Renderer> {
+        self.renderer.clone()
+    }
+
+    /// The repository credentials, for blocking work.
+    pub(crate) fn credentials_handle(&self) -> Arc<RepoCredentials> {
+        self.credentials.clone()
+    }
+
+    /// A render error of a Git source of `repo` in words.
+    pub(crate) fn explain_of(&self, repo: &str, e: &ServiceError) -> SourceProblem {
+        self.explain(e, self.credentials.lookup(repo).as_ref())
+    }
+
+    /// A render error of a chart of the chart repository `repo` in words.
+    pub(crate) fn explain_chart_of(&self, repo: &str, e: &ServiceError) -> SourceProblem {
+        let secret = self.credentials.lookup_chart(repo).map(|(s, _)| s);
+        self.explain_chart(e, secret.as_deref())
+    }
+
     /// `e` in words, with what to do when the Git server wanted other
     /// credentials than it got.
     fn explain(
@@ -545,6 +596,14 @@ impl SourceProblem {
             transient: false,
             condition: INVALID_SPEC_ERROR,
         }
+    }
+}
+
+impl SourceProblem {
+    /// The same problem, said to be of `what` (one source of several).
+    pub fn within(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
     }
 }
 

@@ -19,9 +19,17 @@ impl Next {
     }
 }
 
-/// The first 7 characters of a commit.
-pub(crate) fn short(revision: &str) -> &str {
-    revision.get(..7).unwrap_or(revision)
+/// A revision to show: a commit by its first 7 characters, a chart
+/// version whole; each of a multi-source revision's (commas between).
+pub(crate) fn short(revision: &str) -> String {
+    revision
+        .split(',')
+        .map(|part| {
+            let is_commit = part.len() == 40 && part.bytes().all(|b| b.is_ascii_hexdigit());
+            if is_commit { &part[..7] } else { part }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A duration as Kubernetes and Go write it (`5s`, `1m30s`, `500ms`).
@@ -32,4 +40,17 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// `1m30s`: a duration as people write it.
 pub(crate) fn show_duration(d: Duration) -> String {
     sextant_model::duration::show(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_shortened_and_chart_versions_kept_in_each_part() {
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(short(commit), "0123456");
+        assert_eq!(short("10.20.30-beta.1"), "10.20.30-beta.1");
+        assert_eq!(short(&format!("{commit},1.2.3")), "0123456,1.2.3");
+    }
 }

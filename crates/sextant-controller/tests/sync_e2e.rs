@@ -439,11 +439,11 @@ async fn an_empty_render_is_reported_and_not_auto_pruned_unless_allow_empty() {
     w.create_app("loose", "f", "f", empty_ok).await;
     w.wait_synced_healthy("strict", &c1).await;
     w.wait_synced_healthy("loose", &c1).await;
-    // The manifests become Jsonnet, which renders nothing yet.
+    // The manifests go: a Jsonnet file that gives no object is all left.
     let c2 = w.commit(
         &[
             ("e/a.yaml", ""),
-            ("e/main.jsonnet", "{ apiVersion: 'v1' }"),
+            ("e/main.jsonnet", "[]"),
             ("f/a.yaml", ""),
             ("f/README.md", "nothing here"),
         ],
@@ -481,5 +481,66 @@ async fn an_empty_render_is_reported_and_not_auto_pruned_unless_allow_empty() {
         Some(Some(c2.clone())),
         "no sync ran at the empty commit"
     );
+    w.stop_controller().await;
+}
+
+/// A directory of Jsonnet: its libs, extVars and TLAs from
+/// `source.directory.jsonnet`, synced like any manifests; a commit whose
+/// Jsonnet fails is a ComparisonError naming file and line, and the
+/// cluster keeps what the last good commit gave.
+#[tokio::test]
+async fn a_jsonnet_app_syncs_and_a_failing_commit_changes_nothing() {
+    let mut w = World::new().await;
+    let main = "local cm = import 'cm.libsonnet';\nfunction(count)\n  [cm.make('settings-%d' % i, std.extVar('env')) for i in std.range(1, count)]\n";
+    let lib = "{\n  make(name, env):: {\n    apiVersion: 'v1', kind: 'ConfigMap',\n    metadata: { name: name },\n    data: { env: env },\n  },\n}\n";
+    let c1 = w.commit(
+        &[("jn/app/main.jsonnet", main), ("jn/lib/cm.libsonnet", lib)],
+        "jsonnet",
+    );
+    w.start_controller().await;
+    let app: sextant_model::Application = serde_json::from_value(json!({
+        "apiVersion": "sextant.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "jn", "namespace": NS},
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": format!("file://{}", w.repo.display()),
+                "path": "jn/app",
+                "targetRevision": "main",
+                "directory": {"jsonnet": {
+                    "libs": ["jn/lib"],
+                    "extVars": [{"name": "env", "value": "prod"}],
+                    "tlas": [{"name": "count", "value": "2", "code": true}],
+                }},
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "jn"},
+            "syncPolicy": {"automated": {"prune": true}, "syncOptions": ["CreateNamespace=true"]},
+        }
+    }))
+    .unwrap();
+    w.apps()
+        .create(&kube::api::PostParams::default(), &app)
+        .await
+        .unwrap();
+    let app = w.wait_synced_healthy("jn", &c1).await;
+    assert_eq!(app.status.unwrap().resources.unwrap().len(), 2);
+    for name in ["settings-1", "settings-2"] {
+        let cm = w.configmap("jn", name).await.unwrap();
+        assert_eq!(cm["data"]["env"], "prod", "{cm}");
+    }
+
+    let broken =
+        "local cm = import 'cm.libsonnet';\nfunction(count) error 'count %d is too many' % count\n";
+    w.commit(&[("jn/app/main.jsonnet", broken)], "break it");
+    let app = w
+        .wait_app("jn", 90, "a ComparisonError naming main.jsonnet", |a| {
+            condition(a, "ComparisonError").is_some_and(|m| m.contains("main.jsonnet:2"))
+        })
+        .await;
+    let message = condition(&app, "ComparisonError").unwrap();
+    assert!(message.contains("count 2 is too many"), "{message}");
+    assert_eq!(synced_revision(&app), c1, "the last good sync stays");
+    assert!(w.configmap("jn", "settings-2").await.is_some());
     w.stop_controller().await;
 }

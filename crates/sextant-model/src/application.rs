@@ -296,6 +296,40 @@ pub struct ApplicationSourceDirectory {
     /// Glob of files to exclude.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<String>,
+    /// How `.jsonnet` files are evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonnet: Option<ApplicationSourceJsonnet>,
+}
+
+/// Jsonnet options of a plain directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSourceJsonnet {
+    /// External variables (`std.extVar`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext_vars: Option<Vec<JsonnetVar>>,
+    /// Top-level arguments, passed when a file is a function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlas: Option<Vec<JsonnetVar>>,
+    /// Library folders searched by imports, relative to the repository
+    /// root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libs: Option<Vec<String>>,
+}
+
+/// A Jsonnet external variable or top-level argument.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetVar {
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// A string, or Jsonnet code when `code` is set.
+    #[serde(default)]
+    pub value: String,
+    /// Evaluate `value` as Jsonnet code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<bool>,
 }
 
 /// Where to deploy.
@@ -495,6 +529,12 @@ pub struct SyncOperation {
     /// Source override (rollback to a history entry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// Revisions to sync to, one per source (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<Vec<String>>,
+    /// Sources override (rollback of a multi-source app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<ApplicationSource>>,
 }
 
 /// An object selected for a partial sync.
@@ -601,9 +641,13 @@ pub struct ResourceStatus {
 pub struct SyncStatus {
     /// `Synced`, `OutOfSync` or `Unknown`.
     pub status: String,
-    /// The commit compared.
+    /// The commit compared (for several sources, their revisions joined
+    /// with commas).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The revision of each source compared (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<Vec<String>>,
     /// The source and destination compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_to: Option<ComparedTo>,
@@ -616,6 +660,9 @@ pub struct ComparedTo {
     /// Source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// Sources (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<ApplicationSource>>,
     /// Destination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<ApplicationDestination>,
@@ -650,6 +697,12 @@ pub struct RevisionHistory {
     /// Source synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// The revision of each source synced (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<Vec<String>>,
+    /// Sources synced (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<ApplicationSource>>,
     /// Who started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiated_by: Option<OperationInitiator>,
@@ -710,6 +763,12 @@ pub struct SyncOperationResult {
     /// Source synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// The revision of each source synced (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions: Option<Vec<String>>,
+    /// Sources synced (multi-source apps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<ApplicationSource>>,
 }
 
 /// One object's sync result.

@@ -1,5 +1,6 @@
 //! Plain directories: every `.yaml`, `.yml` and `.json` file (recursively
-//! if asked, filtered by include/exclude globs), parsed into objects. Other
+//! if asked, filtered by include/exclude globs), parsed into objects, and
+//! every `.jsonnet` file evaluated ([`crate::jsonnet`]). Other
 //! files, and YAML that holds no Kubernetes object, are skipped with a
 //! reason; a malformed file is an error naming the file and line.
 
@@ -7,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use crate::Skipped;
 use crate::glob::{Glob, GlobError};
+use crate::jsonnet::{self, JsonnetError};
 use crate::manifest::{self, Document, ParseError};
 use crate::options::DirectoryOptions;
+use crate::tools::Tools;
 
 /// Errors from reading a plain directory.
 #[derive(Debug, thiserror::Error)]
@@ -52,14 +55,26 @@ pub struct FileDocuments {
     pub docs: Vec<Document>,
 }
 
-/// Read the manifests under `root/path`. Files that do not parse are
-/// added to `problems` and the others still read.
+/// A file that gave no objects: it does not parse, or its Jsonnet fails.
+#[derive(Debug, thiserror::Error)]
+pub enum FileProblem {
+    /// YAML or JSON that does not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A Jsonnet file that fails.
+    #[error(transparent)]
+    Jsonnet(#[from] JsonnetError),
+}
+
+/// Read the manifests under `root/path`. Files that do not parse or
+/// evaluate are added to `problems` and the others still read.
 pub fn read(
     root: &Path,
     path: &Path,
     options: &DirectoryOptions,
+    tools: &Tools,
     skipped: &mut Vec<Skipped>,
-    problems: &mut Vec<ParseError>,
+    problems: &mut Vec<FileProblem>,
 ) -> Result<Vec<FileDocuments>, DirectoryError> {
     let pattern = |which, p: &Option<String>| {
         p.as_deref()
@@ -91,8 +106,29 @@ pub fn read(
             continue;
         }
         let ext = rel.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext == "jsonnet" {
+            match jsonnet::render_file(root, &repo_rel, &options.jsonnet, tools) {
+                Ok(docs) if docs.is_empty() => {
+                    skipped.push(Skipped::new(&repo_rel, "its Jsonnet gives no objects"));
+                }
+                Ok(docs) => match manifest::flatten_lists(&repo_rel, docs) {
+                    Ok(docs) => out.push(FileDocuments {
+                        file: repo_rel,
+                        docs,
+                    }),
+                    Err(e) => problems.push(e.into()),
+                },
+                Err(e) => problems.push(e.into()),
+            }
+            continue;
+        }
         if !matches!(ext, "yaml" | "yml" | "json") {
-            skipped.push(Skipped::new(&repo_rel, "not a .yaml, .yml or .json file"));
+            let reason = if ext == "libsonnet" {
+                "a Jsonnet library (imported, not rendered on its own)"
+            } else {
+                "not a .yaml, .yml, .json or .jsonnet file"
+            };
+            skipped.push(Skipped::new(&repo_rel, reason));
             continue;
         }
         let text = read_file(&root.join(path).join(&rel), &repo_rel)?;
@@ -104,7 +140,7 @@ pub fn read(
         let docs = match parsed {
             Ok(docs) => docs,
             Err(e) => {
-                problems.push(e);
+                problems.push(e.into());
                 continue;
             }
         };
@@ -122,7 +158,7 @@ pub fn read(
         let docs = match manifest::flatten_lists(&repo_rel, docs) {
             Ok(docs) => docs,
             Err(e) => {
-                problems.push(e);
+                problems.push(e.into());
                 continue;
             }
         };

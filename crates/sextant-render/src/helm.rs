@@ -1,16 +1,18 @@
 //! Helm sources: `helm template` on a chart in the repository, with value
-//! files (inside the repository only), inline values, `--set` and
+//! files (inside the repository only, or `$name/path` inside the source
+//! of a multi-source app whose `ref` is `name`), inline values, `--set` and
 //! `--set-string` parameters, release name, namespace, CRDs in or out, and
 //! API versions / kube version passed through. Local (`file://`) chart
 //! dependencies must stay inside the repository; vendored ones come from
 //! the chart's `charts/` folder.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::manifest::{self, ParseError};
-use crate::options::HelmOptions;
+use crate::options::{HelmOptions, SourceRef};
 use crate::paths::{self, PathError};
 use crate::runner::{self, RunError};
 use crate::tools::{ToolError, Tools};
@@ -27,6 +29,18 @@ pub enum HelmError {
     /// A value file given as a URL.
     #[error("value file `{0}` is a URL; value files must be inside the repository")]
     RemoteValueFile(String),
+    /// A `$name/...` value file names no source with that `ref`.
+    #[error(
+        "value file `{file}` names `${name}`, but no source of the app has `ref: {name}` (sources with a ref: {known})"
+    )]
+    UnknownRef {
+        /// The value file as written.
+        file: String,
+        /// The ref name.
+        name: String,
+        /// The refs there are.
+        known: String,
+    },
     /// The release name is not a valid Helm release name.
     #[error(
         "release name `{0}` is invalid (lowercase letters, digits, `-` and `.`, at most 53 characters)"
@@ -49,11 +63,13 @@ pub enum HelmError {
     },
 }
 
-/// Render the chart in `chart` (a folder relative to `root`).
+/// Render the chart in `chart` (a folder relative to `root`); `refs` are
+/// the files of the app's other sources, for `$name/...` value files.
 pub fn template(
     root: &Path,
     chart: &Path,
     options: &HelmOptions,
+    refs: &BTreeMap<String, SourceRef>,
     namespace: &str,
     tools: &Tools,
 ) -> Result<String, HelmError> {
@@ -63,8 +79,7 @@ pub fn template(
         if file.contains("://") {
             return Err(HelmError::RemoteValueFile(file.clone()));
         }
-        let rel = paths::existing_inside(root, chart, file, "helm valueFiles")?;
-        value_files.push(root.join(rel));
+        value_files.push(value_file(root, chart, file, refs)?);
     }
     let release = match &options.release_name {
         Some(name) => name.clone(),
@@ -125,6 +140,37 @@ pub fn template(
             stderr: e.to_string(),
         },
     })
+}
+
+/// Where a value file is: `$name/path` in the checkout of the source
+/// whose `ref` is `name` (relative to its root, as Argo CD reads it),
+/// anything else relative to the chart; inside its checkout either way.
+fn value_file(
+    root: &Path,
+    chart: &Path,
+    file: &str,
+    refs: &BTreeMap<String, SourceRef>,
+) -> Result<PathBuf, HelmError> {
+    let Some(reference) = file.strip_prefix('$') else {
+        let rel = paths::existing_inside(root, chart, file, "helm valueFiles")?;
+        return Ok(root.join(rel));
+    };
+    let (name, path) = reference.split_once('/').unwrap_or((reference, ""));
+    let Some(source) = refs.get(name) else {
+        let known: Vec<&str> = refs.keys().map(String::as_str).collect();
+        return Err(HelmError::UnknownRef {
+            file: file.to_owned(),
+            name: name.to_owned(),
+            known: if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            },
+        });
+    };
+    let what = format!("helm valueFiles of ${name}");
+    let rel = paths::existing_inside(&source.dir, Path::new(""), path, &what)?;
+    Ok(source.dir.join(rel))
 }
 
 /// `file://` dependencies in `Chart.yaml` must resolve inside the

@@ -5,6 +5,7 @@
 //!   Kustomize or Helm, detected as Argo CD does or forced, with every
 //!   object normalised (apiVersion, kind, name, namespace when namespaced)
 //!   and sorted stably.
+//!   Plain directories evaluate their `.jsonnet` files ([`jsonnet`]).
 //! - [`Renderer`] adds Git ([`sextant_source`]) and a bounded render cache
 //!   keyed by (commit, path, options, tool fingerprint).
 //!
@@ -19,6 +20,7 @@ pub mod chart;
 mod directory;
 mod glob;
 mod helm;
+pub mod jsonnet;
 mod kustomize;
 pub mod manifest;
 mod normalize;
@@ -34,13 +36,15 @@ pub use chart::{ChartAccess, ChartError};
 pub use directory::DirectoryError;
 pub use glob::{Glob, GlobError};
 pub use helm::HelmError;
+pub use jsonnet::JsonnetError;
 pub use kustomize::{KUSTOMIZATION_FILES, KustomizeError};
 pub use normalize::{NormalizeError, Scope, group_of, identity, normalize};
 pub use options::{
-    DirectoryOptions, HelmOptions, HelmParameter, KustomizeOptions, RenderOptions, SourceKind,
+    DirectoryOptions, HelmOptions, HelmParameter, JsonnetOptions, JsonnetVar, KustomizeOptions,
+    RenderOptions, SourceKind, SourceRef,
 };
 pub use render::{RenderError, Rendered, Skipped, detect, render_path, source_folder};
 pub use service::{
     ChartSpec, Outcome, Renderer, RendererConfig, Request, ServiceError, is_git_repository,
 };
-pub use tools::{Kustomize, ToolConfig, ToolError, Tools, which};
+pub use tools::{DEFAULT_JSONNET_MAX_MEMORY, Kustomize, ToolConfig, ToolError, Tools, which};

@@ -67,6 +67,22 @@ pub struct RenderOptions {
     pub kustomize: KustomizeOptions,
     /// Helm options.
     pub helm: HelmOptions,
+    /// Files of the other sources of a multi-source app, by `ref` name,
+    /// for Helm value files written `$name/path`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refs: BTreeMap<String, SourceRef>,
+}
+
+/// A source that lends its files (`ref` in a multi-source app).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// What the files are: repository and commit. Part of the cache key,
+    /// so a new commit of the values renders again.
+    pub identity: String,
+    /// The checkout holding them, kept on disk by the caller (a held
+    /// `sextant_source::Snapshot`) for the length of the render.
+    #[serde(skip)]
+    pub dir: std::path::PathBuf,
 }
 
 impl RenderOptions {
@@ -89,6 +105,44 @@ pub struct DirectoryOptions {
     pub include: Option<String>,
     /// Skip files matching this glob.
     pub exclude: Option<String>,
+    /// How `.jsonnet` files are evaluated.
+    #[serde(default, skip_serializing_if = "JsonnetOptions::is_empty")]
+    pub jsonnet: JsonnetOptions,
+}
+
+/// Jsonnet options of a plain directory (Argo CD's
+/// `source.directory.jsonnet`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JsonnetOptions {
+    /// Library folders searched by imports, relative to the repository
+    /// root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+    /// External variables (`std.extVar`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_vars: Vec<JsonnetVar>,
+    /// Top-level arguments, passed when a file is a function.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlas: Vec<JsonnetVar>,
+}
+
+impl JsonnetOptions {
+    /// No libs, variables or arguments.
+    pub fn is_empty(&self) -> bool {
+        self.libs.is_empty() && self.ext_vars.is_empty() && self.tlas.is_empty()
+    }
+}
+
+/// A Jsonnet external variable or top-level argument.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonnetVar {
+    /// Its name.
+    pub name: String,
+    /// Its value: a string, or Jsonnet code when `code` is set.
+    pub value: String,
+    /// Evaluate `value` as Jsonnet code instead of taking it as a string.
+    #[serde(default)]
+    pub code: bool,
 }
 
 /// Options of a Kustomize source (Argo CD's `source.kustomize`).

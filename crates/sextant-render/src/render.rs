@@ -128,6 +128,7 @@ pub(crate) fn render_checked(
             root,
             &folder,
             &options.directory,
+            tools,
             &mut skipped,
             &mut parse_problems,
         )?
@@ -139,7 +140,14 @@ pub(crate) fn render_checked(
             vec![tool_output("kustomize build output", &out)?]
         }
         SourceKind::Helm => {
-            let out = helm::template(root, &folder, &options.helm, options.namespace(), tools)?;
+            let out = helm::template(
+                root,
+                &folder,
+                &options.helm,
+                &options.refs,
+                options.namespace(),
+                tools,
+            )?;
             vec![tool_output("helm template output", &out)?]
         }
     };

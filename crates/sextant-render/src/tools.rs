@@ -1,5 +1,6 @@
 //! Finding helm and kustomize (an explicit path, else `PATH`; kustomize
-//! falls back to `kubectl kustomize`), the clean environment they run in
+//! falls back to `kubectl kustomize`) and the Jsonnet child program, the
+//! clean environment they run in
 //! (a private home, no credentials, no network unless allowed), and a
 //! fingerprint of the binaries for the render cache key.
 
@@ -25,7 +26,7 @@ pub enum ToolError {
 }
 
 /// How to find and run the tools.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ToolConfig {
     /// The helm binary (default: `helm` on `PATH`).
     pub helm: Option<PathBuf>,
@@ -38,6 +39,29 @@ pub struct ToolConfig {
     pub limits: Limits,
     /// Let the tools reach the network (off: proxies point nowhere).
     pub allow_network: bool,
+    /// A program that embeds Sextant (the `sextant` binary) to evaluate
+    /// Jsonnet in a child process with a memory cap; none: on a thread of
+    /// this process, with the time limit only.
+    pub jsonnet_exe: Option<PathBuf>,
+    /// Bytes of data memory a Jsonnet child may use.
+    pub jsonnet_max_memory: u64,
+}
+
+/// The default cap of a Jsonnet evaluation's data memory.
+pub const DEFAULT_JSONNET_MAX_MEMORY: u64 = 1 << 30;
+
+impl Default for ToolConfig {
+    fn default() -> Self {
+        Self {
+            helm: None,
+            kustomize: None,
+            kubectl: None,
+            limits: Limits::default(),
+            allow_network: false,
+            jsonnet_exe: None,
+            jsonnet_max_memory: DEFAULT_JSONNET_MAX_MEMORY,
+        }
+    }
 }
 
 /// How kustomize is run.
@@ -56,6 +80,8 @@ pub struct Tools {
     kustomize: Option<Kustomize>,
     limits: Limits,
     allow_network: bool,
+    jsonnet_exe: Option<PathBuf>,
+    jsonnet_max_memory: u64,
     scratch: tempfile::TempDir,
     fingerprint: String,
 }
@@ -99,6 +125,8 @@ impl Tools {
             kustomize,
             limits: config.limits,
             allow_network: config.allow_network,
+            jsonnet_exe: config.jsonnet_exe,
+            jsonnet_max_memory: config.jsonnet_max_memory,
             scratch,
             fingerprint,
         })
@@ -129,6 +157,16 @@ impl Tools {
     /// Run limits.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The program that evaluates Jsonnet in a child process, if any.
+    pub fn jsonnet_exe(&self) -> Option<&Path> {
+        self.jsonnet_exe.as_deref()
+    }
+
+    /// Bytes of data memory a Jsonnet child may use.
+    pub fn jsonnet_max_memory(&self) -> u64 {
+        self.jsonnet_max_memory
     }
 
     /// A private folder for files made for one render (value files,

@@ -85,7 +85,7 @@ fn a_plain_folder_yields_normalised_sorted_objects_and_says_what_it_skipped() {
         .map(|s| (s.path.as_str(), s.reason.as_str()))
         .collect();
     assert!(
-        skipped.contains(&("app/README.md", "not a .yaml, .yml or .json file")),
+        skipped.contains(&("app/README.md", "not a .yaml, .yml, .json or .jsonnet file")),
         "{skipped:?}"
     );
     assert!(

@@ -141,6 +141,53 @@ fn value_files_that_escape_are_absolute_or_urls_are_refused_by_name() {
     );
 }
 
+/// `$name/...` value files (multi-source apps) are read from the source
+/// whose `ref` is `name`, inside its checkout only.
+#[test]
+fn ref_value_files_come_from_their_source_and_stay_inside_it() {
+    let (dir, root) = chart_repo();
+    let t = tools();
+    let values = dir.path().join("values-repo");
+    write_files(
+        &values,
+        &[(
+            "envs/prod.yaml",
+            "replicaCount: 7
+",
+        )],
+    );
+    let with_ref = |file: &str| {
+        let mut options = with_values(&[file]);
+        options.refs.insert(
+            "values".into(),
+            sextant_render::SourceRef {
+                identity: "values@1".into(),
+                dir: values.clone(),
+            },
+        );
+        options
+    };
+    let out = render_path(&root, "charts/web", &with_ref("$values/envs/prod.yaml"), &t).unwrap();
+    let deployment = out
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 7);
+    let e = render_err(
+        &root,
+        "charts/web",
+        &with_ref("$values/../outside-values.yaml"),
+        &t,
+    );
+    assert!(e.contains("outside the repository"), "{e}");
+    let e = render_err(&root, "charts/web", &with_ref("$other/envs/prod.yaml"), &t);
+    assert!(
+        e.contains("no source of the app has `ref: other`") && e.contains("values"),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_value_file_reached_through_a_symlinked_folder_outside_is_refused() {
     let (dir, root) = chart_repo();

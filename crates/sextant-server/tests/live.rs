@@ -575,3 +575,86 @@ async fn a_filtered_stream_says_when_an_app_starts_and_stops_matching() {
     assert_eq!(kinds, ["ADDED", "DELETED"], "{events:?}");
     assert_eq!(events[1].2["application"]["healthStatus"], "Healthy");
 }
+
+/// A multi-source app through the API: a chart of the repository whose
+/// values come from another source (`ref: values`, `$values/...`) and a
+/// folder, rendered together for the manifests and the managed resources
+/// as the controller syncs them.
+#[tokio::test]
+async fn a_multi_source_apps_manifests_and_resources_combine_its_sources() {
+    let mut w = World::new().await;
+    let commit = w.commit(
+        &[
+            ("chart/Chart.yaml", "apiVersion: v2\nname: greeter\nversion: 0.1.0\n"),
+            ("chart/values.yaml", "greeting: hello\n"),
+            (
+                "chart/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeter\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+            ),
+            ("env/prod/values.yaml", "greeting: hello from values\n"),
+            ("extra/cm.yaml", &configmap("extra", "two")),
+        ],
+        "three sources",
+    );
+    let repo = format!("file://{}", w.repo.display());
+    let mut app = w.app("multi", "default", "unused", "multi", true);
+    let spec = app["spec"].as_object_mut().unwrap();
+    spec.remove("source");
+    spec.insert(
+        "sources".into(),
+        json!([
+            {"repoURL": repo, "path": "chart", "targetRevision": "main",
+             "helm": {"valueFiles": ["$values/env/prod/values.yaml"]}},
+            {"repoURL": repo, "targetRevision": "main", "ref": "values"},
+            {"repoURL": repo, "path": "extra", "targetRevision": "main"},
+        ]),
+    );
+    w.create_app(app).await;
+    w.start_controller().await;
+    let token = w.admin().await;
+    let revision = format!("{commit},{commit},{commit}");
+    w.wait_app(&token, "multi", "is Synced at each source's commit", |a| {
+        sync_status(a) == "Synced" && a["status"]["sync"]["revision"] == revision.as_str()
+    })
+    .await;
+    let (status, manifests) = w.get("/api/v1/applications/multi/manifests", &token).await;
+    assert_eq!(status, StatusCode::OK, "{manifests}");
+    let objects = manifests["manifests"].as_array().unwrap();
+    let names: Vec<&str> = objects
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["extra", "greeter"], "{manifests}");
+    let greeter = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "greeter")
+        .unwrap();
+    assert_eq!(greeter["data"]["greeting"], "hello from values");
+    let (status, managed) = w
+        .get("/api/v1/applications/multi/managed-resources", &token)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let greeter = managed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "greeter")
+        .unwrap();
+    assert_eq!(
+        greeter["liveState"]["data"]["greeting"],
+        "hello from values"
+    );
+    // A revision per source, commas between; a wrong count is refused.
+    let (status, body) = w
+        .get(
+            &format!("/api/v1/applications/multi/manifests?revision={commit}"),
+            &token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.to_string()
+            .contains("one revision for each of the app's 3 sources"),
+        "{body}"
+    );
+}

@@ -77,6 +77,12 @@ pub struct CreateArgs {
     /// repeatable.
     #[arg(long = "values-file", value_name = "FILE")]
     values_files: Vec<String>,
+    /// Plain folders: descend into sub-folders.
+    #[arg(long)]
+    directory_recurse: bool,
+    /// Jsonnet files of plain folders.
+    #[command(flatten)]
+    jsonnet: crate::jsonnet_args::JsonnetArgs,
     /// Replace the spec if the app exists instead of failing.
     #[arg(long)]
     upsert: bool,
@@ -303,6 +309,14 @@ fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
             value_files: (!args.values_files.is_empty()).then(|| args.values_files.clone()),
             ..ApplicationSourceHelm::default()
         });
+    let jsonnet = args.jsonnet.source()?;
+    let directory = (args.directory_recurse || jsonnet.is_some()).then(|| {
+        sextant_model::application::ApplicationSourceDirectory {
+            recurse: args.directory_recurse.then_some(true),
+            jsonnet,
+            ..Default::default()
+        }
+    });
     let automated =
         (args.auto_sync || args.self_heal || args.auto_prune).then(|| SyncPolicyAutomated {
             prune: args.auto_prune.then_some(true),
@@ -322,6 +336,7 @@ fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
             chart: args.helm_chart.clone(),
             target_revision: Some(args.revision.clone()),
             helm,
+            directory,
             ..ApplicationSource::default()
         }),
         destination: ApplicationDestination {

@@ -248,6 +248,29 @@ async fn desired(
     name: &str,
     what: DiffWhat,
 ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+    if let Some(list) = app.spec.sources.as_ref().filter(|s| !s.is_empty()) {
+        if what.local.is_some() {
+            anyhow::bail!(
+                "application {name} has several sources; --local renders one folder in place of one source's path, so it is not available for it (use --revision, commas between the sources' revisions)"
+            );
+        }
+        let saved = super::client::saved_repositories(apps)
+            .await
+            .unwrap_or_else(|| {
+                sextant_controller::repo_creds::RepoCredentials::new(&apps.namespace)
+            });
+        let (outcome, revision) = render_sources(app, name, list, what, saved).await?;
+        eprintln!("revisions: {revision}");
+        eprintln!("objects: {}", outcome.rendered.objects.len());
+        for w in &outcome.rendered.warnings {
+            eprintln!("warning: {w}");
+        }
+        let mut objects = outcome.rendered.objects.clone();
+        for obj in &mut objects {
+            track(obj, name);
+        }
+        return Ok((objects, Some(revision)));
+    }
     let saved = match app.spec.source.as_ref() {
         Some(source) if what.local.is_none() => super::client::saved_repositories(apps)
             .await
@@ -296,11 +319,6 @@ async fn render(
     what: DiffWhat,
     saved: Saved,
 ) -> anyhow::Result<Outcome> {
-    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
-        anyhow::bail!(
-            "application {name} has several sources; `sextant app diff` handles single-source apps only for now"
-        );
-    }
     let Some(source) = app.spec.source.clone() else {
         anyhow::bail!("application {name} has no source");
     };
@@ -349,6 +367,43 @@ async fn render(
     .await
     .context("the render task stopped unexpectedly")?
     .context(label)
+}
+
+/// Render every source of a multi-source app at `what.revision` (one
+/// revision per source, commas between) or each one's targetRevision,
+/// with the repository credentials saved in the cluster.
+async fn render_sources(
+    app: &Application,
+    name: &str,
+    list: &[sextant_model::application::ApplicationSource],
+    what: DiffWhat,
+    saved: sextant_controller::repo_creds::RepoCredentials,
+) -> anyhow::Result<(Outcome, String)> {
+    use sextant_controller::source::{Target, wanted_revisions};
+    let wanted = wanted_revisions(list, what.revision.as_deref())
+        .map_err(|e| anyhow::anyhow!("application {name}: --revision: {e}"))?;
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
+    let (name, list, renderer) = (name.to_owned(), list.to_vec(), what.renderer);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(Outcome, String)> {
+        let renderer = renderer.renderer()?;
+        let fetched = sextant_controller::source::render_sources(
+            &renderer,
+            &saved,
+            &Target {
+                app_name: &name,
+                namespace: &namespace,
+                applications_namespace: None,
+                fresh: true,
+            },
+            &list,
+            &wanted,
+        )
+        .map_err(|e| anyhow::anyhow!("application {name}: could not render: {e}"))?;
+        let revision = fetched.revision();
+        Ok((fetched.outcome, revision))
+    })
+    .await
+    .context("the render task stopped unexpectedly")?
 }
 
 /// The folder to render from and the path inside it for `--local DIR`

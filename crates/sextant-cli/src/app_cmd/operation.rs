@@ -37,6 +37,9 @@ pub struct Request {
     pub dry_run: bool,
     /// `sync.source` (rollback).
     pub source: Option<Value>,
+    /// `sync.sources` and `sync.revisions` (rollback of a multi-source
+    /// app).
+    pub sources: Option<(Value, Vec<String>)>,
     /// `sync.resources`: sync only these objects (empty: all).
     pub resources: Vec<Selected>,
     /// `sync.syncOptions`: added to the app's own for this sync.
@@ -115,6 +118,10 @@ pub async fn request(
     }
     if let Some(source) = &req.source {
         sync["source"] = source.clone();
+    }
+    if let Some((sources, revisions)) = &req.sources {
+        sync["sources"] = sources.clone();
+        sync["revisions"] = json!(revisions);
     }
     if !req.resources.is_empty() {
         sync["resources"] = req

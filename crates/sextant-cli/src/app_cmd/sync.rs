@@ -182,6 +182,7 @@ pub async fn run_sync(conn: &ConnArgs, args: SyncArgs) -> anyhow::Result<ExitCod
         prune: args.prune,
         dry_run: args.dry_run,
         source: None,
+        sources: None,
         resources: args.resources.clone(),
         sync_options,
         retry: args.retry.to_value(),
@@ -288,11 +289,19 @@ fn rollback_request(
         .map(serde_json::to_value)
         .transpose()
         .context("could not write the history entry's source")?;
+    let sources = match (&entry.sources, &entry.revisions) {
+        (Some(sources), Some(revisions)) => Some((
+            serde_json::to_value(sources).context("could not write the history entry's sources")?,
+            revisions.clone(),
+        )),
+        _ => None,
+    };
     let req = Request {
         revision: Some(entry.revision.clone()),
         prune: args.prune,
         dry_run: false,
         source,
+        sources,
         resources: Vec::new(),
         sync_options: Vec::new(),
         retry: None,

@@ -255,6 +255,13 @@ fn rollback_operation(
     if let Some(source) = &entry.source {
         sync["source"] = json!(source);
     }
+    // Several sources: each one's revision, and the sources as synced.
+    if let Some(revisions) = &entry.revisions {
+        sync["revisions"] = json!(revisions);
+    }
+    if let Some(sources) = &entry.sources {
+        sync["sources"] = json!(sources);
+    }
     let message = format!(
         "rollback of {name} to history entry {} ({}) requested by {who}",
         entry.id,

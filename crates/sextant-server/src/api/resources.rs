@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
 use sextant_controller::source::{
-    chart_of, destination_namespace, ignore_rules, render_options, single_source,
+    AppSources, app_sources, chart_of, destination_namespace, ignore_rules, render_options,
 };
 use sextant_controller::tracking;
 use sextant_engine::diff::IgnoreDifferences;
@@ -141,9 +141,12 @@ pub async fn render(
     revision: &str,
 ) -> ApiResult<(Outcome, Vec<Value>)> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let source = single_source(app)
+    let source = match app_sources(app)
         .map_err(|e| ApiError::BadRequest(format!("application {name}: {e}")))?
-        .clone();
+    {
+        AppSources::Single(source) => source.clone(),
+        AppSources::Multi(list) => return render_multi(state, &name, app, list, revision).await,
+    };
     let namespace = destination_namespace(app);
     let options = render_options(&name, &source, &namespace)
         .map_err(|e| ApiError::BadRequest(format!("application {name}: {e}")))?;
@@ -193,7 +196,51 @@ pub async fn render(
     Ok((outcome, desired))
 }
 
+/// [`render`] of an app with several sources.
+async fn render_multi(
+    state: &AppState,
+    name: &str,
+    app: &Application,
+    list: &[sextant_model::application::ApplicationSource],
+    revision: &str,
+) -> ApiResult<(Outcome, Vec<Value>)> {
+    use sextant_controller::source::{Target, render_sources, wanted_revisions};
+    let bad =
+        |e: String| ApiError::BadRequest(crate::mask::scrub(&format!("application {name}: {e}")));
+    let wanted = wanted_revisions(list, Some(revision)).map_err(bad)?;
+    let renderer = state.renderer.clone();
+    let settings = state.settings.clone();
+    let (owned_name, namespace, list) =
+        (name.to_owned(), destination_namespace(app), list.to_vec());
+    let fetched = tokio::task::spawn_blocking(move || {
+        render_sources(
+            &renderer,
+            &settings.repo_creds,
+            &Target {
+                app_name: &owned_name,
+                namespace: &namespace,
+                applications_namespace: None,
+                fresh: false,
+            },
+            &list,
+            &wanted,
+        )
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the render task stopped: {e}")))?
+    .map_err(|e| bad(format!("could not render: {e}")))?;
+    let mut desired = fetched.outcome.rendered.objects.clone();
+    for obj in &mut desired {
+        tracking::mark(name, obj);
+    }
+    Ok((fetched.outcome, desired))
+}
+
 fn target_revision(app: &Application) -> String {
+    // Several sources: each follows its own targetRevision.
+    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
+        return String::new();
+    }
     app.spec
         .source
         .as_ref()
