@@ -5,15 +5,18 @@
 //! tree) whose single source is
 //! this repository (`--repo`, or a `--repo-url`) and a path in it, or a
 //! chart of a Helm chart repository (its version is what a commit bumps),
-//! each with the render options its source sets. Everything else found
-//! (multi-source Applications, other Git repositories) is listed as
-//! skipped, with the reason.
+//! each with the render options its source sets, and multi-source
+//! Applications with at least one source in this repository (those
+//! sources render at the previewed commits, the others at their
+//! targetRevision). Everything else found (other Git repositories) is
+//! listed as skipped, with the reason.
 
 use std::path::Path;
 
 use serde_json::Value;
 use sextant_engine::diff::{IgnoreRule, SkippedApp};
 use sextant_model::Application;
+use sextant_model::application::ApplicationSource;
 use sextant_render::RenderOptions;
 
 use crate::app_source;
@@ -32,6 +35,9 @@ pub struct AppSpec {
     pub path: String,
     /// A chart of a chart repository instead of a path.
     pub chart: Option<ChartSource>,
+    /// The sources of a multi-source app, each with whether it is this
+    /// repository (rendered at the previewed commit).
+    pub sources: Option<Vec<(ApplicationSource, bool)>>,
     /// How to render it.
     pub options: RenderOptions,
     /// Its ignoreDifferences.
@@ -160,12 +166,6 @@ fn app_spec(
     let app: Application =
         serde_json::from_value(v.clone()).map_err(|e| format!("not a valid Application: {e}"))?;
     let name = app.metadata.name.clone().unwrap_or_default();
-    if app.spec.sources.as_ref().is_some_and(|s| !s.is_empty()) {
-        return Err("multi-source Applications are not previewed yet".to_owned());
-    }
-    let Some(source) = &app.spec.source else {
-        return Err("it has no source".to_owned());
-    };
     let namespace = app
         .spec
         .destination
@@ -173,6 +173,31 @@ fn app_spec(
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| namespace.to_owned());
+    if let Some(list) = app.spec.sources.as_ref().filter(|s| !s.is_empty()) {
+        let sources: Vec<(ApplicationSource, bool)> = list
+            .iter()
+            .map(|s| (s.clone(), is_this_repo(&s.repo_url)))
+            .collect();
+        if !sources.iter().any(|(_, this)| *this) {
+            return Err(
+                "none of its sources is this repository; pass --repo-url if one is".to_owned(),
+            );
+        }
+        return Ok(AppSpec {
+            path: format!("{} sources", list.len()),
+            options: RenderOptions {
+                namespace,
+                ..RenderOptions::default()
+            },
+            chart: None,
+            sources: Some(sources),
+            ignore: app_source::ignore_rules(&app)?,
+            name,
+        });
+    }
+    let Some(source) = &app.spec.source else {
+        return Err("it has no source".to_owned());
+    };
     if let Some(chart) = sextant_controller::source::chart_of(source) {
         return Ok(AppSpec {
             options: app_source::render_options(&name, source, &namespace)?,
@@ -182,6 +207,7 @@ fn app_spec(
                 chart: chart.to_owned(),
                 revision: source.target_revision.clone().unwrap_or_default(),
             }),
+            sources: None,
             ignore: app_source::ignore_rules(&app)?,
             name,
         });
@@ -199,6 +225,7 @@ fn app_spec(
         name,
         path,
         chart: None,
+        sources: None,
         ignore,
     })
 }

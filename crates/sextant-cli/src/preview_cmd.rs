@@ -187,6 +187,7 @@ fn apps(
             ..Default::default()
         },
         chart: None,
+        sources: None,
         ignore: Vec::new(),
     };
     if !args.path.is_empty() {
@@ -238,6 +239,9 @@ fn preview_one(
                   snapshot: &Snapshot|
      -> anyhow::Result<Option<(Vec<Value>, Option<String>)>> {
         let Some(spec) = spec else { return Ok(None) };
+        if let Some(sources) = &spec.sources {
+            return render_sources(renderer, args, spec, sources, snapshot).map(Some);
+        }
         if let Some(c) = &spec.chart {
             let outcome = renderer.render(&Request {
                 repo: &c.repo,
@@ -296,8 +300,12 @@ fn preview_one(
         (None, Some(_)) => Some("new at head".to_owned()),
         (Some(_), None) => Some("gone at head".to_owned()),
         (Some((_, Some(from))), Some((_, Some(to)))) if from != to => {
-            let chart = app.chart.as_ref().map_or("", |c| c.chart.as_str());
-            Some(format!("chart {chart} {from} -> {to}"))
+            if app.sources.is_some() {
+                Some(format!("other sources {from} -> {to}"))
+            } else {
+                let chart = app.chart.as_ref().map_or("", |c| c.chart.as_str());
+                Some(format!("chart {chart} {from} -> {to}"))
+            }
         }
         _ => None,
     };
@@ -313,4 +321,58 @@ fn preview_one(
     );
     p.note = note;
     p
+}
+
+/// A multi-source app at `snapshot`: the sources in this repository at
+/// its commit, the others at their targetRevision (public repositories:
+/// preview reads no credentials). The objects, and the revisions of the
+/// other sources (a chart version bump shows there).
+fn render_sources(
+    renderer: &Renderer,
+    args: &PreviewArgs,
+    spec: &AppSpec,
+    sources: &[(sextant_model::application::ApplicationSource, bool)],
+    snapshot: &Snapshot,
+) -> anyhow::Result<(Vec<Value>, Option<String>)> {
+    let commit = snapshot.commit().to_string();
+    let list: Vec<_> = sources
+        .iter()
+        .map(|(s, this)| {
+            let mut s = s.clone();
+            if *this {
+                s.repo_url = args.repo.clone();
+            }
+            s
+        })
+        .collect();
+    let wanted: Vec<Option<String>> = sources
+        .iter()
+        .map(|(_, this)| this.then(|| commit.clone()))
+        .collect();
+    let nobody = sextant_controller::repo_creds::RepoCredentials::new(&args.namespace);
+    let fetched = sextant_controller::source::render_sources(
+        renderer,
+        &nobody,
+        &sextant_controller::source::Target {
+            app_name: &spec.name,
+            namespace: &spec.options.namespace,
+            applications_namespace: None,
+            fresh: false,
+        },
+        &list,
+        &wanted,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let others: Vec<String> = fetched
+        .revisions
+        .iter()
+        .flatten()
+        .zip(sources)
+        .filter(|(_, (_, this))| !this)
+        .map(|(r, _)| r.clone())
+        .collect();
+    Ok((
+        fetched.outcome.rendered.objects.clone(),
+        (!others.is_empty()).then(|| others.join(",")),
+    ))
 }

@@ -451,3 +451,57 @@ fn a_chart_version_bump_lists_what_the_new_version_adds_removes_and_changes() {
         "the ConfigMap's version changed: {changed}"
     );
 }
+
+/// A multi-source app: a chart of a chart repository whose values are in
+/// this repository (`ref: values`). A commit that changes the values and
+/// bumps the chart previews both: what the new values change, and the
+/// chart's version move in the note.
+#[test]
+fn a_multi_source_app_previews_its_values_and_chart_changes_together() {
+    use sextant_testkit::{StaticHttpServer, index_repo, package_chart};
+    let tmp = tempfile::tempdir().unwrap();
+    let charts = tmp.path().join("charts");
+    package_chart(&charts, "web", "1.0.0", &[]);
+    package_chart(
+        &charts,
+        "web",
+        "1.1.0",
+        &[("templates/clusterrole.yaml", CLUSTER_ROLE)],
+    );
+    index_repo(&charts);
+    let server = StaticHttpServer::start(&charts, None);
+    let app = |version: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  project: default\n  sources:\n  - repoURL: {}\n    chart: web\n    targetRevision: {version}\n    helm:\n      releaseName: shop\n      valueFiles: [$values/envs/prod/web.yaml]\n  - repoURL: {REMOTE}\n    targetRevision: main\n    ref: values\n  destination:\n    namespace: shop\n",
+            server.url("")
+        )
+    };
+    let repo = tmp.path().join("repo");
+    write(&repo, "apps/web.yaml", &app("1.0.0"));
+    write(&repo, "envs/prod/web.yaml", "greeting: hello\n");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    let base = git(&repo, &["rev-parse", "HEAD"]);
+    write(&repo, "apps/web.yaml", &app("1.1.0"));
+    write(&repo, "envs/prod/web.yaml", "greeting: bonjour\n");
+    git(&repo, &["commit", "-q", "-am", "new values, chart 1.1.0"]);
+
+    let out = preview(tmp.path(), &repo, &base, &["-o", "json"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web = v["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "web")
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    assert!(web.contains("other sources 1.0.0 -> 1.1.0"), "{web}");
+    assert!(
+        web.contains("shop-reader"),
+        "the chart's new ClusterRole: {web}"
+    );
+    assert!(web.contains("bonjour"), "the values' change: {web}");
+}
