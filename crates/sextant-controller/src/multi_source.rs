@@ -144,14 +144,7 @@ impl Sources {
         let list = match sources {
             AppSources::Single(source) => {
                 return self
-                    .fetch_source(
-                        app_name,
-                        source,
-                        revision,
-                        namespace,
-                        fresh,
-                        &BTreeMap::new(),
-                    )
+                    .fetch_source(app_name, source, revision, namespace, fresh)
                     .await;
             }
             AppSources::Multi(list) => list,
@@ -162,12 +155,13 @@ impl Sources {
         // own freshness).
         for (i, source) in list.iter().enumerate() {
             if chart_of(source).is_some() {
+                self.note_chart(source);
                 continue;
             }
             let (repo, default_revision) = watched(source);
             let asked = wanted[i].clone().unwrap_or(default_revision);
             let commit = self
-                .resolve_revision(&repo, &asked, fresh)
+                .resolve(&repo, &asked, fresh)
                 .await
                 .map_err(|p| p.within(&format!("source {}", i + 1)))?;
             if let Some(commit) = commit {

@@ -238,7 +238,7 @@ impl Sources {
 
     /// Resolve `revision` of `repo` to a commit; asks Git when the last
     /// answer is older than the poll interval or `fresh` is set.
-    async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         repo: &str,
         revision: &str,
@@ -328,8 +328,7 @@ impl Sources {
     }
 
     /// Resolve and render `source` (at `revision`, default its
-    /// targetRevision) for the app `app_name` deploying to `namespace`;
-    /// `refs` are the files other sources of the app lend it.
+    /// targetRevision) for the app `app_name` deploying to `namespace`.
     pub(crate) async fn fetch_source(
         &self,
         app_name: &str,
@@ -337,17 +336,13 @@ impl Sources {
         revision: Option<&str>,
         namespace: &str,
         fresh: bool,
-        refs: &std::collections::BTreeMap<String, sextant_render::SourceRef>,
     ) -> Result<Fetched, SourceProblem> {
         let mut options = render_options(app_name, source, namespace)?;
-        options.refs = refs.clone();
         // An app-of-apps' children go where this controller reconciles them.
         options.applications_namespace = Some(self.credentials.namespace().to_owned());
         let (repo, default_revision) = watched(source);
         if let Some(chart) = chart_of(source) {
-            if let Ok(mut c) = self.charts.lock() {
-                c.insert((repo.clone(), default_revision));
-            }
+            self.note_chart(source);
             return self
                 .fetch_chart(&repo, chart, source, revision, options, fresh)
                 .await;
@@ -495,14 +490,12 @@ impl Sources {
 }
 
 impl Sources {
-    /// [`Self::resolve`] for the other modules of the crate.
-    pub(crate) async fn resolve_revision(
-        &self,
-        repo: &str,
-        revision: &str,
-        fresh: bool,
-    ) -> Result<Option<CommitId>, SourceProblem> {
-        self.resolve(repo, revision, fresh).await
+    /// Remember that `source`, a chart of a chart repository, is followed:
+    /// a poll re-renders it instead of asking Git about that URL.
+    pub(crate) fn note_chart(&self, source: &ApplicationSource) {
+        if let Ok(mut c) = self.charts.lock() {
+            c.insert(watched(source));
+        }
     }
 
     /// The renderer, for blocking work off the async threads.

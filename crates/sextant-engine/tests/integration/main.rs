@@ -1,0 +1,13 @@
+//! The integration tests of `sextant-engine`, built as one binary: one link
+//! instead of one per file keeps a clean build's disk and time in check.
+//! Each module is one former test file; run one with
+//! `cargo test -p sextant-engine --test integration <module>::`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failure report"
+)]
+
+mod health_fixtures;
+mod lua_runtime;
