@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use sextant_model::Application;
 use sextant_model::appset::ApplicationSetSpec;
-use sextant_model::{API_VERSION, Application};
 
 use crate::params::{Mode, Params};
 use crate::template::{Renderer, go};
@@ -110,7 +110,7 @@ fn one(
         metadata["finalizers"] = Value::Array(finalizers);
     }
     let app = json!({
-        "apiVersion": API_VERSION,
+        "apiVersion": sextant_model::group::selected().api_version(),
         "kind": "Application",
         "metadata": metadata,
         "spec": rendered.get("spec").cloned().unwrap_or(json!({})),

@@ -32,6 +32,25 @@ pub struct Cli {
         help_heading = "Logging (every command)"
     )]
     pub log_level: Option<String>,
+    /// The API group of the Applications, ApplicationSets and AppProjects
+    /// read and written: sextant.dev (Sextant's own) or argoproj.io (Argo
+    /// CD's: run on the objects an Argo CD installation left, unchanged).
+    #[arg(
+        long,
+        global = true,
+        env = "SEXTANT_API_GROUP",
+        value_name = "GROUP",
+        default_value = "sextant.dev"
+    )]
+    pub api_group: sextant_model::ApiGroup,
+}
+
+/// `namespace`, else the default namespace of the process's API group
+/// (`sextant`, or `argocd` for Argo CD's).
+pub fn namespace_or_default(namespace: Option<&str>) -> String {
+    namespace
+        .unwrap_or(sextant_model::group::selected().default_namespace())
+        .to_owned()
 }
 
 #[derive(Debug, Subcommand)]

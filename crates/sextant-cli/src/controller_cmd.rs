@@ -21,9 +21,10 @@ pub struct ControllerArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long)]
     context: Option<String>,
-    /// The namespace whose Applications are reconciled.
-    #[arg(short, long, env = "SEXTANT_NAMESPACE", default_value = "sextant")]
-    namespace: String,
+    /// The namespace whose Applications are reconciled (default: sextant,
+    /// or argocd with --api-group argoproj.io).
+    #[arg(short, long = "namespace", env = "SEXTANT_NAMESPACE")]
+    namespace: Option<String>,
     /// Where Git mirrors, snapshots and renders are cached (default:
     /// $XDG_CACHE_HOME/sextant/controller or ~/.cache/sextant/controller).
     #[arg(long, env = "SEXTANT_CACHE_DIR", value_name = "DIR")]
@@ -94,8 +95,9 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
             .context("could not connect to the cluster")?;
     if !crate::app_cmd::client::crds_installed(&client).await? {
         anyhow::bail!(
-            "the cluster does not serve Sextant's Applications (sextant.dev/v1alpha1): {}",
-            crate::app_cmd::client::INSTALL_CRDS
+            "the cluster does not serve Applications of {}: {}",
+            sextant_model::group::selected().api_version(),
+            crate::app_cmd::client::install_crds()
         );
     }
     let _metrics = serve_metrics("sextant controller", args.metrics_listen).await?;
@@ -103,7 +105,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => dir,
         None => crate::render_cmd::cache_dir_or_default(None)?.join("controller"),
     };
-    let mut config = ControllerConfig::new(args.namespace.clone(), cache_dir);
+    let namespace = crate::cli::namespace_or_default(args.namespace.as_deref());
+    let mut config = ControllerConfig::new(namespace.clone(), cache_dir);
     config.repo_poll_interval = args.repo_poll_interval;
     config.self_heal_delay = args.self_heal_delay;
     config.sync_wait_timeout = args.sync_wait_timeout;
@@ -121,7 +124,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
         lease.name = args.lease_name.clone();
         eprintln!(
             "sextant controller: taking the lease {}/{} as {} (another controller may hold it; this one waits)",
-            args.namespace, lease.name, lease.identity
+            namespace, lease.name, lease.identity
         );
         config.leader_election = Some(lease);
     }
@@ -139,14 +142,14 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<ExitCode> {
     };
     eprintln!(
         "sextant controller: reconciling the Applications in namespace {} (Ctrl-C to stop)",
-        args.namespace
+        namespace
     );
     tokio::select! {
         stop = &mut stop => stop?,
         () = controller.lost() => {
             eprintln!(
                 "sextant controller: lost the lease {}/{} to another controller; exiting so this one can be started again as a candidate",
-                args.namespace, args.lease_name
+                namespace, args.lease_name
             );
             return Ok(ExitCode::from(1));
         }

@@ -39,6 +39,10 @@ fn main() -> ExitCode {
         return code;
     }
     let args = cli::Cli::parse();
+    if let Err(e) = sextant_model::group::select(args.api_group) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     if let Err(e) = logging::init(
         args.log_format,
         args.log_level.as_deref(),

@@ -78,7 +78,7 @@ pub async fn run(args: RepoArgs) -> anyhow::Result<ExitCode> {
         args.conn.context.as_deref(),
     )
     .await?;
-    let ns = args.conn.namespace.as_str();
+    let ns = &args.conn.namespace();
     let secrets: Api<Secret> = Api::namespaced(client, ns);
     match args.verb {
         Verb::Add(add) => {

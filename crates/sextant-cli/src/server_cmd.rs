@@ -26,9 +26,10 @@ pub struct ServerArgs {
     /// The kubeconfig context.
     #[arg(long)]
     context: Option<String>,
-    /// The controller's namespace (Applications, settings, accounts).
-    #[arg(short, long, env = "SEXTANT_NAMESPACE", default_value = "sextant")]
-    namespace: String,
+    /// The controller's namespace (Applications, settings, accounts;
+    /// default: sextant, or argocd with --api-group argoproj.io).
+    #[arg(short, long = "namespace", env = "SEXTANT_NAMESPACE")]
+    namespace: Option<String>,
     /// Serve plain HTTP (behind a proxy that terminates TLS).
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     insecure: bool,
@@ -78,7 +79,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => dir.clone(),
         None => crate::render_cmd::cache_dir_or_default(None)?.join("server"),
     };
-    let mut config = ServerConfig::new(args.namespace.clone(), cache_dir);
+    let namespace = crate::cli::namespace_or_default(args.namespace.as_deref());
+    let mut config = ServerConfig::new(namespace.clone(), cache_dir);
     config.listen = args.listen;
     config.tls = tls_mode(&args);
     config.base_href = args.base_href.clone();
@@ -93,7 +95,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     if let Some(password) = server.initial_admin_password() {
         eprintln!(
             "sextant server: first start: the admin password is {password}\n  (also in Secret {}/sextant-initial-admin-secret; change it with `sextant account update-password` and delete that Secret)",
-            args.namespace
+            namespace
         );
     }
     stop.await?;

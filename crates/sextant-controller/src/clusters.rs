@@ -16,7 +16,6 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use sextant_cluster::{ClusterCredentials, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, Kinds, LiveCache};
 use sextant_model::Application;
-use sextant_model::annotations::TRACKING_ID;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::compare::Predictions;
@@ -66,7 +65,11 @@ impl Cluster {
             name: name.to_owned(),
             server: server.to_owned(),
             client,
-            live: LiveCache::new(kinds.clone(), TRACKING_ID, notices),
+            live: LiveCache::new(
+                kinds.clone(),
+                sextant_model::group::selected().tracking_annotation(),
+                notices,
+            ),
             kinds,
             predictions: Predictions::default(),
             permits: Arc::new(Semaphore::new(share.max(1))),

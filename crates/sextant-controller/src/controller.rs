@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -52,6 +52,9 @@ pub struct Shared {
     pub(crate) transient: Mutex<HashMap<String, u32>>,
     /// The namespace's AppProjects.
     pub(crate) projects: crate::projects::Projects,
+    /// Health scripts and ignore rules: the flags', with the settings
+    /// ConfigMap's over them.
+    pub(crate) settings: crate::settings::Current,
     queue: Queue,
     /// The apps seen by the watcher.
     apps: Mutex<HashMap<String, Known>>,
@@ -205,6 +208,10 @@ impl Controller {
             fights: crate::fight::Fights::default(),
             transient: Mutex::new(HashMap::new()),
             projects,
+            settings: crate::settings::Current::new(crate::settings::Settings {
+                health: config.health.clone(),
+                system_ignore: config.system_ignore.clone(),
+            }),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
             reconciles: Mutex::new(HashMap::new()),
@@ -251,6 +258,27 @@ impl Controller {
             }));
         }
         sextant_metrics::add_collector("controller", collector(Arc::downgrade(&shared)));
+
+        // The settings ConfigMap: read before the first comparison, then
+        // followed; a change queues every app.
+        {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &shared.config.namespace);
+            crate::settings::load(&api, &shared.settings).await;
+            let shared = shared.clone();
+            tasks.push(tokio::spawn(async move {
+                crate::settings::follow(api, &shared.settings, || {
+                    let names: Vec<String> = shared
+                        .apps
+                        .lock()
+                        .map(|apps| apps.keys().cloned().collect())
+                        .unwrap_or_default();
+                    for name in names {
+                        shared.queue.add(&name);
+                    }
+                })
+                .await;
+            }));
+        }
 
         // Applications: a change that matters queues the app.
         {

@@ -95,7 +95,7 @@ pub async fn record_from(
             ..ObjectMeta::default()
         },
         involved_object: ObjectReference {
-            api_version: Some(sextant_model::API_VERSION.to_owned()),
+            api_version: Some(sextant_model::group::selected().api_version().to_owned()),
             kind: Some("Application".to_owned()),
             name: Some(name.clone()),
             namespace: Some(namespace.clone()),

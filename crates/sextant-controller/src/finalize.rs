@@ -76,7 +76,7 @@ pub(crate) async fn finalize(
         }
         // App of apps: a child Application goes with its own objects, and
         // before the parent (which waits above until it is gone).
-        if key.group == sextant_model::GROUP && key.kind == "Application" {
+        if key.group == sextant_model::group::selected().name() && key.kind == "Application" {
             cascade_to_child(shared, &name, &key, &live).await;
         }
         let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
@@ -131,7 +131,11 @@ async fn cascade_to_child(
         return;
     }
     let mut with = finalizers;
-    with.push(sextant_model::annotations::RESOURCES_FINALIZER.to_owned());
+    with.push(
+        sextant_model::group::selected()
+            .resources_finalizer()
+            .to_owned(),
+    );
     let api: Api<Application> = Api::namespaced(shared.client.clone(), &key.namespace);
     let patch = serde_json::json!({"metadata": {
         "finalizers": with,
@@ -201,7 +205,7 @@ async fn post_delete_hooks(
                 }
             }
             Some(live) => {
-                let h = sextant_engine::health::assess(&live, &shared.config.health);
+                let h = sextant_engine::health::assess(&live, &shared.settings.get().health);
                 match h.status {
                     sextant_engine::health::HealthStatus::Healthy => {}
                     sextant_engine::health::HealthStatus::Degraded => {

@@ -49,6 +49,7 @@ mod queue;
 mod reconcile;
 pub mod repo_creds;
 mod report;
+pub mod settings;
 pub mod source;
 mod status;
 mod sync;

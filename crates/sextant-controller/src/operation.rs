@@ -246,6 +246,9 @@ pub(crate) async fn run_operation(
     }
 
     let namespace = source::destination_namespace(app);
+    // One set of settings for the whole operation, even if the ConfigMap
+    // changes meanwhile.
+    let settings = shared.settings.get();
     let req = SyncRequest {
         // An automated operation carries `automated.prune` itself.
         prune: sync_op.prune.unwrap_or(false),
@@ -276,7 +279,7 @@ pub(crate) async fn run_operation(
             _ => shared.config.namespace.clone(),
         },
         wait_timeout: shared.config.sync_wait_timeout,
-        ignore: crate::prepare::ignore_rules(app, &shared.config.system_ignore)
+        ignore: crate::prepare::ignore_rules(app, &settings.system_ignore)
             .ok()
             .map(Arc::new),
         options: parsed.clone(),
@@ -316,7 +319,7 @@ pub(crate) async fn run_operation(
     let cx = Ctx {
         kinds: &cluster.kinds,
         live: &cluster.live,
-        health: &shared.config.health,
+        health: &settings.health,
         memory: &shared.memory,
         app: &name,
         propagation: tasks::propagation(parsed.propagation.unwrap_or_default()),

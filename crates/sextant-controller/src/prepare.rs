@@ -81,13 +81,14 @@ pub(crate) async fn prepare_with(
     cluster
         .live
         .set_wanted(name, desired.iter().map(LiveKey::of).collect());
-    let ignore = ignore_rules(app, &shared.config.system_ignore)?;
+    let settings = shared.settings.get();
+    let ignore = ignore_rules(app, &settings.system_ignore)?;
     let cx = compare::Context {
         live: &cluster.live,
         kinds: &cluster.kinds,
         predictions: &cluster.predictions,
         ignore: &ignore,
-        health: &shared.config.health,
+        health: &settings.health,
     };
     let mut cmp = compare::compare(name, &desired, &cx).await;
     cmp.denied =

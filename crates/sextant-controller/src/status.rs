@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
+use sextant_model::Application;
 use sextant_model::annotations;
 use sextant_model::application::{ApplicationCondition, ApplicationStatus, Operation};
-use sextant_model::{API_VERSION, Application};
 
 /// The field manager of status writes.
 pub const STATUS_MANAGER: &str = "sextant-controller";
@@ -35,7 +35,7 @@ pub async fn write(
     name: &str,
     status: &ApplicationStatus,
 ) -> Result<(), kube::Error> {
-    let body = json!({"apiVersion": API_VERSION, "kind": "Application", "metadata": {"name": name}, "status": status});
+    let body = json!({"apiVersion": sextant_model::group::selected().api_version(), "kind": "Application", "metadata": {"name": name}, "status": status});
     let params = PatchParams::apply(STATUS_MANAGER).force();
     api.patch_status(name, &params, &Patch::Apply(&body))
         .await?;

@@ -1,12 +1,12 @@
 //! The tracking id that marks an object as an app's:
 //! `<app>:<group>/<kind>:<namespace>/<name>` in the annotation
-//! `sextant.dev/tracking-id`. Only objects carrying this app's id are ever
+//! `sextant.dev/tracking-id` (`argocd.argoproj.io/tracking-id` when the
+//! process serves Argo CD's group, so what Argo CD deployed is recognized). Only objects carrying this app's id are ever
 //! updated or pruned by it; a copy of an object (same name, no or another
 //! id) is never taken over silently.
 
 use serde_json::Value;
 use sextant_engine::diff::ObjectKey;
-use sextant_model::annotations::TRACKING_ID;
 
 /// The tracking id of the object `key` names, for `app`.
 pub fn tracking_id(app: &str, key: &ObjectKey) -> String {
@@ -19,7 +19,7 @@ pub fn tracking_id(app: &str, key: &ObjectKey) -> String {
 /// The tracking id an object carries.
 pub fn tracking_of(obj: &Value) -> Option<&str> {
     obj.pointer("/metadata/annotations")
-        .and_then(|a| a.get(TRACKING_ID))
+        .and_then(|a| a.get(sextant_model::group::selected().tracking_annotation()))
         .and_then(Value::as_str)
 }
 
@@ -41,7 +41,12 @@ pub fn mark(app: &str, obj: &mut Value) {
             *annotations = Value::Object(Default::default());
         }
         if let Some(a) = annotations.as_object_mut() {
-            a.insert(TRACKING_ID.to_owned(), Value::String(id));
+            a.insert(
+                sextant_model::group::selected()
+                    .tracking_annotation()
+                    .to_owned(),
+                Value::String(id),
+            );
         }
     }
 }

@@ -4,6 +4,9 @@
 
 /// `<app>:<group>/<kind>:<namespace>/<name>`: marks an object as managed by an app.
 pub const TRACKING_ID: &str = "sextant.dev/tracking-id";
+/// Argo CD's spelling of [`TRACKING_ID`], the one written when the process
+/// serves Argo CD's API group.
+pub const ARGOCD_TRACKING_ID: &str = "argocd.argoproj.io/tracking-id";
 /// Sync wave (integer; lower first).
 pub const SYNC_WAVE: &str = "sextant.dev/sync-wave";
 /// Hook phase: PreSync, Sync, PostSync, SyncFail, PostDelete.
@@ -45,7 +48,7 @@ pub fn argocd_alias(annotation: &str) -> Option<&'static str> {
         SYNC_OPTIONS => Some("argocd.argoproj.io/sync-options"),
         COMPARE_OPTIONS => Some("argocd.argoproj.io/compare-options"),
         REFRESH => Some("argocd.argoproj.io/refresh"),
-        TRACKING_ID => Some("argocd.argoproj.io/tracking-id"),
+        TRACKING_ID => Some(ARGOCD_TRACKING_ID),
         _ => None,
     }
 }

@@ -34,7 +34,7 @@ pub struct Application {
 }
 
 fn api_version() -> String {
-    crate::API_VERSION.to_string()
+    crate::group::selected().api_version().to_string()
 }
 
 fn kind() -> String {
@@ -66,7 +66,7 @@ impl kube::Resource for Application {
         "Application".into()
     }
     fn group(_: &()) -> Cow<'_, str> {
-        crate::GROUP.into()
+        crate::group::selected().name().into()
     }
     fn version(_: &()) -> Cow<'_, str> {
         crate::VERSION.into()

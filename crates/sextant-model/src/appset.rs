@@ -37,7 +37,7 @@ impl kube::Resource for ApplicationSet {
         "ApplicationSet".into()
     }
     fn group(_: &()) -> Cow<'_, str> {
-        crate::GROUP.into()
+        crate::group::selected().name().into()
     }
     fn version(_: &()) -> Cow<'_, str> {
         crate::VERSION.into()

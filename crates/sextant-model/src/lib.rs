@@ -11,6 +11,7 @@ pub mod appset;
 pub mod crd;
 pub mod duration;
 pub mod glob;
+pub mod group;
 pub mod names;
 pub mod project;
 pub mod selector;
@@ -20,11 +21,14 @@ pub use application::{Application, ApplicationSpec, ApplicationStatus};
 pub use appset::{ApplicationSet, ApplicationSetSpec};
 pub use project::{AppProject, AppProjectSpec};
 
-/// API group of Sextant's resources.
-pub const GROUP: &str = "sextant.dev";
+pub use group::ApiGroup;
+
+/// API group of Sextant's resources (the process may serve Argo CD's
+/// instead: see [`group`]).
+pub const SEXTANT_GROUP: &str = "sextant.dev";
 /// API version of Sextant's resources.
 pub const VERSION: &str = "v1alpha1";
 /// `group/version`.
-pub const API_VERSION: &str = "sextant.dev/v1alpha1";
+pub const SEXTANT_API_VERSION: &str = "sextant.dev/v1alpha1";
 /// The field manager Sextant applies with.
 pub const FIELD_MANAGER: &str = "sextant";

@@ -33,7 +33,7 @@ pub struct AppProject {
 }
 
 fn api_version() -> String {
-    crate::API_VERSION.to_string()
+    crate::group::selected().api_version().to_string()
 }
 
 fn kind() -> String {
@@ -86,7 +86,7 @@ impl kube::Resource for AppProject {
         "AppProject".into()
     }
     fn group(_: &()) -> Cow<'_, str> {
-        crate::GROUP.into()
+        crate::group::selected().name().into()
     }
     fn version(_: &()) -> Cow<'_, str> {
         crate::VERSION.into()

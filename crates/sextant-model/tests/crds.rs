@@ -11,7 +11,7 @@ const COMMITTED: &str = include_str!("../../../deploy/crds.yaml");
 
 #[test]
 fn committed_crds_match_the_types() {
-    let fresh = sextant_model::crd::all_yaml().unwrap();
+    let fresh = sextant_model::crd::all_yaml(sextant_model::ApiGroup::Sextant).unwrap();
     if std::env::var_os("SEXTANT_BLESS").is_some() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds.yaml");
         std::fs::write(path, &fresh).unwrap();
@@ -58,6 +58,28 @@ fn schemas_are_structural() {
             crd["metadata"]["name"]
         );
     }
+}
+
+#[test]
+fn argo_cds_group_gets_the_same_schemas_under_its_own_names() {
+    let ours = sextant_model::crd::all_for(sextant_model::ApiGroup::Sextant);
+    let argo = sextant_model::crd::all_for(sextant_model::ApiGroup::ArgoCd);
+    let names: Vec<_> = argo.iter().map(|c| c["metadata"]["name"].clone()).collect();
+    assert_eq!(
+        names,
+        [
+            "applications.argoproj.io",
+            "applicationsets.argoproj.io",
+            "appprojects.argoproj.io"
+        ]
+    );
+    for (o, a) in ours.iter().zip(&argo) {
+        assert_eq!(a["spec"]["group"], "argoproj.io");
+        assert_eq!(o["spec"]["versions"], a["spec"]["versions"]);
+        assert_eq!(o["spec"]["names"], a["spec"]["names"]);
+    }
+    let text = sextant_model::crd::all_yaml(sextant_model::ApiGroup::ArgoCd).unwrap();
+    assert!(text.contains("group: argoproj.io") && !text.contains("sextant.dev/"));
 }
 
 const ARGO_APP: &str = r#"

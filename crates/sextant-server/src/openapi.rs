@@ -94,7 +94,7 @@ fn nullable_to_31(v: &mut Value) {
 
 /// The Application schema from the CRD's.
 fn application_schema() -> Value {
-    let crd = sextant_model::crd::application();
+    let crd = sextant_model::crd::application(sextant_model::group::selected());
     let mut schema = crd
         .pointer("/spec/versions/0/schema/openAPIV3Schema")
         .cloned()

@@ -56,8 +56,11 @@ g, role:admin, role:readonly
 g, admin, role:admin
 ";
 
-/// The ConfigMap the policy is read from.
-pub const RBAC_CONFIGMAP: &str = "sextant-rbac-cm";
+/// The ConfigMap the policy is read from (`sextant-rbac-cm`, or Argo CD's
+/// `argocd-rbac-cm` under its group).
+pub fn rbac_configmap() -> &'static str {
+    sextant_model::group::selected().rbac_config_map()
+}
 
 /// Argo CD's policy wildcard (see [`sextant_model::glob`]).
 pub fn glob(text: &str, pattern: &str) -> bool {

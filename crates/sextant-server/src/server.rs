@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::auth::accounts::{
-    INITIAL_ADMIN_SECRET, SECRET_KEY_FIELD, SETTINGS_SECRET, generate_password, hash_password,
+    SECRET_KEY_FIELD, generate_password, hash_password, initial_admin_secret, settings_secret,
 };
 use crate::auth::ratelimit::{Limits, LoginLimiter};
 use crate::config::ServerConfig;
@@ -92,9 +92,9 @@ async fn bootstrap(client: &kube::Client, ns: &str) -> Result<Option<String>, St
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     for _ in 0..5 {
         let current = secrets
-            .get_opt(SETTINGS_SECRET)
+            .get_opt(settings_secret())
             .await
-            .map_err(|e| settings_error(ns, SETTINGS_SECRET, &e))?;
+            .map_err(|e| settings_error(ns, settings_secret(), &e))?;
         let data: BTreeMap<String, Vec<u8>> = current
             .as_ref()
             .and_then(|s| s.data.clone())
@@ -112,7 +112,7 @@ async fn bootstrap(client: &kube::Client, ns: &str) -> Result<Option<String>, St
             let password = generate_password();
             let hash = hash_password(&password).map_err(|message| StartError::Settings {
                 namespace: ns.to_owned(),
-                name: SETTINGS_SECRET.to_owned(),
+                name: settings_secret().to_owned(),
                 message,
             })?;
             add.insert("admin.password".into(), json!(b64(&hash)));
@@ -129,14 +129,14 @@ async fn bootstrap(client: &kube::Client, ns: &str) -> Result<Option<String>, St
             None => {
                 let secret: Secret = serde_json::from_value(json!({
                     "apiVersion": "v1", "kind": "Secret",
-                    "metadata": {"name": SETTINGS_SECRET, "namespace": ns,
+                    "metadata": {"name": settings_secret(), "namespace": ns,
                                  "labels": {"app.kubernetes.io/part-of": "sextant"}},
                     "type": "Opaque",
                     "data": add,
                 }))
                 .map_err(|e| StartError::Settings {
                     namespace: ns.to_owned(),
-                    name: SETTINGS_SECRET.to_owned(),
+                    name: settings_secret().to_owned(),
                     message: e.to_string(),
                 })?;
                 secrets
@@ -151,7 +151,7 @@ async fn bootstrap(client: &kube::Client, ns: &str) -> Result<Option<String>, St
                 });
                 secrets
                     .patch(
-                        SETTINGS_SECRET,
+                        settings_secret(),
                         &PatchParams::default(),
                         &Patch::Merge(&patch),
                     )
@@ -167,12 +167,12 @@ async fn bootstrap(client: &kube::Client, ns: &str) -> Result<Option<String>, St
                 return Ok(generated);
             }
             Err(kube::Error::Api(s)) if s.code == 409 => continue,
-            Err(e) => return Err(settings_error(ns, SETTINGS_SECRET, &e)),
+            Err(e) => return Err(settings_error(ns, settings_secret(), &e)),
         }
     }
     Err(StartError::Settings {
         namespace: ns.to_owned(),
-        name: SETTINGS_SECRET.to_owned(),
+        name: settings_secret().to_owned(),
         message:
             "it kept changing while the server wrote it (another server starting?); start again"
                 .into(),
@@ -188,22 +188,22 @@ async fn write_initial_password(
 ) -> Result<(), StartError> {
     let secret: Secret = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": INITIAL_ADMIN_SECRET, "namespace": ns,
+        "metadata": {"name": initial_admin_secret(), "namespace": ns,
                      "labels": {"app.kubernetes.io/part-of": "sextant"}},
         "type": "Opaque",
         "stringData": {"password": password},
     }))
     .map_err(|e| StartError::Settings {
         namespace: ns.to_owned(),
-        name: INITIAL_ADMIN_SECRET.to_owned(),
+        name: initial_admin_secret().to_owned(),
         message: e.to_string(),
     })?;
     let params = PatchParams::apply("sextant-server").force();
     secrets
-        .patch(INITIAL_ADMIN_SECRET, &params, &Patch::Apply(&secret))
+        .patch(initial_admin_secret(), &params, &Patch::Apply(&secret))
         .await
         .map(|_| ())
-        .map_err(|e| settings_error(ns, INITIAL_ADMIN_SECRET, &e))
+        .map_err(|e| settings_error(ns, initial_admin_secret(), &e))
 }
 
 fn namespaced(
@@ -235,7 +235,7 @@ impl Server {
         let mut readiness = Vec::new();
         let cfg = kube::runtime::watcher::Config::default;
 
-        let group = sextant_model::GROUP;
+        let group = sextant_model::group::selected().name();
         let version = sextant_model::VERSION;
         let (t, r) = watch::spawn_with(
             namespaced(&client, &ns, group, version, "Application", "applications"),

@@ -99,7 +99,7 @@ impl AppState {
                 "permission denied: {resource}, {action}, {object} (account {}); an admin can grant it in ConfigMap {}/{} (policy.csv)",
                 who.name,
                 self.config.namespace,
-                crate::rbac::RBAC_CONFIGMAP
+                crate::rbac::rbac_configmap()
             )))
         }
     }

@@ -12,7 +12,14 @@ use sextant_model::Application;
 use super::ConnArgs;
 
 /// How to install the CRDs, said whenever they are missing.
-pub const INSTALL_CRDS: &str = "install them with `sextant crds | kubectl apply -f -`";
+pub fn install_crds() -> &'static str {
+    match sextant_model::group::selected() {
+        sextant_model::ApiGroup::Sextant => "install them with `sextant crds | kubectl apply -f -`",
+        sextant_model::ApiGroup::ArgoCd => {
+            "install them with `sextant crds --api-group argoproj.io | kubectl apply -f -` (or keep Argo CD's)"
+        }
+    }
+}
 
 /// A connection to the Applications of one namespace.
 pub struct Apps {
@@ -31,9 +38,9 @@ impl Apps {
             sextant_cluster::connect_inferred(conn.kubeconfig.as_deref(), conn.context.as_deref())
                 .await?;
         Ok(Self {
-            api: Api::namespaced(client.clone(), &conn.namespace),
+            api: Api::namespaced(client.clone(), &conn.namespace()),
             client,
-            namespace: conn.namespace.clone(),
+            namespace: conn.namespace(),
         })
     }
 
@@ -95,8 +102,9 @@ impl Apps {
     pub async fn missing(&self, name: &str) -> anyhow::Error {
         match crds_installed(&self.client).await {
             Ok(false) => anyhow::anyhow!(
-                "the cluster does not serve Applications ({}): the Sextant CRDs are not installed; {INSTALL_CRDS}",
-                sextant_model::API_VERSION
+                "the cluster does not serve Applications ({}): the CRDs are not installed; {}",
+                sextant_model::group::selected().api_version(),
+                install_crds()
             ),
             _ => anyhow::anyhow!(
                 "application {name} not found in namespace {}",
@@ -153,7 +161,7 @@ pub async fn retry_on_conflict<T>(
 /// Whether the cluster serves `applications` in `sextant.dev/v1alpha1`.
 pub async fn crds_installed(client: &Client) -> anyhow::Result<bool> {
     match client
-        .list_api_group_resources(sextant_model::API_VERSION)
+        .list_api_group_resources(sextant_model::group::selected().api_version())
         .await
     {
         Ok(list) => Ok(list.resources.iter().any(|r| r.name == "applications")),

@@ -171,7 +171,7 @@ async fn check_project(apps: &Apps, project: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let gvk = kube::core::GroupVersionKind::gvk(
-        sextant_model::GROUP,
+        sextant_model::group::selected().name(),
         sextant_model::VERSION,
         "AppProject",
     );

@@ -77,7 +77,8 @@ pub async fn run(conn: &ConnArgs, args: DeleteArgs) -> anyhow::Result<ExitCode> 
     }
     if cascade {
         println!(
-            "deletion of application {name} requested; the controller deletes its resources first ({RESOURCES_FINALIZER})"
+            "deletion of application {name} requested; the controller deletes its resources first ({})",
+            sextant_model::group::selected().resources_finalizer()
         );
     } else {
         println!("application {name} deleted (its resources stay in the cluster)");
@@ -148,7 +149,11 @@ fn wanted_finalizers(finalizers: &[String], cascade: bool) -> Option<Vec<String>
             .any(|f| f == RESOURCES_FINALIZER || f == ARGOCD_RESOURCES_FINALIZER))
         .then(|| {
             let mut f = finalizers.to_vec();
-            f.push(RESOURCES_FINALIZER.to_owned());
+            f.push(
+                sextant_model::group::selected()
+                    .resources_finalizer()
+                    .to_owned(),
+            );
             f
         })
     } else {

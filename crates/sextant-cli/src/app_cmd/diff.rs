@@ -20,9 +20,9 @@ use kube::core::GroupVersionKind;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
+use sextant_controller::tracking::{mark, tracking_id};
 use sextant_engine::diff::{IgnoreDifferences, ObjectError, ObjectKey};
 use sextant_model::Application;
-use sextant_model::annotations::{self, TRACKING_ID};
 use sextant_render::{Outcome, Request};
 use sextant_source::Credentials;
 
@@ -267,7 +267,7 @@ async fn desired(
         }
         let mut objects = outcome.rendered.objects.clone();
         for obj in &mut objects {
-            track(obj, name);
+            mark(name, obj);
         }
         return Ok((objects, Some(revision)));
     }
@@ -285,7 +285,7 @@ async fn desired(
     crate::render_cmd::report(&outcome);
     let mut objects = outcome.rendered.objects.clone();
     for obj in &mut objects {
-        track(obj, name);
+        mark(name, obj);
     }
     let revision = Some(outcome.revision()).filter(|r| !r.is_empty());
     Ok((objects, revision))
@@ -454,32 +454,6 @@ fn warn_other_cluster(app: &Application, name: &str) {
     }
 }
 
-/// `<app>:<group>/<kind>:<namespace>/<name>` (group empty for the core
-/// group, namespace empty for cluster-scoped objects).
-fn tracking_id(app: &str, key: &ObjectKey) -> String {
-    format!(
-        "{app}:{}/{}:{}/{}",
-        key.group, key.kind, key.namespace, key.name
-    )
-}
-
-/// Add the tracking annotation the controller sets when it applies.
-fn track(obj: &mut Value, app: &str) {
-    let id = tracking_id(app, &ObjectKey::of(obj));
-    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let annotations = meta
-        .entry("annotations")
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    if !annotations.is_object() {
-        *annotations = Value::Object(serde_json::Map::new());
-    }
-    if let Some(map) = annotations.as_object_mut() {
-        map.insert(TRACKING_ID.to_owned(), Value::String(id));
-    }
-}
-
 fn identity(key: &ObjectKey) -> (String, String, String, String) {
     (
         key.group.clone(),
@@ -549,7 +523,12 @@ async fn prune_candidates(
                 key.group = resource.group.clone();
                 key.kind = resource.kind.clone();
             }
-            let tracked = annotations::get(obj.metadata.annotations.as_ref(), TRACKING_ID);
+            let tracked = obj
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(sextant_model::group::selected().tracking_annotation()))
+                .map(String::as_str);
             if tracked != Some(tracking_id(name, &key).as_str()) {
                 continue;
             }
@@ -585,36 +564,5 @@ pub(super) async fn resolve(
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
         Err(kube::Error::Discovery(_)) => Ok(None),
         Err(e) => Err(words(&e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn desired_objects_get_the_tracking_id_the_controller_writes() {
-        let mut deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop", "annotations": {"keep": "me"}}});
-        track(&mut deployment, "shop-web");
-        assert_eq!(
-            deployment["metadata"]["annotations"],
-            json!({"keep": "me", "sextant.dev/tracking-id": "shop-web:apps/Deployment:shop/web"})
-        );
-        let mut config = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "cfg", "namespace": "shop"}});
-        track(&mut config, "web");
-        assert_eq!(
-            config["metadata"]["annotations"][TRACKING_ID], "web:/ConfigMap:shop/cfg",
-            "the core group is empty"
-        );
-        let mut role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "reader", "annotations": null}});
-        track(&mut role, "web");
-        assert_eq!(
-            role["metadata"]["annotations"][TRACKING_ID],
-            "web:rbac.authorization.k8s.io/ClusterRole:/reader",
-            "cluster-scoped objects have an empty namespace"
-        );
     }
 }

@@ -174,7 +174,7 @@ async fn list_failed(apps: &Apps, e: kube::Error, all: bool) -> anyhow::Error {
             match super::client::crds_installed(&apps.client).await {
                 Ok(false) => anyhow::anyhow!(
                     "the cluster does not serve Applications: the Sextant CRDs are not installed; {}",
-                    super::client::INSTALL_CRDS
+                    super::client::install_crds()
                 ),
                 _ => anyhow::anyhow!(super::client::words(&e)),
             }

@@ -58,15 +58,22 @@ pub struct ConnArgs {
     /// A context of the kubeconfig (default: its current context).
     #[arg(long, global = true)]
     pub(crate) context: Option<String>,
-    /// The namespace the Applications live in.
+    /// The namespace the Applications live in (default: sextant, or argocd
+    /// with --api-group argoproj.io).
     #[arg(
         short = 'n',
-        long,
+        long = "namespace",
         global = true,
-        env = "SEXTANT_NAMESPACE",
-        default_value = "sextant"
+        env = "SEXTANT_NAMESPACE"
     )]
-    pub(crate) namespace: String,
+    namespace: Option<String>,
+}
+
+impl ConnArgs {
+    /// The namespace the Applications live in.
+    pub(crate) fn namespace(&self) -> String {
+        crate::cli::namespace_or_default(self.namespace.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -158,7 +158,7 @@ pub fn application_set(repo_url: &str, revision: &str, skipped: &[&DemoApp]) -> 
     };
     let app = application(&template, repo_url, revision);
     json!({
-        "apiVersion": sextant_model::API_VERSION,
+        "apiVersion": sextant_model::group::selected().api_version(),
         "kind": "ApplicationSet",
         "metadata": {"name": SET_NAME, "namespace": NAMESPACE},
         "spec": {
@@ -208,11 +208,15 @@ pub async fn install(
         .await
         .with_context(|| format!("could not create the namespace {NAMESPACE}"))?;
 
-    let gvk = GroupVersionKind::gvk(sextant_model::GROUP, sextant_model::VERSION, "AppProject");
+    let gvk = GroupVersionKind::gvk(
+        sextant_model::group::selected().name(),
+        sextant_model::VERSION,
+        "AppProject",
+    );
     let resource = ApiResource::from_gvk_with_plural(&gvk, "appprojects");
     let projects: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
     let project = json!({
-        "apiVersion": sextant_model::API_VERSION,
+        "apiVersion": sextant_model::group::selected().api_version(),
         "kind": "AppProject",
         "metadata": {"name": "default", "namespace": NAMESPACE},
         "spec": {

@@ -160,7 +160,7 @@ impl Fleet {
         template.spec.destination.server = None;
         template.spec.destination.name = Some("{{path[1]}}".to_owned());
         let set = json!({
-            "apiVersion": sextant_model::API_VERSION,
+            "apiVersion": sextant_model::group::selected().api_version(),
             "kind": "ApplicationSet",
             "metadata": {"name": SET_NAME, "namespace": NAMESPACE},
             "spec": {
@@ -183,7 +183,7 @@ impl Fleet {
             NAMESPACE,
             &kube::api::ApiResource::from_gvk_with_plural(
                 &kube::core::GroupVersionKind::gvk(
-                    sextant_model::GROUP,
+                    sextant_model::group::selected().name(),
                     sextant_model::VERSION,
                     "ApplicationSet",
                 ),

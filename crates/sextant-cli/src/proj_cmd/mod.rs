@@ -184,7 +184,7 @@ pub async fn run(args: ProjArgs) -> anyhow::Result<ExitCode> {
         args.conn.context.as_deref(),
     )
     .await?;
-    let ns = args.conn.namespace.clone();
+    let ns = args.conn.namespace();
     let api: Api<AppProject> = Api::namespaced(client.clone(), &ns);
     let cx = Cx { api, ns };
     match args.verb {

@@ -177,7 +177,7 @@ async fn without_the_crds_every_verb_says_how_to_install_them_and_a_missing_app_
         .await;
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
-        text(&out.stderr).contains("the Sextant CRDs are not installed")
+        text(&out.stderr).contains("(sextant.dev/v1alpha1): the CRDs are not installed")
             && text(&out.stderr).contains("sextant crds | kubectl apply -f -"),
         "{}",
         show(&out)

@@ -15,6 +15,7 @@ mod app_cli;
 mod app_controller_cli;
 mod app_verbs_cli;
 mod appset_cli;
+mod argocd_dropin_cli;
 mod cluster_cli;
 mod completion_cli;
 mod crds_cli;

@@ -19,7 +19,7 @@ use sextant_model::annotations::{APPSET_REFRESH, ARGOCD_APPSET_REFRESH};
 use sextant_model::appset::{
     ApplicationSetCondition, ApplicationSetResource, ApplicationSetStatus,
 };
-use sextant_model::{API_VERSION, Application, ApplicationSet, GROUP, VERSION};
+use sextant_model::{Application, ApplicationSet, VERSION};
 
 use super::repos::{self, GitRepos};
 use super::{AppSets, backoff};
@@ -252,7 +252,7 @@ async fn run(
     }
     let api: Api<Application> = Api::namespaced(shared.client.clone(), &ns);
     let owner_ref = OwnerReference {
-        api_version: API_VERSION.into(),
+        api_version: sextant_model::group::selected().api_version().into(),
         kind: "ApplicationSet".into(),
         name: set_name.clone(),
         uid: uid.clone(),
@@ -439,7 +439,7 @@ fn status_of(
             let app = apps.get(&name);
             let status = app.and_then(|a| a.status.as_ref());
             ApplicationSetResource {
-                group: GROUP.into(),
+                group: sextant_model::group::selected().name().into(),
                 version: VERSION.into(),
                 kind: "Application".into(),
                 namespace: app

@@ -144,7 +144,7 @@ pub(crate) fn start(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> Vec<Joi
     {
         let n = notifier.clone();
         let gvk = kube::core::GroupVersionKind::gvk(
-            sextant_model::GROUP,
+            sextant_model::group::selected().name(),
             sextant_model::VERSION,
             "AppProject",
         );

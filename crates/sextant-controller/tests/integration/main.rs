@@ -22,6 +22,7 @@ mod notify_e2e;
 mod operations_e2e;
 mod projects_e2e;
 mod repo_credentials_e2e;
+mod settings_e2e;
 mod sync_e2e;
 mod sync_revision_e2e;
 mod sync_waves_e2e;

@@ -197,7 +197,7 @@ pub fn assess_builtin(obj: &Value) -> Health {
         ("apiregistration.k8s.io", "APIService") => apiservice::assess(obj),
         ("", "Namespace") => namespace::assess(obj),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::assess(obj),
-        ("sextant.dev", "Application") => application::assess(obj),
+        ("sextant.dev" | "argoproj.io", "Application") => application::assess(obj),
         _ => generic::assess(obj),
     }
 }

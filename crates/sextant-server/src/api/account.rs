@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 use super::{Body, PathArgs};
 use crate::auth::Principal;
 use crate::auth::accounts::{
-    Account, SETTINGS_SECRET, TokenRecord, check_new_password, hash_password, secret_keys,
-    verify_password,
+    Account, TokenRecord, check_new_password, hash_password, secret_keys, settings_configmap,
+    settings_secret, verify_password,
 };
 use crate::auth::tokens::{self, Claims, TokenKind};
 use crate::error::{ApiError, ApiResult};
@@ -113,10 +113,9 @@ async fn update_settings_secret(
 ) -> ApiResult<()> {
     let api: Api<Secret> = Api::namespaced(state.client.clone(), &state.config.namespace);
     for _ in 0..5 {
-        let secret = api
-            .get(SETTINGS_SECRET)
-            .await
-            .map_err(|e| ApiError::from_kube(&format!("reading Secret {SETTINGS_SECRET}"), &e))?;
+        let secret = api.get(settings_secret()).await.map_err(|e| {
+            ApiError::from_kube(&format!("reading Secret {}", settings_secret()), &e)
+        })?;
         let data: BTreeMap<String, String> = secret
             .data
             .clone()
@@ -140,7 +139,7 @@ async fn update_settings_secret(
         });
         match api
             .patch(
-                SETTINGS_SECRET,
+                settings_secret(),
                 &PatchParams::default(),
                 &Patch::Merge(&patch),
             )
@@ -159,14 +158,15 @@ async fn update_settings_secret(
             Err(kube::Error::Api(s)) if s.code == 409 => continue,
             Err(e) => {
                 return Err(ApiError::from_kube(
-                    &format!("writing Secret {SETTINGS_SECRET}"),
+                    &format!("writing Secret {}", settings_secret()),
                     &e,
                 ));
             }
         }
     }
     Err(ApiError::Conflict(format!(
-        "Secret {SETTINGS_SECRET} kept changing while it was written; try again"
+        "Secret {} kept changing while it was written; try again",
+        settings_secret()
     )))
 }
 
@@ -282,7 +282,8 @@ pub async fn create_token(
         .ok_or_else(|| ApiError::NotFound(format!("no account {name}")))?;
     if !account.api_key {
         return Err(ApiError::BadRequest(format!(
-            "account {name} may not have API tokens: add the capability in ConfigMap sextant-cm (`accounts.{name}: apiKey, login`)"
+            "account {name} may not have API tokens: add the capability in ConfigMap {} (`accounts.{name}: apiKey, login`)",
+            settings_configmap()
         )));
     }
     let lifetime = match req.expires_in.as_deref().filter(|s| !s.is_empty()) {

@@ -611,7 +611,7 @@ pub async fn create(
     Params(params): Params<CreateParams>,
     Body(mut app): Body<Application>,
 ) -> ApiResult<Response> {
-    app.api_version = sextant_model::API_VERSION.to_owned();
+    app.api_version = sextant_model::group::selected().api_version().to_owned();
     app.kind = "Application".to_owned();
     app.metadata.namespace = Some(state.config.namespace.clone());
     app.status = None;

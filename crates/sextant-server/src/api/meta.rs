@@ -43,7 +43,7 @@ pub async fn projects(State(state): State<Shared>, who: Principal) -> ApiResult<
 /// everything allowed.
 fn default_project(namespace: &str) -> Value {
     json!({
-        "apiVersion": sextant_model::API_VERSION, "kind": "AppProject",
+        "apiVersion": sextant_model::group::selected().api_version(), "kind": "AppProject",
         "metadata": {"name": "default", "namespace": namespace},
         "spec": {
             "sourceRepos": ["*"],
@@ -406,7 +406,7 @@ pub async fn version(
     let tools = state.renderer.tools();
     Ok(axum::Json(Version {
         version: env!("CARGO_PKG_VERSION").into(),
-        api_group: sextant_model::GROUP.into(),
+        api_group: sextant_model::group::selected().name().into(),
         helm: tools.helm().is_ok(),
         tools: tools.fingerprint().to_owned(),
     }))
@@ -445,7 +445,7 @@ pub async fn settings(State(state): State<Shared>, _who: Principal) -> ApiResult
         base_href: state.config.prefix() + "/",
         default_role: state
             .settings
-            .configmap(crate::rbac::RBAC_CONFIGMAP)
+            .configmap(crate::rbac::rbac_configmap())
             .and_then(|c| c.get("policy.default").cloned()),
         policy_problems: policy.map(|p| p.problems.clone()).unwrap_or_default(),
     };

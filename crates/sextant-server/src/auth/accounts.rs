@@ -16,13 +16,21 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 
-/// The ConfigMap with accounts and general settings.
-pub const SETTINGS_CONFIGMAP: &str = "sextant-cm";
-/// The Secret with password hashes, token ids and the signing key.
-pub const SETTINGS_SECRET: &str = "sextant-secret";
+/// The ConfigMap with accounts and general settings (`sextant-cm`, or
+/// Argo CD's `argocd-cm` under its group).
+pub fn settings_configmap() -> &'static str {
+    sextant_model::group::selected().settings_config_map()
+}
+/// The Secret with password hashes, token ids and the signing key
+/// (`sextant-secret` or `argocd-secret`).
+pub fn settings_secret() -> &'static str {
+    sextant_model::group::selected().settings_secret()
+}
 /// The Secret holding the generated first admin password.
-pub const INITIAL_ADMIN_SECRET: &str = "sextant-initial-admin-secret";
-/// The signing key's field in [`SETTINGS_SECRET`].
+pub fn initial_admin_secret() -> &'static str {
+    sextant_model::group::selected().initial_admin_secret()
+}
+/// The signing key's field in [`settings_secret()`].
 pub const SECRET_KEY_FIELD: &str = "server.secretkey";
 /// The built-in administrator.
 pub const ADMIN: &str = "admin";
@@ -175,6 +183,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// True when `password` matches the stored PHC `hash` (false for a hash
 /// that does not parse).
 pub fn verify_password(hash: &str, password: &str) -> bool {
+    // Argo CD stores bcrypt hashes (`$2a$`, `$2b$`, `$2y$`): a password set
+    // there keeps working until it is changed here (then argon2id).
+    if hash.starts_with("$2") {
+        return bcrypt::verify(password, hash).unwrap_or(false);
+    }
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -213,6 +226,20 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn argo_cd_bcrypt_hashes_verify_as_argon2_hashes_do() {
+        let argo = bcrypt::hash("hunter2-but-longer", 4).unwrap();
+        assert!(argo.starts_with("$2"));
+        assert!(verify_password(&argo, "hunter2-but-longer"));
+        assert!(!verify_password(&argo, "wrong"));
+        let ours = hash_password("hunter2-but-longer").unwrap();
+        assert!(verify_password(&ours, "hunter2-but-longer"));
+        assert!(
+            !verify_password("$2b$garbage", "x"),
+            "a broken hash is no match"
+        );
     }
 
     #[test]

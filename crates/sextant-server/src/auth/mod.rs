@@ -92,9 +92,10 @@ pub fn authenticate(
         }
     };
     let Some(key) = settings.secret_key() else {
-        return Err(ApiError::Unavailable(
-            "the server has no signing key yet (Secret sextant-secret, key server.secretkey); it creates one at start, try again in a moment".into(),
-        ));
+        return Err(ApiError::Unavailable(format!(
+            "the server has no signing key yet (Secret {}, key server.secretkey); it creates one at start, try again in a moment",
+            crate::auth::accounts::settings_secret()
+        )));
     };
     let claims =
         tokens::verify(&key, &token, now).map_err(|e| ApiError::Unauthenticated(format!("{e}")))?;

@@ -13,8 +13,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 use super::Change;
-use crate::auth::accounts::{Accounts, SECRET_KEY_FIELD, SETTINGS_CONFIGMAP, SETTINGS_SECRET};
-use crate::rbac::{Policy, RBAC_CONFIGMAP};
+use crate::auth::accounts::{Accounts, SECRET_KEY_FIELD, settings_configmap, settings_secret};
+use crate::rbac::{Policy, rbac_configmap};
 
 /// A Secret as the server keeps it.
 #[derive(Debug, Clone, Default)]
@@ -208,7 +208,7 @@ impl Settings {
         let inner = self.read();
         let now = inner
             .configmaps
-            .get(RBAC_CONFIGMAP)
+            .get(rbac_configmap())
             .cloned()
             .unwrap_or_default();
         if inner.policy.is_some() && inner.policy_source.as_ref() == Some(&now) {
@@ -239,7 +239,7 @@ impl Settings {
     pub fn secret_key(&self) -> Option<Vec<u8>> {
         self.read()
             .secrets
-            .get(SETTINGS_SECRET)
+            .get(settings_secret())
             .and_then(|s| s.data.get(SECRET_KEY_FIELD))
             .filter(|k| k.len() >= 32)
             .map(|k| k.as_bytes().to_vec())
@@ -249,7 +249,7 @@ impl Settings {
     pub fn general(&self) -> BTreeMap<String, String> {
         self.read()
             .configmaps
-            .get(SETTINGS_CONFIGMAP)
+            .get(settings_configmap())
             .cloned()
             .unwrap_or_default()
     }
@@ -286,12 +286,12 @@ impl Settings {
 fn rebuild_accounts(inner: &mut Inner) {
     let cm = inner
         .configmaps
-        .get(SETTINGS_CONFIGMAP)
+        .get(settings_configmap())
         .cloned()
         .unwrap_or_default();
     let secret = inner
         .secrets
-        .get(SETTINGS_SECRET)
+        .get(settings_secret())
         .map(|s| s.data.clone())
         .unwrap_or_default();
     inner.accounts = Arc::new(Accounts::from_settings(&cm, &secret));

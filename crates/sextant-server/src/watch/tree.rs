@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde_json::Value;
 use sextant_cluster::Kinds;
 use sextant_engine::health::{HealthCustomizations, assess};
-use sextant_model::annotations::TRACKING_ID;
 use tokio::sync::broadcast;
 
 use super::{Change, Readiness};
@@ -182,7 +181,7 @@ fn node_of(obj: &DynamicObject, health: &HealthCustomizations) -> Option<Node> {
     let app = meta
         .annotations
         .as_ref()
-        .and_then(|a| a.get(TRACKING_ID))
+        .and_then(|a| a.get(sextant_model::group::selected().tracking_annotation()))
         .and_then(|t| {
             let app = sextant_cluster::app_of(t)?;
             let own = sextant_controller::tracking::tracking_id(
