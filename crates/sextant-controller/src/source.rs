@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use sextant_model::application::{Application, ApplicationSource};
 use sextant_render::{
-    ChartError, HelmParameter, JsonnetOptions, JsonnetVar, Outcome, RenderOptions, Renderer,
-    Request, ServiceError,
+    BuildEnv, ChartError, HelmParameter, JsonnetOptions, JsonnetVar, Outcome, RenderOptions,
+    Renderer, Request, ServiceError,
 };
 use sextant_source::{CommitId, FetchError, RepoUrl, Snapshot, SourceError};
 
@@ -26,6 +26,14 @@ pub fn render_options(
 ) -> Result<RenderOptions, String> {
     let mut o = RenderOptions {
         namespace: namespace.to_owned(),
+        build_env: Some(BuildEnv {
+            app_name: app_name.to_owned(),
+            app_namespace: namespace.to_owned(),
+            source_path: source.path.clone().unwrap_or_default(),
+            repo_url: source.repo_url.clone(),
+            target_revision: source.target_revision.clone().unwrap_or_default(),
+            kube_version: None,
+        }),
         ..RenderOptions::default()
     };
     if let Some(d) = &source.directory {
@@ -85,7 +93,11 @@ pub fn render_options(
         o.kustomize.images = k.images.clone().unwrap_or_default();
         o.kustomize.common_labels = k.common_labels.clone().unwrap_or_default();
         o.kustomize.common_annotations = k.common_annotations.clone().unwrap_or_default();
+        o.kustomize.common_annotations_envsubst = k.common_annotations_envsubst.unwrap_or(false);
         o.kustomize.namespace = k.namespace.clone();
+    }
+    if !sextant_render::build_env::needed(&o) {
+        o.build_env = None;
     }
     Ok(o)
 }

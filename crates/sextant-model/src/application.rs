@@ -267,6 +267,10 @@ pub struct ApplicationSourceKustomize {
     /// Overwrite existing annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_common_annotations: Option<bool>,
+    /// Substitute the build environment (`$ARGOCD_APP_NAME`, ...) in the
+    /// common annotations' values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_annotations_envsubst: Option<bool>,
     /// Kustomize version hint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,

@@ -15,6 +15,7 @@
 //! timeout, an output cap, a clean environment and no network unless
 //! allowed.
 
+pub mod build_env;
 mod cache;
 pub mod chart;
 mod directory;
@@ -31,6 +32,7 @@ pub mod runner;
 mod service;
 mod tools;
 
+pub use build_env::BuildEnv;
 pub use cache::{CacheKey, CacheLimits, RenderCache};
 pub use chart::{ChartAccess, ChartError};
 pub use directory::DirectoryError;

@@ -71,6 +71,10 @@ pub struct RenderOptions {
     /// for Helm value files written `$name/path`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub refs: BTreeMap<String, SourceRef>,
+    /// Argo CD's build environment (`$ARGOCD_APP_NAME`, ...), substituted
+    /// once the revision is known (see [`crate::build_env`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_env: Option<crate::build_env::BuildEnv>,
 }
 
 /// A source that lends its files (`ref` in a multi-source app).
@@ -158,6 +162,10 @@ pub struct KustomizeOptions {
     pub common_labels: BTreeMap<String, String>,
     /// Annotations added to every resource.
     pub common_annotations: BTreeMap<String, String>,
+    /// Substitute the build environment in the annotations' values too
+    /// (Argo CD's `commonAnnotationsEnvsubst`).
+    #[serde(default)]
+    pub common_annotations_envsubst: bool,
     /// Namespace set on every namespaced resource by Kustomize.
     pub namespace: Option<String>,
     /// Allow remote bases (URLs in `resources`); off by default.

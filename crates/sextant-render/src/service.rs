@@ -176,6 +176,7 @@ impl Renderer {
         path: &str,
         options: &RenderOptions,
     ) -> Result<Outcome, ServiceError> {
+        let options = &crate::build_env::apply(options, "");
         let rendered = render::render_path(root, path, options, &self.tools).map_err(|source| {
             ServiceError::Render {
                 path: path.to_owned(),
@@ -287,9 +288,9 @@ impl Renderer {
                 scanned.insert(commit.clone());
             }
         }
-        let rendered =
-            render::render_checked(snapshot.dir(), request.path, request.options, &self.tools)
-                .map_err(render_err)?;
+        let options = crate::build_env::apply(request.options, &commit.to_string());
+        let rendered = render::render_checked(snapshot.dir(), request.path, &options, &self.tools)
+            .map_err(render_err)?;
         let key = key(&commit);
         let rendered = Arc::new(rendered);
         self.cache.put(&key, rendered.clone());
@@ -336,6 +337,7 @@ impl Renderer {
                 version,
             });
         }
+        let options = crate::build_env::apply(&options, &pulled.version);
         let rendered = render::render_checked(&pulled.root, &pulled.folder, &options, &self.tools)
             .map_err(|source| ServiceError::Render {
                 path: chart.name.to_owned(),

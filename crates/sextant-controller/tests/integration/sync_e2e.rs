@@ -7,7 +7,7 @@ use crate::support;
 
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 use support::*;
 
@@ -536,5 +536,60 @@ async fn a_jsonnet_app_syncs_and_a_failing_commit_changes_nothing() {
     assert!(message.contains("count 2 is too many"), "{message}");
     assert_eq!(synced_revision(&app), c1, "the last good sync stays");
     assert!(w.configmap("jn", "settings-2").await.is_some());
+    w.stop_controller().await;
+}
+
+#[tokio::test]
+async fn helm_parameters_get_argo_cds_build_environment() {
+    let mut w = World::new().await;
+    let chart = "apiVersion: v2\nname: stamped\nversion: 0.1.0\n";
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stamp\ndata:\n  app: {{ .Values.app | quote }}\n  revision: {{ .Values.revision | quote }}\n  literal: {{ .Values.literal | quote }}\n";
+    let c1 = w.commit(
+        &[
+            ("chart/Chart.yaml", chart),
+            ("chart/values.yaml", "app: ''\nrevision: ''\nliteral: ''\n"),
+            ("chart/templates/cm.yaml", template),
+        ],
+        "chart",
+    );
+    w.start_controller().await;
+    let app = json!({
+        "apiVersion": "sextant.dev/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "stamped", "namespace": NS},
+        "spec": {
+            "project": "default",
+            "source": {
+                "repoURL": format!("file://{}", w.repo.display()),
+                "path": "chart",
+                "targetRevision": "main",
+                "helm": {"parameters": [
+                    {"name": "app", "value": "$ARGOCD_APP_NAME in ${ARGOCD_APP_NAMESPACE}"},
+                    {"name": "revision", "value": "$ARGOCD_APP_REVISION_SHORT"},
+                    {"name": "literal", "value": "$$5"},
+                ]},
+            },
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "stamps"},
+            "syncPolicy": {"automated": {"prune": true}, "syncOptions": ["CreateNamespace=true"]},
+        }
+    });
+    w.apps()
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(app).unwrap(),
+        )
+        .await
+        .unwrap();
+    w.wait_synced_healthy("stamped", &c1).await;
+    let cm = w.configmap("stamps", "stamp").await.unwrap();
+    assert_eq!(cm["data"]["app"], "stamped in stamps");
+    assert_eq!(cm["data"]["revision"], c1[..7]);
+    assert_eq!(cm["data"]["literal"], "$5", "$$ is a literal dollar");
+
+    // A new commit is a new revision in the values: the app follows it.
+    let c2 = w.commit(&[("chart/README.md", "stamped\n")], "docs");
+    w.wait_synced_healthy("stamped", &c2).await;
+    let cm = w.configmap("stamps", "stamp").await.unwrap();
+    assert_eq!(cm["data"]["revision"], c2[..7]);
     w.stop_controller().await;
 }
