@@ -46,10 +46,8 @@ tmp="$(mktemp -d "$cache_root/.build.XXXXXX")"
 # binaries are cached above: unless the caller set GOCACHE, it is thrown away.
 if [[ -z "${GOCACHE:-}" ]]; then
   export GOCACHE="$tmp.gocache"
-  trap 'rm -rf "$tmp" "$GOCACHE"' EXIT
-else
-  trap 'rm -rf "$tmp"' EXIT
 fi
+trap 'rm -rf "$tmp" "$tmp.gocache"' EXIT
 
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly
 build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -73,6 +71,5 @@ echo "== control plane built in $((SECONDS - start)) s" >&2
 
 rm -rf "$out"
 mv "$tmp" "$out"
-trap - EXIT
-[[ "$GOCACHE" == "$tmp.gocache" ]] && rm -rf "$GOCACHE"
+trap 'rm -rf "$tmp.gocache"' EXIT
 echo "$out"

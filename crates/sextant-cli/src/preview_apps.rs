@@ -78,7 +78,7 @@ pub fn discover(
         for doc in docs {
             let v = &doc.value;
             let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            if api != "sextant.dev/v1alpha1" && api != "argoproj.io/v1alpha1" {
+            if !sextant_model::ApiGroup::is_known_api_version(api) {
                 continue;
             }
             let name = v

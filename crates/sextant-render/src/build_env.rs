@@ -116,50 +116,48 @@ fn split_ref(file: &str) -> (&str, &str) {
     ("", file)
 }
 
-/// Whether any option the environment is substituted into holds a `$`:
-/// when none does, the environment changes nothing, and leaving it out of
-/// the options keeps one render shared by the apps that render alike.
-pub fn needed(options: &RenderOptions) -> bool {
-    let has = |s: &String| s.contains('$');
-    let k = &options.kustomize;
-    let j = &options.directory.jsonnet;
-    options.helm.parameters.iter().any(|p| has(&p.value))
-        || options
-            .helm
-            .value_files
-            .iter()
-            .any(|f| split_ref(f).1.contains('$'))
-        || k.images.iter().any(has)
-        || k.common_labels.values().any(has)
-        || (k.common_annotations_envsubst && k.common_annotations.values().any(has))
-        || j.ext_vars.iter().chain(&j.tlas).any(|v| has(&v.value))
-}
-
-/// `options` with the build environment substituted where Argo CD
-/// substitutes it; unchanged when there is none.
-pub fn apply(options: &RenderOptions, revision: &str) -> RenderOptions {
-    let mut o = options.clone();
-    let Some(env) = &options.build_env else {
-        return o;
-    };
-    let vars = env.vars(revision);
-    let sub = |s: &mut String| *s = substitute(s, &vars);
-    o.helm.parameters.iter_mut().for_each(|p| sub(&mut p.value));
+/// Call `f` on every option the environment is substituted into, the one
+/// list both [`needed`] and [`apply`] go by. Value files come with their
+/// `$ref/` prefix split off (see [`split_ref`]): `f` sees the rest only.
+fn each_target(o: &mut RenderOptions, mut f: impl FnMut(&mut String)) {
+    o.helm.parameters.iter_mut().for_each(|p| f(&mut p.value));
     for file in o.helm.value_files.iter_mut() {
         let (reference, rest) = split_ref(file);
-        *file = format!("{reference}{}", substitute(rest, &vars));
+        let reference = reference.to_owned();
+        let mut rest = rest.to_owned();
+        f(&mut rest);
+        *file = reference + &rest;
     }
-    o.kustomize.images.iter_mut().for_each(sub);
-    o.kustomize.common_labels.values_mut().for_each(sub);
+    o.kustomize.images.iter_mut().for_each(&mut f);
+    o.kustomize.common_labels.values_mut().for_each(&mut f);
     if o.kustomize.common_annotations_envsubst {
-        o.kustomize.common_annotations.values_mut().for_each(sub);
+        o.kustomize.common_annotations.values_mut().for_each(&mut f);
     }
     let jsonnet = &mut o.directory.jsonnet;
     jsonnet
         .ext_vars
         .iter_mut()
         .chain(jsonnet.tlas.iter_mut())
-        .for_each(|v| sub(&mut v.value));
+        .for_each(|v| f(&mut v.value));
+}
+
+/// Whether any option the environment is substituted into holds a `$`:
+/// when none does, the environment changes nothing, and leaving it out of
+/// the options keeps one render shared by the apps that render alike.
+pub fn needed(options: &RenderOptions) -> bool {
+    let mut any = false;
+    each_target(&mut options.clone(), |s| any |= s.contains('$'));
+    any
+}
+
+/// `options` with the build environment substituted where Argo CD
+/// substitutes it; unchanged when there is none.
+pub fn apply(options: &RenderOptions, revision: &str) -> RenderOptions {
+    let mut o = options.clone();
+    if let Some(env) = &options.build_env {
+        let vars = env.vars(revision);
+        each_target(&mut o, |s| *s = substitute(s, &vars));
+    }
     o
 }
 

@@ -37,26 +37,34 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct Current {
     base: Settings,
-    current: RwLock<Arc<Settings>>,
-    /// The data last applied, so an unchanged ConfigMap changes nothing.
-    applied: RwLock<Option<BTreeMap<String, String>>>,
+    state: RwLock<Applied>,
+}
+
+/// The ConfigMap data last applied (so an unchanged ConfigMap changes
+/// nothing) and the settings made from it, replaced together.
+#[derive(Debug)]
+struct Applied {
+    data: Option<BTreeMap<String, String>>,
+    settings: Arc<Settings>,
 }
 
 impl Current {
     /// The flags' settings, no ConfigMap read yet.
     pub fn new(base: Settings) -> Self {
         Current {
-            current: RwLock::new(Arc::new(base.clone())),
+            state: RwLock::new(Applied {
+                data: None,
+                settings: Arc::new(base.clone()),
+            }),
             base,
-            applied: RwLock::new(None),
         }
     }
 
     /// The settings in force.
     pub fn get(&self) -> Arc<Settings> {
-        match self.current.read() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+        match self.state.read() {
+            Ok(s) => s.settings.clone(),
+            Err(poisoned) => poisoned.into_inner().settings.clone(),
         }
     }
 
@@ -65,9 +73,9 @@ impl Current {
     /// naming the key.
     pub fn apply(&self, data: Option<&BTreeMap<String, String>>) -> bool {
         let same = self
-            .applied
+            .state
             .read()
-            .map(|a| a.as_ref() == data)
+            .map(|a| a.data.as_ref() == data)
             .unwrap_or(false);
         if same {
             return false;
@@ -94,15 +102,15 @@ impl Current {
             ignore_rules = system_ignore.len(),
             "settings applied"
         );
-        let next = Arc::new(Settings {
-            health,
-            system_ignore,
-        });
-        if let Ok(mut c) = self.current.write() {
-            *c = next;
-        }
-        if let Ok(mut a) = self.applied.write() {
-            *a = data.cloned();
+        let next = Applied {
+            data: data.cloned(),
+            settings: Arc::new(Settings {
+                health,
+                system_ignore,
+            }),
+        };
+        if let Ok(mut state) = self.state.write() {
+            *state = next;
         }
         true
     }
