@@ -14,16 +14,18 @@ mod diff;
 mod kinds;
 mod live;
 mod remote;
+pub mod tracking;
 
 pub use apply::{Propagation, WriteError};
 pub use connect::{ConnectError, connect, connect_inferred};
 pub use diff::{DiffSettings, diff_objects};
 pub use kinds::{KindInfo, Kinds};
-pub use live::{Entry, LiveCache, LiveKey, app_of};
+pub use live::{Entry, LiveCache, LiveKey};
 pub use remote::{
     CLUSTER_SECRET_TYPE, ClusterConfig, ClusterCredentials, ExecProviderConfig, IN_CLUSTER_NAME,
     IN_CLUSTER_SERVER, TlsClientConfig,
 };
+pub use tracking::{Tracking, TrackingMethod, app_of};
 
 /// An API error in the server's own words (`reason: message`); other
 /// errors with their chain.

@@ -1,7 +1,8 @@
 //! The live state: one watch per kind the apps use (all namespaces), kept
-//! in memory, so comparing an app costs no API calls. Only objects that
-//! carry the tracking annotation are kept whole; of the others only the
-//! identity is kept, which is enough to refuse adopting them.
+//! in memory, so comparing an app costs no API calls. Only objects an app
+//! tracks (by annotation or label, per [`Tracking`]) are kept whole; of the
+//! others only the identity is kept, which is enough to refuse adopting
+//! them. A change of tracking method lists everything again.
 //!
 //! Every change is turned into the names of the apps it touches (the app
 //! in the object's tracking id, and the apps whose Git state wants an
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::kinds::{KindInfo, Kinds};
+use crate::tracking::{Tracking, app_of};
 
 /// Identity of a live object: group, kind, namespace (`""` when
 /// cluster-scoped), name.
@@ -51,7 +53,7 @@ impl LiveKey {
 /// What is known about one live object.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    /// Its tracking annotation, if it has one.
+    /// Its tracking id, if it has one (per the tracking method).
     pub tracking: Option<String>,
     /// The object, when it is tracked.
     pub object: Option<Arc<Value>>,
@@ -119,11 +121,6 @@ impl State {
     }
 }
 
-/// The app an object's tracking id names (`app:group/kind:ns/name`).
-pub fn app_of(tracking_id: &str) -> Option<&str> {
-    tracking_id.split_once(':').map(|(app, _)| app)
-}
-
 struct KindWatch {
     ready: watch::Receiver<Option<Result<(), String>>>,
     task: JoinHandle<()>,
@@ -132,7 +129,7 @@ struct KindWatch {
 /// Watches and what they saw.
 pub struct LiveCache {
     kinds: Arc<Kinds>,
-    annotation: String,
+    tracking: RwLock<Arc<Tracking>>,
     state: Arc<RwLock<State>>,
     watches: Mutex<HashMap<(String, String), KindWatch>>,
     notices: mpsc::UnboundedSender<String>,
@@ -141,26 +138,57 @@ pub struct LiveCache {
 impl std::fmt::Debug for LiveCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LiveCache")
-            .field("annotation", &self.annotation)
+            .field("tracking", &self.tracking())
             .finish_non_exhaustive()
     }
 }
 
 impl LiveCache {
-    /// A cache whose objects are tracked by `annotation`; the names of
+    /// A cache whose objects are tracked as `tracking` says; the names of
     /// the apps touched by each change are sent to `notices`.
     pub fn new(
         kinds: Arc<Kinds>,
-        annotation: impl Into<String>,
+        tracking: Arc<Tracking>,
         notices: mpsc::UnboundedSender<String>,
     ) -> Self {
         Self {
             kinds,
-            annotation: annotation.into(),
+            tracking: RwLock::new(tracking),
             state: Arc::new(RwLock::new(State::default())),
             watches: Mutex::new(HashMap::new()),
             notices,
         }
+    }
+
+    /// The tracking in force.
+    pub fn tracking(&self) -> Arc<Tracking> {
+        match self.tracking.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Track objects as `tracking` says from now on. When it differs from
+    /// the tracking in force, every watch stops and what they saw is
+    /// forgotten: the next use of each kind lists it again under the new
+    /// method (which apps want what stays). Returns whether it differed.
+    pub fn set_tracking(&self, tracking: Arc<Tracking>) -> bool {
+        if *self.tracking() == *tracking {
+            return false;
+        }
+        if let Ok(mut t) = self.tracking.write() {
+            *t = tracking;
+        }
+        if let Ok(mut watches) = self.watches.lock() {
+            for (_, w) in watches.drain() {
+                w.task.abort();
+            }
+        }
+        if let Ok(mut state) = self.state.write() {
+            state.objects.clear();
+            state.by_app.clear();
+        }
+        true
     }
 
     /// Discovery in use.
@@ -199,7 +227,7 @@ impl LiveCache {
                             self.kinds.clone(),
                             info,
                             gk.clone(),
-                            self.annotation.clone(),
+                            self.tracking(),
                             self.state.clone(),
                             self.notices.clone(),
                             tx,
@@ -353,7 +381,7 @@ impl Drop for LiveCache {
 fn entry_of(
     mut obj: DynamicObject,
     resource: &ApiResource,
-    annotation: &str,
+    tracking: &Tracking,
 ) -> Option<(LiveKey, Entry)> {
     // kube-apiserver sends the items of a list of built-in kinds without
     // apiVersion and kind (watch events have them); the key needs them.
@@ -361,12 +389,6 @@ fn entry_of(
         api_version: resource.api_version.clone(),
         kind: resource.kind.clone(),
     });
-    let tracking = obj
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(annotation))
-        .cloned();
     let owned = obj
         .metadata
         .owner_references
@@ -374,6 +396,7 @@ fn entry_of(
         .is_some_and(|o| !o.is_empty());
     let value = serde_json::to_value(obj).ok()?;
     let key = LiveKey::of(&value);
+    let tracking = tracking.id_of(&value);
     let object = tracking.as_ref().map(|_| Arc::new(value));
     Some((
         key,
@@ -389,7 +412,7 @@ async fn run_watch(
     kinds: Arc<Kinds>,
     info: KindInfo,
     gk: (String, String),
-    annotation: String,
+    tracking: Arc<Tracking>,
     state: Arc<RwLock<State>>,
     notices: mpsc::UnboundedSender<String>,
     ready: watch::Sender<Option<Result<(), String>>>,
@@ -415,7 +438,7 @@ async fn run_watch(
             Ok(Event::Init) => pending = Some(HashMap::new()),
             Ok(Event::InitApply(obj)) => {
                 if let (Some(p), Some((k, e))) =
-                    (pending.as_mut(), entry_of(obj, &info.resource, &annotation))
+                    (pending.as_mut(), entry_of(obj, &info.resource, &tracking))
                 {
                     p.insert(k, e);
                 }
@@ -441,13 +464,13 @@ async fn run_watch(
                 ready.send_replace(Some(Ok(())));
             }
             Ok(Event::Apply(obj)) => {
-                if let Some((k, e)) = entry_of(obj, &info.resource, &annotation) {
+                if let Some((k, e)) = entry_of(obj, &info.resource, &tracking) {
                     let touched = state.write().map(|mut s| s.put(k, Some(e)));
                     notify(touched.unwrap_or_default());
                 }
             }
             Ok(Event::Delete(obj)) => {
-                if let Some((k, _)) = entry_of(obj, &info.resource, &annotation) {
+                if let Some((k, _)) = entry_of(obj, &info.resource, &tracking) {
                     let touched = state.write().map(|mut s| s.put(k, None));
                     notify(touched.unwrap_or_default());
                 }

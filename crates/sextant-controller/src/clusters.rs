@@ -14,7 +14,9 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use sextant_cluster::{ClusterCredentials, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, Kinds, LiveCache};
+use sextant_cluster::{
+    ClusterCredentials, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, Kinds, LiveCache, Tracking,
+};
 use sextant_model::Application;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -56,6 +58,7 @@ impl Cluster {
         name: &str,
         server: &str,
         client: kube::Client,
+        tracking: Arc<Tracking>,
         notices: mpsc::UnboundedSender<String>,
         share: usize,
         local: bool,
@@ -65,11 +68,7 @@ impl Cluster {
             name: name.to_owned(),
             server: server.to_owned(),
             client,
-            live: LiveCache::new(
-                kinds.clone(),
-                sextant_model::group::selected().tracking_annotation(),
-                notices,
-            ),
+            live: LiveCache::new(kinds.clone(), tracking, notices),
             kinds,
             predictions: Predictions::default(),
             permits: Arc::new(Semaphore::new(share.max(1))),
@@ -167,6 +166,9 @@ pub(crate) struct Clusters {
     notices: mpsc::UnboundedSender<String>,
     share: usize,
     namespace: String,
+    /// How objects are tracked (the settings ConfigMap's choice), for
+    /// clusters added later.
+    tracking: RwLock<Arc<Tracking>>,
 }
 
 /// Where an app deploys: (server, name) as its destination says.
@@ -187,6 +189,7 @@ impl Clusters {
     /// may hold.
     pub(crate) fn new(
         client: kube::Client,
+        tracking: Arc<Tracking>,
         notices: mpsc::UnboundedSender<String>,
         share: usize,
         namespace: &str,
@@ -196,6 +199,7 @@ impl Clusters {
                 IN_CLUSTER_NAME,
                 IN_CLUSTER_SERVER,
                 client,
+                tracking.clone(),
                 notices.clone(),
                 share,
                 true,
@@ -204,7 +208,21 @@ impl Clusters {
             notices,
             share,
             namespace: namespace.to_owned(),
+            tracking: RwLock::new(tracking),
         }
+    }
+
+    /// Track objects as `tracking` says on every cluster. Returns whether
+    /// it changed anything (the live caches then list everything again).
+    pub(crate) fn set_tracking(&self, tracking: Arc<Tracking>) -> bool {
+        if let Ok(mut t) = self.tracking.write() {
+            *t = tracking.clone();
+        }
+        let mut changed = false;
+        for cluster in self.all() {
+            changed |= cluster.live.set_tracking(tracking.clone());
+        }
+        changed
     }
 
     /// Every cluster, the local one first.
@@ -294,10 +312,15 @@ impl Clusters {
                 return self.remove(&id);
             }
         };
+        let tracking = match self.tracking.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
         let cluster = Arc::new(Cluster::new(
             &creds.name,
             &creds.server,
             client,
+            tracking,
             self.notices.clone(),
             self.share,
             false,

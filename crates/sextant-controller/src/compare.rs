@@ -202,15 +202,9 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
                         state.key
                     ),
                     None => format!(
-                        "{} exists and was not created by Sextant; it is not adopted. To let this app manage it, annotate it: kubectl annotate {} {} {}sextant.dev/tracking-id={ours}",
+                        "{} exists and was not created by Sextant; it is not adopted. To let this app manage it: {}",
                         state.key,
-                        state.key.group_kind().to_lowercase(),
-                        state.key.name,
-                        if state.key.namespace.is_empty() {
-                            String::new()
-                        } else {
-                            format!("-n {} ", state.key.namespace)
-                        },
+                        cx.live.tracking().adopt_command(app, &state.key),
                     ),
                 });
             }
@@ -229,12 +223,13 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
         }
         resources.push(state);
     }
+    let tracking = cx.live.tracking();
     for live in cx.live.tracked_by(app) {
         let live_key = LiveKey::of(&live);
         if wanted.contains(&live_key) {
             continue;
         }
-        if !crate::tracking::is_owned_by(app, &live) {
+        if !tracking.is_owned_by(app, &live) {
             continue;
         }
         // Hooks are never pruned as extraneous.

@@ -183,6 +183,7 @@ impl Controller {
         crate::projects::ensure_default(client.clone(), &config.namespace).await;
         let clusters = Arc::new(crate::clusters::Clusters::new(
             client.clone(),
+            Arc::new(crate::tracking::default_tracking()),
             notice_tx,
             config.workers.div_ceil(2),
             &config.namespace,
@@ -211,6 +212,7 @@ impl Controller {
             settings: crate::settings::Current::new(crate::settings::Settings {
                 health: config.health.clone(),
                 system_ignore: config.system_ignore.clone(),
+                ..Default::default()
             }),
             queue: Queue::default(),
             apps: Mutex::new(HashMap::new()),
@@ -264,9 +266,22 @@ impl Controller {
         {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &shared.config.namespace);
             crate::settings::load(&api, &shared.settings).await;
+            shared
+                .clusters
+                .set_tracking(shared.settings.get().tracking.clone());
             let shared = shared.clone();
             tasks.push(tokio::spawn(async move {
                 crate::settings::follow(api, &shared.settings, || {
+                    // A new tracking method: the live caches list again.
+                    if shared
+                        .clusters
+                        .set_tracking(shared.settings.get().tracking.clone())
+                    {
+                        tracing::info!(
+                            method = %shared.settings.get().tracking.method,
+                            "tracking changed; the live state is listed again"
+                        );
+                    }
                     let names: Vec<String> = shared
                         .apps
                         .lock()

@@ -15,7 +15,6 @@ use crate::clusters::Cluster;
 use crate::controller::Shared;
 use crate::events::{self, Reason};
 use crate::status;
-use crate::tracking;
 use crate::words::Next;
 
 /// An app being deleted: with the resources finalizer, delete its objects
@@ -55,8 +54,9 @@ pub(crate) async fn finalize(
     }
     let propagation = status::deletion_propagation(app);
     let mut remaining = 0usize;
+    let tracking = cluster.live.tracking();
     for live in cluster.live.tracked_by(&name) {
-        if !tracking::is_owned_by(&name, &live) {
+        if !tracking.is_owned_by(&name, &live) {
             continue;
         }
         // `Delete=false` and Helm's `resource-policy: keep` outlive the
@@ -183,7 +183,7 @@ async fn post_delete_hooks(
         })
         .cloned()
         .map(|mut o| {
-            tracking::mark(&name, &mut o);
+            cluster.live.tracking().mark(&name, &mut o);
             o
         })
         .collect();

@@ -12,7 +12,6 @@ use sextant_model::application::ComparedTo;
 use crate::compare::{self, Comparison};
 use crate::controller::Shared;
 use crate::source::{self, AppSources, Fetched, SourceProblem};
-use crate::tracking;
 
 /// What the app is compared to: its source (or sources) and destination.
 pub(crate) fn compared_to(app: &Application) -> ComparedTo {
@@ -52,8 +51,9 @@ pub(crate) async fn prepare_with(
         .fetch_app(name, sources, revision, &namespace, fresh)
         .await?;
     let mut desired = fetched.outcome.rendered.objects.clone();
+    let tracking = cluster.live.tracking();
     for obj in &mut desired {
-        tracking::mark(name, obj);
+        tracking.mark(name, obj);
     }
     // Watch every kind the app uses or used.
     let mut kinds: BTreeSet<(String, String)> = desired

@@ -230,7 +230,14 @@ impl Server {
         let projects = Arc::new(ObjectStore::default());
         let appsets = Arc::new(ObjectStore::default());
         let kinds = Arc::new(sextant_cluster::Kinds::new(client.clone()));
-        let tree = Arc::new(TreeCache::new(kinds, Default::default()));
+        // The settings ConfigMap's health checks and tracking, as the
+        // controller reads them (at start; a change needs a restart here).
+        let cm = sextant_controller::settings::read_once(&client, &ns).await;
+        let tree = Arc::new(TreeCache::new(
+            kinds,
+            cm.health.clone(),
+            cm.tracking.clone(),
+        ));
         let mut background = Vec::new();
         let mut readiness = Vec::new();
         let cfg = kube::runtime::watcher::Config::default;

@@ -1,10 +1,12 @@
 //! `sextant app diff`: render the app's source as the controller does (at
 //! what its target revision is in Git now, which is what a sync would
 //! deploy, or at `--revision`; the app's
-//! render options; the tracking annotation
-//! `sextant.dev/tracking-id: <app>:<group>/<kind>:<namespace>/<name>` on
+//! render options; the tracking the settings ConfigMap asks for, by
+//! default the annotation
+//! `sextant.dev/tracking-id: <app>:<group>/<kind>:<namespace>/<name>`, on
 //! every object) and diff it against the cluster with a server-side
-//! dry-run apply and the app's ignoreDifferences, as `sextant diff` does.
+//! dry-run apply and the app's and the ConfigMap's ignoreDifferences, as
+//! `sextant diff` does.
 //! Live objects of the kinds in `status.resources` that carry this app's
 //! tracking id but are no longer rendered are listed as "would be pruned".
 //! Exit 0 same, 1 different, 2 error.
@@ -20,7 +22,7 @@ use kube::core::GroupVersionKind;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
-use sextant_controller::tracking::{mark, tracking_id};
+use sextant_controller::tracking::Tracking;
 use sextant_engine::diff::{IgnoreDifferences, ObjectError, ObjectKey};
 use sextant_model::Application;
 use sextant_render::{Outcome, Request};
@@ -183,17 +185,20 @@ pub async fn compute(
 ) -> anyhow::Result<Found> {
     let app_rules = crate::app_source::ignore_rules(app)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
-    let system_rules = match &what.system_ignore_differences {
-        Some(file) => crate::diff_cmd::load_rules(file)?,
-        None => Vec::new(),
-    };
+    // The settings ConfigMap's tracking and ignoreDifferences, as the
+    // controller applies them.
+    let cm = sextant_controller::settings::read_once(&apps.client, &apps.namespace).await;
+    let mut system_rules = cm.system_ignore.clone();
+    if let Some(file) = &what.system_ignore_differences {
+        system_rules.extend(crate::diff_cmd::load_rules(file)?);
+    }
     let ignore = IgnoreDifferences::new(&app_rules, &system_rules)
         .with_context(|| format!("application {name} has invalid ignoreDifferences"))?;
     warn_other_cluster(app, name);
     let concurrency = what.concurrency;
     let revision = what.revision.clone();
     let local = what.local.clone();
-    let (desired, commit) = desired(apps, app, name, what).await?;
+    let (desired, commit) = desired(apps, app, name, what, &cm.tracking).await?;
     if let Some(commit) = &commit {
         eprintln!(
             "comparing the live state with {} ({})",
@@ -220,7 +225,7 @@ pub async fn compute(
         .iter()
         .map(|o| identity(&ObjectKey::of(o)))
         .collect();
-    let (prunes, errors) = prune_candidates(&apps.client, app, name, &rendered).await;
+    let (prunes, errors) = prune_candidates(&apps.client, app, name, &rendered, &cm.tracking).await;
     report.errors.extend(errors);
     Ok(Found {
         report,
@@ -237,7 +242,8 @@ pub async fn rendered_objects(
     name: &str,
     what: DiffWhat,
 ) -> anyhow::Result<Vec<Value>> {
-    Ok(desired(apps, app, name, what).await?.0)
+    let cm = sextant_controller::settings::read_once(&apps.client, &apps.namespace).await;
+    Ok(desired(apps, app, name, what, &cm.tracking).await?.0)
 }
 
 /// Render with the credentials saved in the cluster (flags win), and add
@@ -247,6 +253,7 @@ async fn desired(
     app: &Application,
     name: &str,
     what: DiffWhat,
+    tracking: &Tracking,
 ) -> anyhow::Result<(Vec<Value>, Option<String>)> {
     if let Some(list) = app.spec.sources.as_ref().filter(|s| !s.is_empty()) {
         if what.local.is_some() {
@@ -267,7 +274,7 @@ async fn desired(
         }
         let mut objects = outcome.rendered.objects.clone();
         for obj in &mut objects {
-            mark(name, obj);
+            tracking.mark(name, obj);
         }
         return Ok((objects, Some(revision)));
     }
@@ -285,7 +292,7 @@ async fn desired(
     crate::render_cmd::report(&outcome);
     let mut objects = outcome.rendered.objects.clone();
     for obj in &mut objects {
-        mark(name, obj);
+        tracking.mark(name, obj);
     }
     let revision = Some(outcome.revision()).filter(|r| !r.is_empty());
     Ok((objects, revision))
@@ -471,6 +478,7 @@ async fn prune_candidates(
     app: &Application,
     name: &str,
     rendered: &BTreeSet<(String, String, String, String)>,
+    tracking: &Tracking,
 ) -> (Vec<Prune>, Vec<ObjectError>) {
     let mut kinds: BTreeMap<(String, String), String> = BTreeMap::new();
     for r in app
@@ -514,24 +522,21 @@ async fn prune_candidates(
             }
         };
         for obj in list {
-            let Ok(value) = serde_json::to_value(&obj) else {
+            let Ok(mut value) = serde_json::to_value(&obj) else {
                 continue;
             };
-            let mut key = ObjectKey::of(&value);
-            if key.api_version.is_empty() {
-                key.api_version = resource.api_version.clone();
-                key.group = resource.group.clone();
-                key.kind = resource.kind.clone();
+            // kube-apiserver lists built-in kinds without apiVersion and
+            // kind; the identity needs them.
+            if let Some(o) = value.as_object_mut()
+                && !o.contains_key("apiVersion")
+            {
+                o.insert("apiVersion".into(), resource.api_version.clone().into());
+                o.insert("kind".into(), resource.kind.clone().into());
             }
-            let tracked = obj
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(sextant_model::group::selected().tracking_annotation()))
-                .map(String::as_str);
-            if tracked != Some(tracking_id(name, &key).as_str()) {
+            if !tracking.is_owned_by(name, &value) {
                 continue;
             }
+            let key = ObjectKey::of(&value);
             if !rendered.contains(&identity(&key)) {
                 prunes.push(Prune { key });
             }

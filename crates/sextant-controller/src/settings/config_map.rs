@@ -123,6 +123,10 @@ pub fn read(data: &BTreeMap<String, String>) -> FromConfigMap {
                 Ok(parsed) => out.ignore.push(rule_for(target.as_deref(), parsed)),
                 Err(e) => out.problems.push(format!("{key}: {e}")),
             }
+        } else if key == sextant_cluster::tracking::METHOD_KEY
+            || key == sextant_cluster::tracking::LABEL_KEY
+        {
+            // Read by `crate::tracking::from_settings`.
         } else if SERVER_KEYS.contains(&key.as_str())
             || key.starts_with("accounts.")
             || key.starts_with("resource.links")

@@ -1,5 +1,5 @@
-//! The controller's settings that may change while it runs: health scripts
-//! and system-wide ignoreDifferences, from the flags and from the settings
+//! The controller's settings that may change while it runs: health scripts,
+//! system-wide ignoreDifferences and the tracking method, from the flags and from the settings
 //! ConfigMap of its namespace (`argocd-cm` under Argo CD's group,
 //! `sextant-cm` under Sextant's; Argo CD's keys in both). A change of the
 //! ConfigMap applies at once, without a restart: every app is compared
@@ -18,18 +18,32 @@ use kube::runtime::watcher::{self, Event};
 use sextant_engine::diff::IgnoreRule;
 use sextant_engine::health::HealthCustomizations;
 
+use crate::tracking::Tracking;
+
 /// The name of the settings ConfigMap for the process's API group.
 pub fn config_map_name() -> &'static str {
     sextant_model::group::selected().settings_config_map()
 }
 
 /// One consistent set of settings; a reconcile reads one and keeps it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Health scripts by group and kind.
     pub health: HealthCustomizations,
     /// ignoreDifferences rules for every app.
     pub system_ignore: Vec<IgnoreRule>,
+    /// How objects are known as an app's.
+    pub tracking: Arc<Tracking>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            health: HealthCustomizations::default(),
+            system_ignore: Vec::new(),
+            tracking: Arc::new(crate::tracking::default_tracking()),
+        }
+    }
 }
 
 /// The settings in force: the flags' (`base`), with the ConfigMap's over
@@ -86,6 +100,14 @@ impl Current {
         let health = config_map::merge_health(&self.base.health, &read.health, &mut problems);
         let mut system_ignore = self.base.system_ignore.clone();
         system_ignore.extend(read.ignore);
+        let tracking = match data {
+            Some(d) => {
+                let (tracking, unreadable) = crate::tracking::from_settings(d);
+                problems.extend(unreadable);
+                Arc::new(tracking)
+            }
+            None => self.base.tracking.clone(),
+        };
         for p in &problems {
             tracing::warn!(config_map = name, "{name}: {p}; the rest of it applies");
         }
@@ -100,6 +122,7 @@ impl Current {
             config_map = name,
             health_scripts = health.len(),
             ignore_rules = system_ignore.len(),
+            tracking = %tracking.method,
             "settings applied"
         );
         let next = Applied {
@@ -107,6 +130,7 @@ impl Current {
             settings: Arc::new(Settings {
                 health,
                 system_ignore,
+                tracking,
             }),
         };
         if let Ok(mut state) = self.state.write() {
@@ -128,6 +152,16 @@ pub async fn load(api: &Api<ConfigMap>, current: &Current) {
             config_map_name()
         ),
     }
+}
+
+/// The settings of the ConfigMap in `namespace`, read once, over the
+/// defaults (for the CLI and the API server, which act on them without
+/// following changes). Without the ConfigMap, or when it cannot be read,
+/// the defaults, with a warning naming it.
+pub async fn read_once(client: &kube::Client, namespace: &str) -> Arc<Settings> {
+    let current = Current::new(Settings::default());
+    load(&Api::namespaced(client.clone(), namespace), &current).await;
+    current.get()
 }
 
 /// Follow the ConfigMap: each change is applied and `changed` called.

@@ -76,3 +76,117 @@ async fn the_settings_config_map_applies_while_the_controller_runs() {
     .await;
     w.stop_controller().await;
 }
+
+/// Argo CD 2.x tracked by the instance label: what it deployed carries
+/// `app.kubernetes.io/instance: <app>` and no annotation. With
+/// `application.resourceTrackingMethod: label` those objects are the app's
+/// without a write, and what Git dropped is pruned; a switch to
+/// `annotation` while the controller runs lists the live state again, and
+/// the label alone no longer makes an object the app's.
+#[tokio::test]
+async fn label_tracking_adopts_what_argo_cd_2_deployed_and_a_new_method_applies_at_once() {
+    let mut w = World::new().await;
+    let nss = w.api("v1", "Namespace", "namespaces", None);
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "legacy"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let settings = w.api("v1", "ConfigMap", "configmaps", Some(NS));
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "sextant-cm", "namespace": NS},
+        "data": {"application.resourceTrackingMethod": "label"},
+    });
+    settings
+        .create(&PostParams::default(), &serde_json::from_value(cm).unwrap())
+        .await
+        .unwrap();
+    // As Argo CD 2.x left them: labelled with the app's name.
+    let live = w.api("v1", "ConfigMap", "configmaps", Some("legacy"));
+    for (name, label) in [
+        ("a", Some("legacy")),
+        ("old", Some("legacy")),
+        ("stranger", None),
+    ] {
+        let mut obj = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "legacy"},
+            "data": {"key": "one"},
+        });
+        if let Some(app) = label {
+            obj["metadata"]["labels"] = json!({"app.kubernetes.io/instance": app});
+        }
+        live.create(
+            &PostParams::default(),
+            &serde_json::from_value(obj).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let version_of = |o: &kube::api::DynamicObject| o.metadata.resource_version.clone();
+    let before = version_of(&live.get("a").await.unwrap());
+
+    let c1 = w.commit(&[("app/a.yaml", &configmap("a", "one"))], "one");
+    w.start_controller().await;
+    w.create_app("legacy", "app", "legacy", manual()).await;
+    let app = w
+        .wait_app("legacy", 60, "a Synced, old to prune", |a| {
+            let resources = a
+                .status
+                .as_ref()
+                .and_then(|s| s.resources.clone())
+                .unwrap_or_default();
+            resources.len() == 2
+                && resources
+                    .iter()
+                    .any(|r| r.name == "a" && r.status.as_deref() == Some("Synced"))
+                && resources
+                    .iter()
+                    .any(|r| r.name == "old" && r.requires_pruning == Some(true))
+        })
+        .await;
+    assert_eq!(
+        condition(&app, "SharedResourceWarning"),
+        None,
+        "the labelled object is the app's"
+    );
+    assert_eq!(
+        version_of(&live.get("a").await.unwrap()),
+        before,
+        "adopted without a write"
+    );
+
+    w.request_sync("legacy", json!({"prune": true})).await;
+    w.wait_synced_healthy("legacy", &c1).await;
+    assert!(live.get_opt("old").await.unwrap().is_none(), "pruned");
+    assert!(
+        live.get_opt("stranger").await.unwrap().is_some(),
+        "an object without the label is not the app's"
+    );
+
+    // Annotation tracking from now on: the label alone does not count.
+    settings
+        .patch(
+            "sextant-cm",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"data": {"application.resourceTrackingMethod": "annotation"}})),
+        )
+        .await
+        .unwrap();
+    let app = w
+        .wait_app(
+            "legacy",
+            60,
+            "a not adopted under annotation tracking",
+            |a| condition(a, "SharedResourceWarning").is_some(),
+        )
+        .await;
+    let warning = condition(&app, "SharedResourceWarning").unwrap_or_default();
+    assert!(
+        warning.contains("kubectl annotate configmap a -n legacy sextant.dev/tracking-id=legacy:/ConfigMap:legacy/a"),
+        "{warning}"
+    );
+    w.stop_controller().await;
+}

@@ -20,7 +20,6 @@ use sextant_cluster::{DiffSettings, diff_objects};
 use sextant_controller::source::{
     AppSources, app_sources, chart_of, destination_namespace, ignore_rules, render_options,
 };
-use sextant_controller::tracking;
 use sextant_engine::diff::IgnoreDifferences;
 use sextant_model::Application;
 use sextant_render::{Outcome, Request as RenderRequest};
@@ -191,7 +190,7 @@ pub async fn render(
     })?;
     let mut desired = outcome.rendered.objects.clone();
     for obj in &mut desired {
-        tracking::mark(&name, obj);
+        state.tree.tracking().mark(&name, obj);
     }
     Ok((outcome, desired))
 }
@@ -231,7 +230,7 @@ async fn render_multi(
     .map_err(|e| bad(format!("could not render: {e}")))?;
     let mut desired = fetched.outcome.rendered.objects.clone();
     for obj in &mut desired {
-        tracking::mark(name, obj);
+        state.tree.tracking().mark(name, obj);
     }
     Ok((fetched.outcome, desired))
 }

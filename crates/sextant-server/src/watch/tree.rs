@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use kube::api::DynamicObject;
 use serde::Serialize;
 use serde_json::Value;
-use sextant_cluster::Kinds;
+use sextant_cluster::{Kinds, Tracking};
 use sextant_engine::health::{HealthCustomizations, assess};
 use tokio::sync::broadcast;
 
@@ -165,7 +165,11 @@ impl Inner {
     }
 }
 
-fn node_of(obj: &DynamicObject, health: &HealthCustomizations) -> Option<Node> {
+fn node_of(
+    obj: &DynamicObject,
+    health: &HealthCustomizations,
+    tracking: &Tracking,
+) -> Option<Node> {
     let value = serde_json::to_value(obj).ok()?;
     let api_version = value.get("apiVersion").and_then(Value::as_str)?.to_owned();
     let kind = value.get("kind").and_then(Value::as_str)?.to_owned();
@@ -178,18 +182,7 @@ fn node_of(obj: &DynamicObject, health: &HealthCustomizations) -> Option<Node> {
     // gives that very object: kube-controller-manager copies a
     // Deployment's annotations to its ReplicaSets, whose (copied) id then
     // names the Deployment.
-    let app = meta
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(sextant_model::group::selected().tracking_annotation()))
-        .and_then(|t| {
-            let app = sextant_cluster::app_of(t)?;
-            let own = sextant_controller::tracking::tracking_id(
-                app,
-                &sextant_engine::diff::ObjectKey::of(&value),
-            );
-            (own == *t).then(|| app.to_owned())
-        });
+    let app = tracking.owner_of(&value);
     let h = assess(&value, health);
     let mut info = Vec::new();
     if kind == "Pod" && group.is_empty() {
@@ -247,6 +240,7 @@ fn node_of(obj: &DynamicObject, health: &HealthCustomizations) -> Option<Node> {
 pub struct TreeCache {
     kinds: Arc<Kinds>,
     health: HealthCustomizations,
+    tracking: Arc<Tracking>,
     inner: Arc<RwLock<Inner>>,
     watched: Mutex<HashMap<(String, String), Readiness>>,
     /// Names of apps whose tree changed.
@@ -310,12 +304,14 @@ pub struct TreeInfo {
 }
 
 impl TreeCache {
-    /// A cache using discovery `kinds` and Lua `health` checks.
-    pub fn new(kinds: Arc<Kinds>, health: HealthCustomizations) -> Self {
+    /// A cache using discovery `kinds`, Lua `health` checks and
+    /// `tracking` to tell which app an object is.
+    pub fn new(kinds: Arc<Kinds>, health: HealthCustomizations, tracking: Arc<Tracking>) -> Self {
         let (tx, _) = broadcast::channel(4096);
         TreeCache {
             kinds,
             health,
+            tracking,
             inner: Arc::default(),
             watched: Mutex::default(),
             tx,
@@ -361,6 +357,7 @@ impl TreeCache {
             kube::Api::all_with(self.kinds.client().clone(), &info.resource);
         let inner = self.inner.clone();
         let health = self.health.clone();
+        let tracking = self.tracking.clone();
         let tx = self.tx.clone();
         let gk2 = gk.clone();
         let (_task, ready) = super::spawn(
@@ -372,7 +369,7 @@ impl TreeCache {
                 let Ok(mut inner) = inner.write() else { return };
                 let put =
                     |inner: &mut Inner, obj: &DynamicObject, touched: &mut HashSet<String>| {
-                        if let Some(node) = node_of(obj, &health) {
+                        if let Some(node) = node_of(obj, &health, &tracking) {
                             let key = node.key.clone();
                             touched.extend(inner.apps_of(&key));
                             inner.insert(node);
@@ -410,7 +407,7 @@ impl TreeCache {
                     }
                     Change::Apply(o) => put(&mut inner, &o, &mut touched),
                     Change::Delete(o) => {
-                        if let Some(node) = node_of(&o, &health) {
+                        if let Some(node) = node_of(&o, &health, &tracking) {
                             touched.extend(inner.apps_of(&node.key));
                             inner.remove(&node.key);
                         }
@@ -437,6 +434,11 @@ impl TreeCache {
             let _ =
                 tokio::time::timeout(std::time::Duration::from_secs(10), super::listed(r)).await;
         }
+    }
+
+    /// How objects are known as an app's.
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
     }
 
     /// The live object `key`, when it is tracked.
