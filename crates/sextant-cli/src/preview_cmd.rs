@@ -358,6 +358,7 @@ fn render_sources(
             namespace: &spec.options.namespace,
             applications_namespace: None,
             fresh: false,
+            kustomize_build_options: &[],
         },
         &list,
         &wanted,

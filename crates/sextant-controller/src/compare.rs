@@ -77,6 +77,8 @@ pub struct Comparison {
     /// Objects (hooks too) the app's project does not permit, and why: a
     /// sync refuses them before changing anything.
     pub denied: Vec<(ObjectKey, String)>,
+    /// Objects Git has of kinds the settings exclude: left alone.
+    pub excluded: Vec<ObjectKey>,
 }
 
 impl Comparison {
@@ -255,6 +257,7 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
         resources,
         hooks,
         denied: Vec::new(),
+        excluded: Vec::new(),
     }
 }
 

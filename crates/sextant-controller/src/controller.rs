@@ -79,6 +79,37 @@ struct Known {
 }
 
 /// The series made at scrape time from what the controller holds.
+/// How often the Git poll loop looks whether its interval has passed (so a
+/// new `timeout.reconciliation` applies within a second).
+const POLL_CHECK: Duration = Duration::from_secs(1);
+/// The poll interval that means no polling (`timeout.reconciliation: 0s`):
+/// a resolved revision is then trusted until a refresh.
+const POLLING_OFF: Duration = Duration::MAX;
+
+/// Put the settings in force where they act outside a reconcile: the
+/// tracking of the live caches (a new method lists them again), the Git
+/// poll interval and the kustomize flags of renders.
+fn apply_settings(shared: &Shared) {
+    let settings = shared.settings.get();
+    if shared.clusters.set_tracking(settings.tracking.clone()) {
+        tracing::info!(
+            method = %settings.tracking.method,
+            "tracking changed; the live state is listed again"
+        );
+    }
+    let poll = match settings
+        .reconciliation
+        .unwrap_or(shared.config.repo_poll_interval)
+    {
+        d if d.is_zero() => POLLING_OFF,
+        d => d,
+    };
+    shared.sources.set_poll_interval(poll);
+    shared
+        .sources
+        .set_kustomize_build_options(settings.kustomize_build_options.clone());
+}
+
 fn collector(shared: std::sync::Weak<Shared>) -> sextant_metrics::Collector {
     Arc::new(move || {
         let Some(shared) = shared.upgrade() else {
@@ -266,22 +297,11 @@ impl Controller {
         {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &shared.config.namespace);
             crate::settings::load(&api, &shared.settings).await;
-            shared
-                .clusters
-                .set_tracking(shared.settings.get().tracking.clone());
+            apply_settings(&shared);
             let shared = shared.clone();
             tasks.push(tokio::spawn(async move {
                 crate::settings::follow(api, &shared.settings, || {
-                    // A new tracking method: the live caches list again.
-                    if shared
-                        .clusters
-                        .set_tracking(shared.settings.get().tracking.clone())
-                    {
-                        tracing::info!(
-                            method = %shared.settings.get().tracking.method,
-                            "tracking changed; the live state is listed again"
-                        );
-                    }
+                    apply_settings(&shared);
                     let names: Vec<String> = shared
                         .apps
                         .lock()
@@ -446,15 +466,20 @@ impl Controller {
         }
 
         // Git: each (repository, revision) the apps follow is asked once
-        // per poll interval; only the apps whose commit moved are queued.
+        // per poll interval (the settings' `timeout.reconciliation` over
+        // the flag, followed while running; 0 turns polling off); only the
+        // apps whose commit moved are queued.
         {
             let shared = shared.clone();
             tasks.push(tokio::spawn(async move {
-                let period = shared.config.repo_poll_interval.max(Duration::from_secs(1));
-                let mut tick =
-                    tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                let mut last = tokio::time::Instant::now();
                 loop {
-                    tick.tick().await;
+                    tokio::time::sleep(POLL_CHECK).await;
+                    let period = shared.sources.poll_interval();
+                    if period == POLLING_OFF || last.elapsed() < period.max(Duration::from_secs(1)) {
+                        continue;
+                    }
+                    last = tokio::time::Instant::now();
                     let mut by_pair: HashMap<(String, String), Vec<String>> = HashMap::new();
                     if let Ok(apps) = shared.apps.lock() {
                         for (name, known) in apps.iter() {

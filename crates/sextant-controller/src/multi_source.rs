@@ -172,6 +172,7 @@ impl Sources {
         let credentials = self.credentials_handle();
         let (name, ns, list_owned) = (app_name.to_owned(), namespace.to_owned(), list.to_vec());
         let apps_ns = credentials.namespace().to_owned();
+        let build_options = self.kustomize_build_options();
         let rendered = tokio::task::spawn_blocking(move || {
             render_sources(
                 &renderer,
@@ -181,6 +182,7 @@ impl Sources {
                     namespace: &ns,
                     applications_namespace: Some(&apps_ns),
                     fresh,
+                    kustomize_build_options: &build_options,
                 },
                 &list_owned,
                 &wanted,
@@ -239,6 +241,8 @@ pub struct Target<'a> {
     pub applications_namespace: Option<&'a str>,
     /// Read chart listings again now.
     pub fresh: bool,
+    /// Extra `kustomize build` flags (the settings').
+    pub kustomize_build_options: &'a [String],
 }
 
 /// Why the sources of an app did not render.
@@ -330,6 +334,7 @@ pub fn render_sources(
             .map_err(|e| SourcesError::Spec(format!("source {}: {e}", i + 1)))?;
         options.applications_namespace = target.applications_namespace.map(str::to_owned);
         options.refs = refs.clone();
+        options.kustomize.build_options = target.kustomize_build_options.to_vec();
         let (repo, default_revision) = watched(source);
         let asked = wanted.get(i).cloned().flatten();
         let chart = chart_of(source);

@@ -50,7 +50,19 @@ pub(crate) async fn prepare_with(
         .sources
         .fetch_app(name, sources, revision, &namespace, fresh)
         .await?;
-    let mut desired = fetched.outcome.rendered.objects.clone();
+    let settings = shared.settings.get();
+    // Kinds the settings exclude are left alone: not applied, compared,
+    // pruned or watched.
+    let excluded_kind = |group: &str, kind: &str| {
+        settings
+            .resource_filter
+            .excludes(group, kind, &cluster.server)
+    };
+    let (mut desired, excluded): (Vec<_>, Vec<_>) =
+        fetched.outcome.rendered.objects.iter().cloned().partition(|o| {
+            let k = ObjectKey::of(o);
+            !excluded_kind(&k.group, &k.kind)
+        });
     let tracking = cluster.live.tracking();
     for obj in &mut desired {
         tracking.mark(name, obj);
@@ -63,7 +75,12 @@ pub(crate) async fn prepare_with(
             (k.api_version, k.kind)
         })
         .collect();
-    for r in app.status.iter().flat_map(|s| s.resources.iter().flatten()) {
+    for r in app
+        .status
+        .iter()
+        .flat_map(|s| s.resources.iter().flatten())
+        .filter(|r| !excluded_kind(&r.group, &r.kind))
+    {
         let av = if r.group.is_empty() {
             r.version.clone()
         } else {
@@ -81,7 +98,6 @@ pub(crate) async fn prepare_with(
     cluster
         .live
         .set_wanted(name, desired.iter().map(LiveKey::of).collect());
-    let settings = shared.settings.get();
     let ignore = ignore_rules(app, &settings.system_ignore)?;
     let cx = compare::Context {
         live: &cluster.live,
@@ -91,6 +107,9 @@ pub(crate) async fn prepare_with(
         health: &settings.health,
     };
     let mut cmp = compare::compare(name, &desired, &cx).await;
+    cmp.resources
+        .retain(|r| !(r.requires_pruning && excluded_kind(&r.key.group, &r.key.kind)));
+    cmp.excluded = excluded.iter().map(ObjectKey::of).collect();
     cmp.denied =
         crate::projects::denied_objects(&shared.clusters, &project, app, &desired, &cluster.kinds)
             .await;

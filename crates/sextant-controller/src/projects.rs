@@ -317,8 +317,11 @@ fn built_in(key: &sextant_cluster::LiveKey) -> bool {
 pub(crate) async fn orphans(
     project: Option<&AppProject>,
     app: &Application,
-    live: &sextant_cluster::LiveCache,
+    cluster: &crate::clusters::Cluster,
+    filter: &crate::settings::resource_filter::ResourceFilter,
 ) -> Option<String> {
+    let live = &cluster.live;
+    let excluded = |group: &str, kind: &str| filter.excludes(group, kind, &cluster.server);
     let app_name = app.metadata.name.as_deref().unwrap_or_default();
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let settings = project.and_then(|p| p.spec.orphaned_resources.as_ref());
@@ -327,6 +330,10 @@ pub(crate) async fn orphans(
         return None;
     };
     for (av, kind) in ORPHAN_KINDS {
+        let group = av.rsplit_once('/').map_or("", |(g, _)| g);
+        if excluded(group, kind) {
+            continue;
+        }
         if let Err(e) = live.watch_kind(av, kind).await {
             tracing::debug!(kind, error = %e, "orphaned-resource monitoring skips a kind");
         }
@@ -339,7 +346,7 @@ pub(crate) async fn orphans(
     let found: Vec<sextant_cluster::LiveKey> = live
         .untracked_in(&namespace)
         .into_iter()
-        .filter(|k| !built_in(k))
+        .filter(|k| !built_in(k) && !excluded(&k.group, &k.kind))
         .filter(|k| {
             !ignore.iter().any(|i| {
                 sextant_model::glob::matches(&k.group, &i.group)

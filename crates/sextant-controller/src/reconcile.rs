@@ -122,7 +122,10 @@ pub async fn reconcile(shared: &Arc<Shared>, name: &str) -> Result<Next, kube::E
     );
     let project = shared.projects.get(crate::projects::project_name(&app));
     let orphans = match shared.clusters.for_app(&app) {
-        Ok(cluster) => crate::projects::orphans(project.as_deref(), &app, &cluster.live).await,
+        Ok(cluster) => {
+            let filter = &shared.settings.get().resource_filter;
+            crate::projects::orphans(project.as_deref(), &app, &cluster, filter).await
+        }
         Err(_) => None,
     };
     status::set_condition(&mut st, ORPHANED_CONDITION, orphans);

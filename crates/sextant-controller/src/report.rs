@@ -83,6 +83,17 @@ pub(crate) fn fill_status(
         "SharedResourceWarning",
         (!conflicts.is_empty()).then(|| conflicts.join("; ")),
     );
+    let excluded: Vec<String> = cmp.excluded.iter().map(ToString::to_string).collect();
+    status::set_condition(
+        st,
+        "ExcludedResourceWarning",
+        (!excluded.is_empty()).then(|| {
+            format!(
+                "{} excluded by resource.exclusions / resource.inclusions of the settings ConfigMap: left alone (not applied, compared or pruned)",
+                excluded.join(", ")
+            )
+        }),
+    );
     let warnings = &fetched.outcome.rendered.warnings;
     status::set_condition(
         st,

@@ -4,7 +4,7 @@
 //! render itself (blocking work, run off the async threads).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use sextant_model::application::{Application, ApplicationSource};
@@ -216,7 +216,11 @@ type Slot = Arc<tokio::sync::Mutex<Option<(CommitId, Instant)>>>;
 pub struct Sources {
     renderer: Arc<Renderer>,
     credentials: Arc<RepoCredentials>,
-    poll: Duration,
+    /// How long a resolved revision is trusted (the poll interval; the
+    /// settings may change it while the controller runs).
+    poll: RwLock<Duration>,
+    /// Extra `kustomize build` flags from the settings.
+    kustomize_build_options: RwLock<Vec<String>>,
     resolved: Mutex<HashMap<(String, String), Slot>>,
     /// The commit each (repository, revision) had at its last poll.
     polled: Mutex<HashMap<(String, String), CommitId>>,
@@ -229,7 +233,7 @@ pub struct Sources {
 impl std::fmt::Debug for Sources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sources")
-            .field("poll", &self.poll)
+            .field("poll", &self.poll_interval())
             .finish_non_exhaustive()
     }
 }
@@ -241,10 +245,38 @@ impl Sources {
         Self {
             renderer,
             credentials,
-            poll,
+            poll: RwLock::new(poll),
+            kustomize_build_options: RwLock::new(Vec::new()),
             resolved: Mutex::new(HashMap::new()),
             polled: Mutex::new(HashMap::new()),
             charts: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// How long a resolved revision is trusted.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll.read().map_or(Duration::from_secs(180), |p| *p)
+    }
+
+    /// Trust resolved revisions for `poll` from now on.
+    pub fn set_poll_interval(&self, poll: Duration) {
+        if let Ok(mut p) = self.poll.write() {
+            *p = poll;
+        }
+    }
+
+    /// The extra `kustomize build` flags in force.
+    pub fn kustomize_build_options(&self) -> Vec<String> {
+        self.kustomize_build_options
+            .read()
+            .map(|o| o.clone())
+            .unwrap_or_default()
+    }
+
+    /// Pass `options` to every `kustomize build` from now on.
+    pub fn set_kustomize_build_options(&self, options: Vec<String>) {
+        if let Ok(mut o) = self.kustomize_build_options.write() {
+            *o = options;
         }
     }
 
@@ -278,7 +310,7 @@ impl Sources {
             // Fresh enough, or someone started asking Git after we were
             // asked (a query that started before might predate the commit
             // we are asked about).
-            if (!fresh && at.elapsed() < self.poll) || *at >= asked_at {
+            if (!fresh && at.elapsed() < self.poll_interval()) || *at >= asked_at {
                 return Ok(Some(commit.clone()));
             }
         }
@@ -350,6 +382,7 @@ impl Sources {
         fresh: bool,
     ) -> Result<Fetched, SourceProblem> {
         let mut options = render_options(app_name, source, namespace)?;
+        options.kustomize.build_options = self.kustomize_build_options();
         // An app-of-apps' children go where this controller reconciles them.
         options.applications_namespace = Some(self.credentials.namespace().to_owned());
         let (repo, default_revision) = watched(source);

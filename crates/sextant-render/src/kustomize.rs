@@ -250,7 +250,8 @@ pub fn build(
         .invocation(program, root)
         .arg(verb)
         .arg(&build_dir)
-        .arg("--load-restrictor=LoadRestrictionsRootOnly");
+        .arg("--load-restrictor=LoadRestrictionsRootOnly")
+        .args(&options.build_options);
     let path = app.display().to_string();
     let out = runner::run(&invocation, tools.limits()).map_err(|source| KustomizeError::Build {
         path: path.clone(),

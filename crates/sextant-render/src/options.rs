@@ -170,6 +170,11 @@ pub struct KustomizeOptions {
     pub namespace: Option<String>,
     /// Allow remote bases (URLs in `resources`); off by default.
     pub allow_remote_bases: bool,
+    /// Extra flags for `kustomize build`, after Sextant's own (the
+    /// settings' `kustomize.buildOptions`, e.g. `--enable-helm` or
+    /// `--load-restrictor LoadRestrictionsNone`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub build_options: Vec<String>,
 }
 
 impl KustomizeOptions {

@@ -106,6 +106,12 @@ impl Invocation {
         self
     }
 
+    /// Add arguments.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
     /// Set an environment variable.
     pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
         self.env.push((key.to_owned(), value.into()));

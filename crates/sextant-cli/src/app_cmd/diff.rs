@@ -73,6 +73,9 @@ pub struct DiffWhat {
     /// Tools, caches and Git credentials for rendering.
     #[command(flatten)]
     renderer: RendererArgs,
+    /// Extra `kustomize build` flags (the settings ConfigMap's).
+    #[arg(skip)]
+    kustomize_build_options: Vec<String>,
 }
 
 impl DiffWhat {
@@ -85,6 +88,7 @@ impl DiffWhat {
             system_ignore_differences: None,
             concurrency: 8,
             renderer,
+            kustomize_build_options: Vec::new(),
         }
     }
 }
@@ -181,7 +185,7 @@ pub async fn compute(
     apps: &Apps,
     app: &Application,
     name: &str,
-    what: DiffWhat,
+    mut what: DiffWhat,
 ) -> anyhow::Result<Found> {
     let app_rules = crate::app_source::ignore_rules(app)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
@@ -189,6 +193,7 @@ pub async fn compute(
     // controller applies them.
     let cm = sextant_controller::settings::read_once(&apps.client, &apps.namespace).await;
     let mut system_rules = cm.system_ignore.clone();
+    what.kustomize_build_options = cm.kustomize_build_options.clone();
     if let Some(file) = &what.system_ignore_differences {
         system_rules.extend(crate::diff_cmd::load_rules(file)?);
     }
@@ -240,9 +245,10 @@ pub async fn rendered_objects(
     apps: &Apps,
     app: &Application,
     name: &str,
-    what: DiffWhat,
+    mut what: DiffWhat,
 ) -> anyhow::Result<Vec<Value>> {
     let cm = sextant_controller::settings::read_once(&apps.client, &apps.namespace).await;
+    what.kustomize_build_options = cm.kustomize_build_options.clone();
     Ok(desired(apps, app, name, what, &cm.tracking).await?.0)
 }
 
@@ -335,8 +341,9 @@ async fn render(
         .clone()
         .unwrap_or_else(|| target_revision(app));
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let options = crate::app_source::render_options(name, &source, &namespace)
+    let mut options = crate::app_source::render_options(name, &source, &namespace)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
+    options.kustomize.build_options = what.kustomize_build_options.clone();
     let renderer = what.renderer;
     if let Some(dir) = what.local {
         let (root, path) = local_root_and_path(&dir, what.local_repo_root.as_deref())?;
@@ -391,6 +398,7 @@ async fn render_sources(
         .map_err(|e| anyhow::anyhow!("application {name}: --revision: {e}"))?;
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let (name, list, renderer) = (name.to_owned(), list.to_vec(), what.renderer);
+    let build_options = what.kustomize_build_options;
     tokio::task::spawn_blocking(move || -> anyhow::Result<(Outcome, String)> {
         let renderer = renderer.renderer()?;
         let fetched = sextant_controller::source::render_sources(
@@ -401,6 +409,7 @@ async fn render_sources(
                 namespace: &namespace,
                 applications_namespace: None,
                 fresh: true,
+                kustomize_build_options: &build_options,
             },
             &list,
             &wanted,

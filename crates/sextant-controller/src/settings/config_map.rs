@@ -3,7 +3,11 @@
 //! (health Lua and ignoreDifferences), in the nested
 //! `resource.customizations` form and in the one-key-per-kind forms
 //! (`resource.customizations.health.<group>_<kind>`,
-//! `resource.customizations.ignoreDifferences.<group>_<kind>` and `.all`).
+//! `resource.customizations.ignoreDifferences.<group>_<kind>` and `.all`);
+//! `resource.exclusions` and `resource.inclusions`;
+//! `resource.compareoptions`; `timeout.reconciliation`;
+//! `kustomize.buildOptions`. The tracking keys are read by
+//! `crate::tracking`.
 //!
 //! Pure: data in, settings and notes out. A key Sextant does not act on is
 //! listed in the notes, never dropped in silence; a value that does not
@@ -11,12 +15,24 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::resource_filter::{ResourceFilter, ResourceRule};
 use sextant_engine::diff::IgnoreRule;
 use sextant_engine::health::HealthCustomizations;
 
 const NESTED: &str = "resource.customizations";
+const EXCLUSIONS: &str = "resource.exclusions";
+const INCLUSIONS: &str = "resource.inclusions";
+const COMPARE_OPTIONS: &str = "resource.compareoptions";
+const RECONCILIATION: &str = "timeout.reconciliation";
+const KUSTOMIZE_BUILD_OPTIONS: &str = "kustomize.buildOptions";
+/// The jq path of a ClusterRole's rules when an aggregation rule fills
+/// them in (`ignoreAggregatedRoles`).
+const AGGREGATED_RULES: &str = "select(.aggregationRule != null) | .rules";
 const HEALTH_PREFIX: &str = "resource.customizations.health.";
 const IGNORE_PREFIX: &str = "resource.customizations.ignoreDifferences.";
 
@@ -50,6 +66,14 @@ pub struct FromConfigMap {
     pub health: Vec<(String, String)>,
     /// System-wide ignoreDifferences rules.
     pub ignore: Vec<IgnoreRule>,
+    /// `resource.exclusions`, when set.
+    pub exclusions: Option<Vec<ResourceRule>>,
+    /// `resource.inclusions`, when set.
+    pub inclusions: Option<Vec<ResourceRule>>,
+    /// `timeout.reconciliation`, when set: how often Git is asked.
+    pub reconciliation: Option<Duration>,
+    /// `kustomize.buildOptions`, when set: extra `kustomize build` flags.
+    pub kustomize_build_options: Option<Vec<String>>,
     /// Keys read but not acted on, each with why.
     pub unsupported: Vec<String>,
     /// Values that could not be read, each naming its key.
@@ -123,6 +147,22 @@ pub fn read(data: &BTreeMap<String, String>) -> FromConfigMap {
                 Ok(parsed) => out.ignore.push(rule_for(target.as_deref(), parsed)),
                 Err(e) => out.problems.push(format!("{key}: {e}")),
             }
+        } else if key == EXCLUSIONS || key == INCLUSIONS {
+            match ResourceFilter::parse_rules(value) {
+                Ok(rules) if key == EXCLUSIONS => out.exclusions = Some(rules),
+                Ok(rules) => out.inclusions = Some(rules),
+                Err(e) => out.problems.push(format!("{key}: {e}")),
+            }
+        } else if key == COMPARE_OPTIONS {
+            read_compare_options(value, &mut out);
+        } else if key == RECONCILIATION {
+            match sextant_model::duration::parse(value.trim()) {
+                Ok(d) => out.reconciliation = Some(d),
+                Err(e) => out.problems.push(format!("{key}: {e}")),
+            }
+        } else if key == KUSTOMIZE_BUILD_OPTIONS {
+            out.kustomize_build_options =
+                Some(value.split_whitespace().map(str::to_owned).collect());
         } else if key == sextant_cluster::tracking::METHOD_KEY
             || key == sextant_cluster::tracking::LABEL_KEY
         {
@@ -137,6 +177,50 @@ pub fn read(data: &BTreeMap<String, String>) -> FromConfigMap {
         }
     }
     out
+}
+
+/// `resource.compareoptions`, as Argo CD writes it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompareOptions {
+    #[serde(default)]
+    ignore_aggregated_roles: bool,
+    ignore_resource_status_field: Option<String>,
+    ignore_differences_on_resource_updates: Option<bool>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
+}
+
+/// `ignoreAggregatedRoles` becomes an ignore rule; a status field is never
+/// compared by Sextant (Argo CD's `all`), so `crd` and `all` change nothing
+/// and `none` is not supported; differences on ignored fields never start
+/// anything, as `ignoreDifferencesOnResourceUpdates` asks.
+fn read_compare_options(text: &str, out: &mut FromConfigMap) {
+    let options: CompareOptions = match serde_yaml_ng::from_str::<Option<CompareOptions>>(text) {
+        Ok(o) => o.unwrap_or_default(),
+        Err(e) => {
+            out.problems.push(format!("{COMPARE_OPTIONS}: {e}"));
+            return;
+        }
+    };
+    if options.ignore_aggregated_roles {
+        out.ignore.push(IgnoreRule {
+            group: Some("rbac.authorization.k8s.io".into()),
+            kind: Some("ClusterRole".into()),
+            jq_path_expressions: vec![AGGREGATED_RULES.into()],
+            ..Default::default()
+        });
+    }
+    match options.ignore_resource_status_field.as_deref() {
+        None | Some("crd" | "all") => {}
+        Some(other) => out.unsupported.push(format!(
+            "{COMPARE_OPTIONS}: ignoreResourceStatusField: {other} (Sextant never compares status)"
+        )),
+    }
+    let _ = options.ignore_differences_on_resource_updates;
+    for key in options.other.keys() {
+        out.unsupported.push(format!("{COMPARE_OPTIONS}: {key}"));
+    }
 }
 
 /// `resource.customizations`: a YAML map from `GROUP/KIND` to
@@ -250,7 +334,7 @@ mod tests {
                 "resource.customizations.ignoreDifferences.all",
                 "managedFieldsManagers:\n- kube-controller-manager\n",
             ),
-            ("timeout.reconciliation", "180s"),
+            ("timeout.reconciliation.jitter", "60s"),
             ("url", "https://argocd.example.com"),
         ]));
         let keys: Vec<&str> = read.health.iter().map(|(k, _)| k.as_str()).collect();
@@ -263,9 +347,70 @@ mod tests {
         assert_eq!(deploy.jq_path_expressions, [".spec.replicas"]);
         assert_eq!(
             read.unsupported,
-            ["timeout.reconciliation"],
+            ["timeout.reconciliation.jitter"],
             "the server's keys are not the controller's to report"
         );
+    }
+
+    #[test]
+    fn exclusions_compare_options_reconciliation_and_kustomize_options_are_read() {
+        let read = read(&data(&[
+            ("resource.exclusions", "- apiGroups: ['']\n  kinds: [Event]\n"),
+            ("resource.inclusions", "- apiGroups: ['*']\n"),
+            (
+                "resource.compareoptions",
+                "ignoreAggregatedRoles: true\nignoreResourceStatusField: none\nignoreDifferencesOnResourceUpdates: true\n",
+            ),
+            ("timeout.reconciliation", "90s"),
+            (
+                "kustomize.buildOptions",
+                "--load-restrictor LoadRestrictionsNone  --enable-helm",
+            ),
+        ]));
+        assert!(read.problems.is_empty(), "{:?}", read.problems);
+        assert_eq!(read.exclusions.as_ref().map(Vec::len), Some(1));
+        assert_eq!(read.inclusions.as_ref().map(Vec::len), Some(1));
+        assert_eq!(read.reconciliation, Some(Duration::from_secs(90)));
+        assert_eq!(
+            read.kustomize_build_options.as_deref(),
+            Some(
+                &[
+                    "--load-restrictor".to_owned(),
+                    "LoadRestrictionsNone".into(),
+                    "--enable-helm".into()
+                ][..]
+            )
+        );
+        assert_eq!(
+            read.unsupported,
+            ["resource.compareoptions: ignoreResourceStatusField: none (Sextant never compares status)"]
+        );
+        // ignoreAggregatedRoles: the rules of an aggregated ClusterRole are
+        // not compared, those of a plain one are.
+        let ignore = sextant_engine::diff::IgnoreDifferences::new(&[], &read.ignore).unwrap();
+        let role = |aggregated: bool, verb: &str| {
+            let mut r = serde_json::json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": "view"},
+                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": [verb]}],
+            });
+            if aggregated {
+                r["aggregationRule"] = serde_json::json!({"clusterRoleSelectors": [{"matchLabels": {"x": "y"}}]});
+            }
+            r
+        };
+        let differs = |desired: serde_json::Value, live: serde_json::Value| {
+            let input = sextant_engine::diff::Input {
+                desired: Some(&desired),
+                live: Some(&live),
+                predicted: None,
+                fallback_reason: None,
+                overlay: false,
+            };
+            sextant_engine::diff::diff_object(input, &ignore).differs()
+        };
+        assert!(!differs(role(true, "get"), role(true, "list")));
+        assert!(differs(role(false, "get"), role(false, "list")));
     }
 
     #[test]

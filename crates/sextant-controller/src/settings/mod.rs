@@ -6,6 +6,7 @@
 //! again under the new settings.
 
 pub mod config_map;
+pub mod resource_filter;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -19,6 +20,7 @@ use sextant_engine::diff::IgnoreRule;
 use sextant_engine::health::HealthCustomizations;
 
 use crate::tracking::Tracking;
+use resource_filter::ResourceFilter;
 
 /// The name of the settings ConfigMap for the process's API group.
 pub fn config_map_name() -> &'static str {
@@ -34,6 +36,12 @@ pub struct Settings {
     pub system_ignore: Vec<IgnoreRule>,
     /// How objects are known as an app's.
     pub tracking: Arc<Tracking>,
+    /// Kinds left alone (`resource.exclusions` / `resource.inclusions`).
+    pub resource_filter: ResourceFilter,
+    /// How often Git is asked (`timeout.reconciliation`), over the flag.
+    pub reconciliation: Option<std::time::Duration>,
+    /// Extra `kustomize build` flags (`kustomize.buildOptions`).
+    pub kustomize_build_options: Vec<String>,
 }
 
 impl Default for Settings {
@@ -42,6 +50,9 @@ impl Default for Settings {
             health: HealthCustomizations::default(),
             system_ignore: Vec::new(),
             tracking: Arc::new(crate::tracking::default_tracking()),
+            resource_filter: ResourceFilter::default(),
+            reconciliation: None,
+            kustomize_build_options: Vec::new(),
         }
     }
 }
@@ -131,6 +142,14 @@ impl Current {
                 health,
                 system_ignore,
                 tracking,
+                resource_filter: ResourceFilter {
+                    exclusions: read.exclusions.unwrap_or_default(),
+                    inclusions: read.inclusions.unwrap_or_default(),
+                },
+                reconciliation: read.reconciliation.or(self.base.reconciliation),
+                kustomize_build_options: read
+                    .kustomize_build_options
+                    .unwrap_or_else(|| self.base.kustomize_build_options.clone()),
             }),
         };
         if let Ok(mut state) = self.state.write() {

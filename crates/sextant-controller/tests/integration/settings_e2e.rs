@@ -190,3 +190,79 @@ async fn label_tracking_adopts_what_argo_cd_2_deployed_and_a_new_method_applies_
     );
     w.stop_controller().await;
 }
+
+/// `resource.exclusions`, `kustomize.buildOptions` and
+/// `timeout.reconciliation` of the settings ConfigMap, applied while the
+/// controller runs: an excluded kind is left alone and named in a
+/// condition, a kustomization that reads a file outside its folder renders
+/// once the flags allow it, and a new commit is found at the ConfigMap's
+/// interval when the flag's is an hour.
+#[tokio::test]
+async fn exclusions_kustomize_flags_and_the_poll_interval_come_from_the_settings() {
+    let mut w = World::new().await;
+    let settings = w.api("v1", "ConfigMap", "configmaps", Some(NS));
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "sextant-cm", "namespace": NS},
+        "data": {
+            "resource.exclusions": "- apiGroups: ['']\n  kinds: [Secret]\n",
+        },
+    });
+    settings
+        .create(&PostParams::default(), &serde_json::from_value(cm).unwrap())
+        .await
+        .unwrap();
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: t\n";
+    let kustomization = "resources:\n- ../shared/extra.yaml\n- cm.yaml\n";
+    let c1 = w.commit(
+        &[
+            ("app/cm.yaml", &configmap("main", "one")),
+            ("app/secret.yaml", secret),
+            ("kust/base/kustomization.yaml", kustomization),
+            ("kust/base/cm.yaml", &configmap("base", "one")),
+            ("kust/shared/extra.yaml", &configmap("extra", "one")),
+        ],
+        "one",
+    );
+    w.start_controller_with(|c| c.repo_poll_interval = Duration::from_secs(3600))
+        .await;
+    w.create_app("plain", "app", "plain", automated(true, false))
+        .await;
+    w.create_app("kust", "kust/base", "kust", automated(true, false))
+        .await;
+
+    let app = w.wait_synced_healthy("plain", &c1).await;
+    let warning = condition(&app, "ExcludedResourceWarning").unwrap_or_default();
+    assert!(warning.contains("Secret") && warning.contains("token"), "{warning}");
+    assert!(w.configmap("plain", "main").await.is_some());
+    let secrets = w.api("v1", "Secret", "secrets", Some("plain"));
+    assert!(secrets.get_opt("token").await.unwrap().is_none(), "excluded: not applied");
+
+    // kustomize's own load restrictor refuses ../shared/extra.yaml ...
+    let app = w
+        .wait_app("kust", 60, "a render error", |a| {
+            condition(a, "ComparisonError").is_some()
+        })
+        .await;
+    let error = condition(&app, "ComparisonError").unwrap_or_default();
+    assert!(error.contains("extra.yaml") || error.contains("restrict"), "{error}");
+    // ... until the settings pass kustomize the flag that allows it; and
+    // Git is asked every second from now on.
+    settings
+        .patch(
+            "sextant-cm",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"data": {
+                "kustomize.buildOptions": "--load-restrictor LoadRestrictionsNone",
+                "timeout.reconciliation": "1s",
+            }})),
+        )
+        .await
+        .unwrap();
+    w.wait_synced_healthy("kust", &c1).await;
+    assert!(w.configmap("kust", "extra").await.is_some());
+
+    let c2 = w.commit(&[("app/cm.yaml", &configmap("main", "two"))], "two");
+    w.wait_synced_healthy("plain", &c2).await;
+    w.stop_controller().await;
+}

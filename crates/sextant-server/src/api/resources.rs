@@ -147,8 +147,9 @@ pub async fn render(
         AppSources::Multi(list) => return render_multi(state, &name, app, list, revision).await,
     };
     let namespace = destination_namespace(app);
-    let options = render_options(&name, &source, &namespace)
+    let mut options = render_options(&name, &source, &namespace)
         .map_err(|e| ApiError::BadRequest(format!("application {name}: {e}")))?;
+    options.kustomize.build_options = kustomize_build_options(state);
     let credentials = state
         .settings
         .repo_creds
@@ -209,6 +210,7 @@ async fn render_multi(
     let wanted = wanted_revisions(list, Some(revision)).map_err(bad)?;
     let renderer = state.renderer.clone();
     let settings = state.settings.clone();
+    let build_options = kustomize_build_options(state);
     let (owned_name, namespace, list) =
         (name.to_owned(), destination_namespace(app), list.to_vec());
     let fetched = tokio::task::spawn_blocking(move || {
@@ -220,6 +222,7 @@ async fn render_multi(
                 namespace: &namespace,
                 applications_namespace: None,
                 fresh: false,
+                kustomize_build_options: &build_options,
             },
             &list,
             &wanted,
@@ -233,6 +236,14 @@ async fn render_multi(
         state.tree.tracking().mark(name, obj);
     }
     Ok((fetched.outcome, desired))
+}
+
+/// The settings ConfigMap's `kustomize.buildOptions`, as the controller
+/// reads them.
+fn kustomize_build_options(state: &AppState) -> Vec<String> {
+    sextant_controller::settings::config_map::read(&state.settings.general())
+        .kustomize_build_options
+        .unwrap_or_default()
 }
 
 fn target_revision(app: &Application) -> String {
