@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use sextant_cluster::{Kinds, LiveCache, LiveKey};
 use sextant_engine::diff::{IgnoreDifferences, Input, ObjectDiff, ObjectKey, diff_object};
-use sextant_engine::health::{self, Health, HealthCustomizations};
+use sextant_engine::health::{self, Health, HealthCustomizations, HealthStatus};
 use sextant_engine::sync::{Marks, marks_of};
 use sextant_model::annotations;
+use sextant_model::group::ApiGroup;
 
 use crate::tracking::tracking_id;
 
@@ -98,11 +99,17 @@ impl Comparison {
 
     /// The app's health: the worst of its objects' (objects waiting to be
     /// pruned do not count).
+    /// Left out, as Argo CD does: objects to prune, objects annotated
+    /// `ignore-healthcheck: "true"`, and child Applications that are
+    /// Missing or Unknown (an app-of-apps is not held back by a child that
+    /// is not there yet).
     pub fn health(&self) -> Health {
         let labelled: Vec<(String, &Health)> = self
             .resources
             .iter()
-            .filter(|r| !r.requires_pruning)
+            .filter(|r| {
+                !r.requires_pruning && !ignores_healthcheck(r) && !is_child_app_not_there(r)
+            })
             .filter_map(|r| Some((r.key.to_string(), r.health.as_ref()?)))
             .collect();
         health::aggregate(labelled.iter().map(|(l, h)| (l.as_str(), *h)))
@@ -119,6 +126,32 @@ impl Comparison {
     pub fn conflicts(&self) -> impl Iterator<Item = &ResourceState> {
         self.resources.iter().filter(|r| r.conflict.is_some())
     }
+}
+
+/// Whether the object (live, or as Git has it) asks to be left out of the
+/// app's health.
+fn ignores_healthcheck(r: &ResourceState) -> bool {
+    let annotated = |obj: &Value| {
+        let value = |name: &str| {
+            obj.pointer("/metadata/annotations")
+                .and_then(|a| a.get(name))
+                .and_then(Value::as_str)
+        };
+        let name = annotations::IGNORE_HEALTHCHECK;
+        value(name).or_else(|| annotations::argocd_alias(name).and_then(value)) == Some("true")
+    };
+    r.live.as_deref().is_some_and(annotated) || r.desired.as_ref().is_some_and(annotated)
+}
+
+/// Whether the object is a child Application that is Missing or Unknown.
+fn is_child_app_not_there(r: &ResourceState) -> bool {
+    r.key.kind == "Application"
+        && [ApiGroup::Sextant, ApiGroup::ArgoCd]
+            .iter()
+            .any(|g| g.name() == r.key.group)
+        && r.health
+            .as_ref()
+            .is_some_and(|h| matches!(h.status, HealthStatus::Missing | HealthStatus::Unknown))
 }
 
 /// A dry-run result: for which desired object (hash) and which live
@@ -314,4 +347,85 @@ async fn diff_live(desired: &Value, live: &Value, key: &LiveKey, cx: &Context<'_
         },
         cx.ignore,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state(obj: Value, health: Health) -> ResourceState {
+        ResourceState {
+            key: ObjectKey::of(&obj),
+            sync: SyncState::Synced,
+            health: Some(health),
+            requires_pruning: false,
+            ignore_extraneous: false,
+            conflict: None,
+            live: Some(Arc::new(obj.clone())),
+            desired: Some(obj),
+            diff: None,
+            marks: Marks::default(),
+        }
+    }
+
+    fn object(api_version: &str, kind: &str, name: &str, annotations: Value) -> Value {
+        json!({"apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": "shop", "annotations": annotations}})
+    }
+
+    #[test]
+    fn health_leaves_out_ignored_objects_and_child_apps_that_are_not_there() {
+        let cronjob =
+            |annotation: &str| object("batch/v1", "CronJob", "report", json!({annotation: "true"}));
+        let web = state(
+            object("apps/v1", "Deployment", "web", json!({})),
+            Health::healthy("ok"),
+        );
+        for annotation in [
+            "argocd.argoproj.io/ignore-healthcheck",
+            "sextant.dev/ignore-healthcheck",
+        ] {
+            let cmp = Comparison {
+                resources: vec![
+                    web.clone(),
+                    state(cronjob(annotation), Health::degraded("last run failed")),
+                ],
+                ..Comparison::default()
+            };
+            assert_eq!(cmp.health().status, HealthStatus::Healthy, "{annotation}");
+        }
+        let counted = Comparison {
+            resources: vec![
+                web.clone(),
+                state(cronjob("other"), Health::degraded("last run failed")),
+            ],
+            ..Comparison::default()
+        };
+        assert_eq!(counted.health().status, HealthStatus::Degraded);
+
+        let child = |api_version: &str, health: Health| {
+            state(
+                object(api_version, "Application", "child", json!({})),
+                health,
+            )
+        };
+        for api_version in ["argoproj.io/v1alpha1", "sextant.dev/v1alpha1"] {
+            let cmp = Comparison {
+                resources: vec![web.clone(), child(api_version, Health::missing())],
+                ..Comparison::default()
+            };
+            assert_eq!(cmp.health().status, HealthStatus::Healthy, "{api_version}");
+            let cmp = Comparison {
+                resources: vec![web.clone(), child(api_version, Health::degraded("child"))],
+                ..Comparison::default()
+            };
+            assert_eq!(cmp.health().status, HealthStatus::Degraded, "{api_version}");
+        }
+        let other = Comparison {
+            resources: vec![web, child("example.com/v1", Health::missing())],
+            ..Comparison::default()
+        };
+        assert_eq!(other.health().status, HealthStatus::Missing);
+    }
 }

@@ -476,7 +476,8 @@ impl Controller {
                 loop {
                     tokio::time::sleep(POLL_CHECK).await;
                     let period = shared.sources.poll_interval();
-                    if period == POLLING_OFF || last.elapsed() < period.max(Duration::from_secs(1)) {
+                    if period == POLLING_OFF || last.elapsed() < period.max(Duration::from_secs(1))
+                    {
                         continue;
                     }
                     last = tokio::time::Instant::now();

@@ -58,8 +58,13 @@ pub(crate) async fn prepare_with(
             .resource_filter
             .excludes(group, kind, &cluster.server)
     };
-    let (mut desired, excluded): (Vec<_>, Vec<_>) =
-        fetched.outcome.rendered.objects.iter().cloned().partition(|o| {
+    let (mut desired, excluded): (Vec<_>, Vec<_>) = fetched
+        .outcome
+        .rendered
+        .objects
+        .iter()
+        .cloned()
+        .partition(|o| {
             let k = ObjectKey::of(o);
             !excluded_kind(&k.group, &k.kind)
         });

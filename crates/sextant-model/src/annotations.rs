@@ -36,6 +36,10 @@ pub const HELM_HOOK_DELETE_POLICY: &str = "helm.sh/hook-delete-policy";
 /// Helm's `keep`: the object is never pruned or deleted.
 pub const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
 
+/// `"true"` on a managed object leaves it out of its app's health (a
+/// CronJob whose failed runs should not mark the app Degraded, ...).
+pub const IGNORE_HEALTHCHECK: &str = "sextant.dev/ignore-healthcheck";
+
 /// The `operation.info` name under which a client puts the id of its request.
 pub const REQUEST_ID_INFO: &str = "sextant.dev/request-id";
 
@@ -49,6 +53,7 @@ pub fn argocd_alias(annotation: &str) -> Option<&'static str> {
         COMPARE_OPTIONS => Some("argocd.argoproj.io/compare-options"),
         REFRESH => Some("argocd.argoproj.io/refresh"),
         TRACKING_ID => Some(ARGOCD_TRACKING_ID),
+        IGNORE_HEALTHCHECK => Some("argocd.argoproj.io/ignore-healthcheck"),
         _ => None,
     }
 }

@@ -355,7 +355,10 @@ mod tests {
     #[test]
     fn exclusions_compare_options_reconciliation_and_kustomize_options_are_read() {
         let read = read(&data(&[
-            ("resource.exclusions", "- apiGroups: ['']\n  kinds: [Event]\n"),
+            (
+                "resource.exclusions",
+                "- apiGroups: ['']\n  kinds: [Event]\n",
+            ),
             ("resource.inclusions", "- apiGroups: ['*']\n"),
             (
                 "resource.compareoptions",
@@ -383,7 +386,9 @@ mod tests {
         );
         assert_eq!(
             read.unsupported,
-            ["resource.compareoptions: ignoreResourceStatusField: none (Sextant never compares status)"]
+            [
+                "resource.compareoptions: ignoreResourceStatusField: none (Sextant never compares status)"
+            ]
         );
         // ignoreAggregatedRoles: the rules of an aggregated ClusterRole are
         // not compared, those of a plain one are.
@@ -395,7 +400,8 @@ mod tests {
                 "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": [verb]}],
             });
             if aggregated {
-                r["aggregationRule"] = serde_json::json!({"clusterRoleSelectors": [{"matchLabels": {"x": "y"}}]});
+                r["aggregationRule"] =
+                    serde_json::json!({"clusterRoleSelectors": [{"matchLabels": {"x": "y"}}]});
             }
             r
         };

@@ -93,7 +93,10 @@ mod tests {
         };
         assert!(filter.excludes("metrics.example.com", "Gauge", IN));
         assert!(filter.excludes("", "Event", IN));
-        assert!(!filter.excludes("events.k8s.io", "Event", IN), "another group");
+        assert!(
+            !filter.excludes("events.k8s.io", "Event", IN),
+            "another group"
+        );
         assert!(!filter.excludes("", "Secret", IN));
         assert!(filter.excludes("", "Secret", "https://prod.example.com"));
         assert!(!filter.excludes("apps", "Deployment", IN));
@@ -108,13 +111,19 @@ mod tests {
         assert!(!filter.excludes("apps", "Deployment", IN));
         assert!(!filter.excludes("", "Service", IN));
         assert!(filter.excludes("batch", "Job", IN), "not included");
-        assert!(filter.excludes("", "ConfigMap", IN), "excluded though included");
+        assert!(
+            filter.excludes("", "ConfigMap", IN),
+            "excluded though included"
+        );
     }
 
     #[test]
     fn a_rule_list_that_does_not_parse_says_what_it_expects() {
         let e = ResourceFilter::parse_rules("- apiGroup: [apps]\n").unwrap_err();
-        assert!(e.starts_with("not a list of apiGroups, kinds and clusters"), "{e}");
+        assert!(
+            e.starts_with("not a list of apiGroups, kinds and clusters"),
+            "{e}"
+        );
         assert!(ResourceFilter::parse_rules("").unwrap().is_empty());
     }
 }

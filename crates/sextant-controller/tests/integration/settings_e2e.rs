@@ -212,7 +212,8 @@ async fn exclusions_kustomize_flags_and_the_poll_interval_come_from_the_settings
         .create(&PostParams::default(), &serde_json::from_value(cm).unwrap())
         .await
         .unwrap();
-    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: t\n";
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: t\n";
     let kustomization = "resources:\n- ../shared/extra.yaml\n- cm.yaml\n";
     let c1 = w.commit(
         &[
@@ -233,10 +234,16 @@ async fn exclusions_kustomize_flags_and_the_poll_interval_come_from_the_settings
 
     let app = w.wait_synced_healthy("plain", &c1).await;
     let warning = condition(&app, "ExcludedResourceWarning").unwrap_or_default();
-    assert!(warning.contains("Secret") && warning.contains("token"), "{warning}");
+    assert!(
+        warning.contains("Secret") && warning.contains("token"),
+        "{warning}"
+    );
     assert!(w.configmap("plain", "main").await.is_some());
     let secrets = w.api("v1", "Secret", "secrets", Some("plain"));
-    assert!(secrets.get_opt("token").await.unwrap().is_none(), "excluded: not applied");
+    assert!(
+        secrets.get_opt("token").await.unwrap().is_none(),
+        "excluded: not applied"
+    );
 
     // kustomize's own load restrictor refuses ../shared/extra.yaml ...
     let app = w
@@ -245,7 +252,10 @@ async fn exclusions_kustomize_flags_and_the_poll_interval_come_from_the_settings
         })
         .await;
     let error = condition(&app, "ComparisonError").unwrap_or_default();
-    assert!(error.contains("extra.yaml") || error.contains("restrict"), "{error}");
+    assert!(
+        error.contains("extra.yaml") || error.contains("restrict"),
+        "{error}"
+    );
     // ... until the settings pass kustomize the flag that allows it; and
     // Git is asked every second from now on.
     settings

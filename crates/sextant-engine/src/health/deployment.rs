@@ -1,10 +1,12 @@
 //! Deployment (apps/v1): paused, generation observed, progress deadline,
 //! then the rollout's replica counts, the way `kubectl rollout status` reads
-//! them.
+//! them. Pods that cannot be created (`ReplicaFailure`, e.g. a quota) keep
+//! the rollout Progressing, saying why, until its progress deadline makes
+//! it Degraded, as Argo CD judges it.
 
 use serde_json::Value;
 
-use super::Health;
+use super::{Health, HealthStatus};
 use super::object::{bool_at, condition, int_at, workload_generation_behind};
 
 pub(super) fn assess(obj: &Value) -> Health {
@@ -21,11 +23,16 @@ pub(super) fn assess(obj: &Value) -> Health {
     {
         return Health::degraded(progressing.describe("Progress deadline exceeded"));
     }
-    if let Some(failure) = condition(obj, "ReplicaFailure")
-        && failure.is_true()
-    {
-        return Health::degraded(failure.describe("Replicas could not be created"));
+    let verdict = rollout(obj);
+    match condition(obj, "ReplicaFailure") {
+        Some(failure) if failure.is_true() && verdict.status == HealthStatus::Progressing => {
+            Health::progressing(failure.describe("Replicas could not be created"))
+        }
+        _ => verdict,
     }
+}
+
+fn rollout(obj: &Value) -> Health {
     let desired = int_at(obj, "/spec/replicas").unwrap_or(1);
     let total = int_at(obj, "/status/replicas").unwrap_or(0);
     let updated = int_at(obj, "/status/updatedReplicas").unwrap_or(0);

@@ -34,6 +34,7 @@ mod pvc;
 mod replicaset;
 mod service;
 mod statefulset;
+mod workflow;
 
 pub use customizations::{CustomizationError, HealthCustomizations, Script};
 pub use object::ObjectRef;
@@ -198,6 +199,7 @@ pub fn assess_builtin(obj: &Value) -> Health {
         ("", "Namespace") => namespace::assess(obj),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::assess(obj),
         ("sextant.dev" | "argoproj.io", "Application") => application::assess(obj),
+        ("argoproj.io", "Workflow") => workflow::assess(obj),
         _ => generic::assess(obj),
     }
 }

@@ -1,27 +1,51 @@
-//! Pod (v1): its phase, containers stuck waiting for a reason that will not
-//! fix itself (CrashLoopBackOff, ImagePullBackOff, ...), and readiness.
+//! Pod (v1): its phase, app containers stuck waiting for a reason that will
+//! not fix itself (CrashLoopBackOff, ImagePullBackOff, ...), restarts, and
+//! readiness, as Argo CD judges them.
+//!
+//! Stuck containers and restarts count only for pods that restart always
+//! (what a Deployment runs): a pod that runs to completion (restartPolicy
+//! Never or OnFailure, e.g. a sync hook) stays Progressing until it
+//! succeeds or fails, so a hook still pulling its image is not failed
+//! early. Init containers are not judged: the pod waits for them.
+//! `argocd.argoproj.io/ignore-restart-policy: "true"` (or
+//! `sextant.dev/ignore-restart-policy`) judges a pod as if it restarted
+//! always.
 
 use serde_json::Value;
 
 use super::Health;
 use super::object::{array_at, at, condition, join_reason, str_at};
 
-/// Waiting reasons the kubelet reports when a container cannot start and
-/// retrying alone will not help.
-const STUCK_REASONS: &[&str] = &[
-    "CrashLoopBackOff",
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "ErrImageNeverPull",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-    "PreStartHookError",
-    "PostStartHookError",
+/// The annotations that judge a pod as if its restartPolicy were Always.
+const IGNORE_RESTART_POLICY: &[&str] = &[
+    "argocd.argoproj.io/ignore-restart-policy",
+    "sextant.dev/ignore-restart-policy",
 ];
 
+/// Whether the kubelet's waiting reason says the container cannot start
+/// and retrying alone will not help: `Err*`, `*Error` and `*BackOff`
+/// (CrashLoopBackOff, ImagePullBackOff, ErrImagePull,
+/// CreateContainerConfigError, ...).
+fn is_stuck(reason: &str) -> bool {
+    reason.starts_with("Err") || reason.ends_with("Error") || reason.ends_with("BackOff")
+}
+
+/// Whether the pod is judged as one that restarts always.
+fn restarts_always(obj: &Value) -> bool {
+    str_at(obj, "/spec/restartPolicy").unwrap_or("Always") == "Always"
+        || IGNORE_RESTART_POLICY.iter().any(|a| {
+            str_at(
+                obj,
+                &format!("/metadata/annotations/{}", a.replace('/', "~1")),
+            ) == Some("true")
+        })
+}
+
 pub(super) fn assess(obj: &Value) -> Health {
+    let always = restarts_always(obj);
+    if always && let Some(message) = stuck_container(obj) {
+        return Health::degraded(message);
+    }
     let phase = str_at(obj, "/status/phase").unwrap_or("");
     match phase {
         "Succeeded" => Health::healthy(non_empty(
@@ -29,11 +53,8 @@ pub(super) fn assess(obj: &Value) -> Health {
             "Pod completed successfully",
         )),
         "Failed" => Health::degraded(failure_message(obj)),
-        "Pending" => match stuck_container(obj) {
-            Some(message) => Health::degraded(message),
-            None => Health::progressing(pending_message(obj)),
-        },
-        "Running" => running(obj),
+        "Pending" => Health::progressing(pending_message(obj)),
+        "Running" => running(obj, always),
         "" => Health::progressing("Waiting for the pod to be scheduled"),
         other => Health::unknown(join_reason(
             str_at(obj, "/status/reason").unwrap_or(""),
@@ -43,35 +64,51 @@ pub(super) fn assess(obj: &Value) -> Health {
     }
 }
 
-fn running(obj: &Value) -> Health {
-    if let Some(message) = stuck_container(obj) {
-        return Health::degraded(message);
-    }
+fn running(obj: &Value, always: bool) -> Health {
     // A pod that restarts only on failure (or never) runs to completion: it
     // is on its way, not at rest, while it runs.
-    let restart = str_at(obj, "/spec/restartPolicy").unwrap_or("Always");
-    if restart != "Always" {
+    if !always {
         return Health::progressing("Pod is running to completion");
     }
     match condition(obj, "Ready") {
         Some(ready) if ready.is_true() => Health::healthy("Pod is running and ready"),
-        Some(ready) => Health::progressing(ready.describe("Waiting for the pod to be ready")),
-        None => Health::progressing("Waiting for the pod to be ready"),
+        not_ready => match restarted_container(obj) {
+            // Not ready after a container ended: it is failing, not starting.
+            Some(message) => Health::degraded(message),
+            None => Health::progressing(match not_ready {
+                Some(ready) => ready.describe("Waiting for the pod to be ready"),
+                None => "Waiting for the pod to be ready".to_owned(),
+            }),
+        },
     }
 }
 
-/// The first init or app container waiting for a reason that will not fix
-/// itself, as `container NAME: REASON: MESSAGE`.
-fn stuck_container(obj: &Value) -> Option<String> {
-    let statuses = array_at(obj, "/status/initContainerStatuses")
+/// The first app container that ended before (`lastState.terminated`), as
+/// `container NAME restarted: REASON: MESSAGE`.
+fn restarted_container(obj: &Value) -> Option<String> {
+    array_at(obj, "/status/containerStatuses")
         .iter()
-        .chain(array_at(obj, "/status/containerStatuses"));
-    for status in statuses {
+        .find_map(|status| {
+            let last = at(status, "/lastState/terminated")?;
+            let name = str_at(status, "/name").unwrap_or("?");
+            let reason = str_at(last, "/reason").unwrap_or("");
+            let message = str_at(last, "/message").unwrap_or("");
+            Some(format!(
+                "container {name} restarted: {}",
+                join_reason(reason, message, "it ended")
+            ))
+        })
+}
+
+/// The first app container waiting for a reason that will not fix itself,
+/// as `container NAME: REASON: MESSAGE`.
+fn stuck_container(obj: &Value) -> Option<String> {
+    for status in array_at(obj, "/status/containerStatuses") {
         let Some(waiting) = at(status, "/state/waiting") else {
             continue;
         };
         let reason = str_at(waiting, "/reason").unwrap_or("");
-        if STUCK_REASONS.contains(&reason) {
+        if is_stuck(reason) {
             let name = str_at(status, "/name").unwrap_or("?");
             let message = str_at(waiting, "/message").unwrap_or("");
             return Some(format!(

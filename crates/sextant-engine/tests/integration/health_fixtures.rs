@@ -89,6 +89,7 @@ const FILES: &[&str] = &[
     "replicaset.yaml",
     "service.yaml",
     "statefulset.yaml",
+    "workflow.yaml",
 ];
 
 #[test]
