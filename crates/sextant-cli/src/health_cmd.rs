@@ -150,7 +150,19 @@ fn push_object(mut document: Value, objects: &mut Vec<Value>) {
 /// `KIND/health.lua`; everything else (tests, actions) is ignored.
 pub fn load_customizations(dir: &Path) -> anyhow::Result<HealthCustomizations> {
     let mut custom = HealthCustomizations::new();
-    walk(dir, "", 0, &mut custom).with_context(|| {
+    let mut visit = |relative: &str, source: String| -> anyhow::Result<()> {
+        custom.insert_file(relative, source)?;
+        Ok(())
+    };
+    walk(
+        dir,
+        "",
+        0,
+        2,
+        &|name, depth| name == "health.lua" && depth > 0,
+        &mut visit,
+    )
+    .with_context(|| {
         format!(
             "could not load health customizations from {}",
             dir.display()
@@ -159,11 +171,32 @@ pub fn load_customizations(dir: &Path) -> anyhow::Result<HealthCustomizations> {
     Ok(custom)
 }
 
+/// The resource actions of a customizations directory in Argo CD's layout
+/// (`[GROUP/]KIND/actions/discovery.lua`,
+/// `[GROUP/]KIND/actions/NAME/action.lua`), over the built-in ones.
+pub fn load_actions(dir: &Path) -> anyhow::Result<sextant_engine::actions::ResourceActions> {
+    let mut actions = sextant_engine::actions::ResourceActions::new();
+    let mut visit = |relative: &str, source: String| -> anyhow::Result<()> {
+        actions.insert_file(relative, source);
+        Ok(())
+    };
+    let wanted =
+        |name: &str, depth: usize| depth >= 2 && (name == "discovery.lua" || name == "action.lua");
+    walk(dir, "", 0, 4, &wanted, &mut visit)
+        .with_context(|| format!("could not load resource actions from {}", dir.display()))?;
+    Ok(actions)
+}
+
+/// Visit the files under `dir` (at most `max_depth` folders down) whose
+/// name and depth `wanted` accepts, with their path relative to the walk's
+/// root and their text.
 fn walk(
     dir: &Path,
     prefix: &str,
     depth: usize,
-    custom: &mut HealthCustomizations,
+    max_depth: usize,
+    wanted: &dyn Fn(&str, usize) -> bool,
+    visit: &mut dyn FnMut(&str, String) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let entries = fs::read_dir(dir).with_context(|| format!("could not list {}", dir.display()))?;
     let mut entries = entries
@@ -185,15 +218,15 @@ fn walk(
         // use them.
         let meta =
             fs::metadata(&path).with_context(|| format!("could not inspect {}", path.display()))?;
-        if meta.is_dir() && depth < 2 {
-            walk(&path, &relative, depth + 1, custom)?;
-        } else if meta.is_file() && name == "health.lua" && depth > 0 {
+        if meta.is_dir() && depth < max_depth {
+            walk(&path, &relative, depth + 1, max_depth, wanted, visit)?;
+        } else if meta.is_file() && wanted(&name, depth) {
             if meta.len() > MAX_SCRIPT_BYTES {
                 bail!("{} is larger than {MAX_SCRIPT_BYTES} bytes", path.display());
             }
             let source = fs::read_to_string(&path)
                 .with_context(|| format!("could not read {}", path.display()))?;
-            custom.insert_file(&relative, source)?;
+            visit(&relative, source)?;
         }
     }
     Ok(())

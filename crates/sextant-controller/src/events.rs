@@ -37,6 +37,8 @@ pub enum Reason {
     DeleteRequested,
     /// A notification could not be delivered after its retries.
     NotificationFailed,
+    /// Someone ran a resource action on one of the app's objects.
+    ResourceActionRan,
 }
 
 impl Reason {
@@ -56,6 +58,7 @@ impl Reason {
             Reason::TerminateRequested => "TerminateRequested",
             Reason::DeleteRequested => "DeleteRequested",
             Reason::NotificationFailed => "NotificationFailed",
+            Reason::ResourceActionRan => "ResourceActionRan",
         }
     }
 

@@ -24,10 +24,13 @@
 //! - `words.rs`: what a pass asks next, short revisions, durations.
 //! - `leader.rs`: leader election on a Lease (one controller acts).
 //! - `repo_creds.rs`: Git credentials from labelled Secrets.
+//! - `actions.rs`: resource actions on an app's objects (for the CLI and
+//!   the API server; the scripts are `sextant-engine`'s).
 //! - `appset/`: the ApplicationSet controller (generators and templates
 //!   are `sextant-appset`'s; this is the cluster side: watch, apply,
 //!   delete, status).
 
+pub mod actions;
 mod appset;
 mod clusters;
 mod compare;

@@ -8,6 +8,7 @@
 //! and [`sync`]: how a sync runs, as a plan of stages, waves, hooks and
 //! prunes computed from the objects' annotations and the request.
 
+pub mod actions;
 pub mod diff;
 pub mod health;
 pub mod project;

@@ -64,6 +64,7 @@ impl Modify for Security {
         api::ops::sync, api::ops::rollback, api::ops::terminate, api::ops::refresh,
         api::resources::tree, api::resources::managed, api::resources::diff,
         api::resources::manifests, api::resources::events,
+        api::actions::list, api::actions::run, api::actions::run_v2,
         api::stream::applications, api::stream::resource_tree,
         api::meta::projects, api::meta::project, api::meta::appsets, api::meta::appset,
         api::meta::repositories, api::meta::add_repository, api::meta::remove_repository,

@@ -1,7 +1,8 @@
 //! `sextant app ...`: Applications in a cluster, through the Kubernetes API
 //! (kubeconfig: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`).
 //!
-//! The CLI never changes the cluster's objects itself: it writes the
+//! The CLI never changes the cluster's objects itself (but for `actions
+//! run`, which writes what a resource action changes): it writes the
 //! Application (its spec, an `operation`, an annotation, a finalizer) and
 //! reads what the controller reports in `status`. The contract with the
 //! controller is in each verb's module: `sync` (operations and their
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+mod actions;
 pub(crate) mod client;
 mod create;
 mod delete;
@@ -110,6 +112,8 @@ enum Verb {
     Manifests(Box<manifests::ManifestsArgs>),
     /// List an app's objects with their status (--tree: and what they own).
     Resources(resources::ResourcesArgs),
+    /// List or run resource actions (restart a Deployment, run a CronJob now, custom ones) on an app's objects.
+    Actions(actions::ActionsArgs),
 }
 
 /// Run `sextant app VERB`.
@@ -132,5 +136,6 @@ pub async fn run(args: AppArgs) -> anyhow::Result<ExitCode> {
         Verb::Edit(a) => edit::run(&conn, a).await,
         Verb::Manifests(a) => manifests::run(&conn, *a).await,
         Verb::Resources(a) => resources::run(&conn, a).await,
+        Verb::Actions(a) => actions::run(&conn, a).await,
     }
 }

@@ -11,6 +11,7 @@
 
 mod app_env;
 
+mod actions_cli;
 mod app_cli;
 mod app_controller_cli;
 mod app_verbs_cli;

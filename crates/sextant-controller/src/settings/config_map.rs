@@ -35,6 +35,7 @@ const KUSTOMIZE_BUILD_OPTIONS: &str = "kustomize.buildOptions";
 const AGGREGATED_RULES: &str = "select(.aggregationRule != null) | .rules";
 const HEALTH_PREFIX: &str = "resource.customizations.health.";
 const IGNORE_PREFIX: &str = "resource.customizations.ignoreDifferences.";
+const ACTIONS_PREFIX: &str = "resource.customizations.actions.";
 
 /// Keys that configure parts of Argo CD Sextant has no counterpart of, or
 /// that its API server reads: not the controller's to report.
@@ -66,6 +67,8 @@ pub struct FromConfigMap {
     pub health: Vec<(String, String)>,
     /// System-wide ignoreDifferences rules.
     pub ignore: Vec<IgnoreRule>,
+    /// Custom resource actions: `GROUP/KIND` and their YAML definition.
+    pub actions: Vec<(String, String)>,
     /// `resource.exclusions`, when set.
     pub exclusions: Option<Vec<ResourceRule>>,
     /// `resource.inclusions`, when set.
@@ -147,6 +150,8 @@ pub fn read(data: &BTreeMap<String, String>) -> FromConfigMap {
                 Ok(parsed) => out.ignore.push(rule_for(target.as_deref(), parsed)),
                 Err(e) => out.problems.push(format!("{key}: {e}")),
             }
+        } else if let Some(gk) = key.strip_prefix(ACTIONS_PREFIX) {
+            out.actions.push((key_of_group_kind(gk), value.clone()));
         } else if key == EXCLUSIONS || key == INCLUSIONS {
             match ResourceFilter::parse_rules(value) {
                 Ok(rules) if key == EXCLUSIONS => out.exclusions = Some(rules),
@@ -247,7 +252,8 @@ fn read_nested(text: &str, out: &mut FromConfigMap) {
                         .problems
                         .push(format!("{NESTED}: {key}: ignoreDifferences: {e}")),
                 },
-                ("health.lua" | "ignoreDifferences", _) => out
+                ("actions", Value::String(text)) => out.actions.push((key.clone(), text)),
+                ("health.lua" | "ignoreDifferences" | "actions", _) => out
                     .problems
                     .push(format!("{NESTED}: {key}: {field} must be a string")),
                 _ => out.unsupported.push(format!("{NESTED}: {key}: {field}")),
@@ -290,7 +296,7 @@ mod tests {
             "resource.customizations",
             "cert-manager.io/Certificate:\n  health.lua: |\n    return {status = \"Healthy\"}\n\
              admissionregistration.k8s.io/MutatingWebhookConfiguration:\n  ignoreDifferences: |\n    jsonPointers:\n    - /webhooks/0/clientConfig/caBundle\n\
-             apps/Deployment:\n  actions: |\n    discovery.lua: ''\n",
+             apps/Deployment:\n  actions: |\n    discovery.lua: ''\n  knownTypeFields: []\n",
         )]));
         assert_eq!(read.health.len(), 1);
         assert_eq!(read.health[0].0, "cert-manager.io/Certificate");
@@ -308,9 +314,11 @@ mod tests {
             read.ignore[0].json_pointers,
             ["/webhooks/0/clientConfig/caBundle"]
         );
+        assert_eq!(read.actions.len(), 1);
+        assert_eq!(read.actions[0].0, "apps/Deployment");
         assert_eq!(
             read.unsupported,
-            ["resource.customizations: apps/Deployment: actions"]
+            ["resource.customizations: apps/Deployment: knownTypeFields"]
         );
         assert!(read.problems.is_empty(), "{:?}", read.problems);
     }

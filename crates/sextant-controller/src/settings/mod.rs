@@ -21,6 +21,7 @@ use sextant_engine::health::HealthCustomizations;
 
 use crate::tracking::Tracking;
 use resource_filter::ResourceFilter;
+use sextant_engine::actions::ResourceActions;
 
 /// The name of the settings ConfigMap for the process's API group.
 pub fn config_map_name() -> &'static str {
@@ -42,6 +43,9 @@ pub struct Settings {
     pub reconciliation: Option<std::time::Duration>,
     /// Extra `kustomize build` flags (`kustomize.buildOptions`).
     pub kustomize_build_options: Vec<String>,
+    /// Resource actions: the built-in ones, with the ConfigMap's custom
+    /// ones (read by the CLI and the API server, which run them).
+    pub actions: ResourceActions,
 }
 
 impl Default for Settings {
@@ -53,6 +57,7 @@ impl Default for Settings {
             resource_filter: ResourceFilter::default(),
             reconciliation: None,
             kustomize_build_options: Vec::new(),
+            actions: ResourceActions::new(),
         }
     }
 }
@@ -111,6 +116,12 @@ impl Current {
         let health = config_map::merge_health(&self.base.health, &read.health, &mut problems);
         let mut system_ignore = self.base.system_ignore.clone();
         system_ignore.extend(read.ignore);
+        let mut actions = self.base.actions.clone();
+        for (key, yaml) in &read.actions {
+            if let Err(e) = actions.insert_definition(key, yaml) {
+                problems.push(e.to_string());
+            }
+        }
         let tracking = match data {
             Some(d) => {
                 let (tracking, unreadable) = crate::tracking::from_settings(d);
@@ -150,6 +161,7 @@ impl Current {
                 kustomize_build_options: read
                     .kustomize_build_options
                     .unwrap_or_else(|| self.base.kustomize_build_options.clone()),
+                actions,
             }),
         };
         if let Ok(mut state) = self.state.write() {

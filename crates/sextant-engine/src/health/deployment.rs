@@ -6,8 +6,8 @@
 
 use serde_json::Value;
 
-use super::{Health, HealthStatus};
 use super::object::{bool_at, condition, int_at, workload_generation_behind};
+use super::{Health, HealthStatus};
 
 pub(super) fn assess(obj: &Value) -> Health {
     if bool_at(obj, "/spec/paused") == Some(true) {

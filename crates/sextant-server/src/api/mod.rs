@@ -12,6 +12,7 @@
 //!   version, settings; `ui.rs`: the web UI's files.
 
 pub mod account;
+pub mod actions;
 pub mod apps;
 pub mod meta;
 pub mod ops;
@@ -199,6 +200,14 @@ pub fn router(state: Shared) -> Router {
         .route("/applications/{name}/diff", get(resources::diff))
         .route("/applications/{name}/manifests", get(resources::manifests))
         .route("/applications/{name}/events", get(resources::events))
+        .route(
+            "/applications/{name}/resource/actions",
+            get(actions::list).post(actions::run),
+        )
+        .route(
+            "/applications/{name}/resource/actions/v2",
+            post(actions::run_v2),
+        )
         .route("/stream/applications", get(stream::applications))
         .route(
             "/stream/applications/{name}/resource-tree",

@@ -656,3 +656,143 @@ async fn a_multi_source_apps_manifests_and_resources_combine_its_sources() {
         "{body}"
     );
 }
+
+/// Resource actions through the API, as Argo CD's UI and CLI call them:
+/// the list of what a Deployment offers, a restart (the body the action's
+/// name as a JSON string) that needs `action/apps/Deployment/restart`, a
+/// custom action of the settings ConfigMap through the v2 route, and the
+/// app staying Synced (what an action writes is not Git's).
+#[tokio::test]
+async fn resource_actions_run_through_the_api_under_rbac() {
+    let mut w = World::new().await;
+    w.commit(
+        &[
+            ("web/deploy.yaml", &deployment("web", "nginx:1.27")),
+            ("web/cm.yaml", &configmap("settings", "one")),
+        ],
+        "web",
+    );
+    w.create_app(w.app("web", "default", "web", "web", true))
+        .await;
+    w.start_controller().await;
+    w.accounts(
+        &[("alice", "login"), ("bob", "login")],
+        "password-123",
+        "p, role:restarter, applications, get, */*, allow\n\
+         p, role:restarter, applications, action/apps/Deployment/restart, default/*, allow\n\
+         g, alice, role:restarter\n\
+         g, bob, role:readonly\n",
+        None,
+    )
+    .await;
+    // The accounts and a custom action for ConfigMaps in one ConfigMap.
+    w.set_configmap(
+        "sextant-cm",
+        json!({
+            "accounts.alice": "login",
+            "accounts.bob": "login",
+            "resource.customizations.actions.ConfigMap": "discovery.lua: |\n  return {bump = {}}\ndefinitions:\n- name: bump\n  action.lua: |\n    obj.data.key = \"bumped\"\n    return obj\n",
+        }),
+    )
+    .await;
+    let admin = w.admin().await;
+    w.wait_app(&admin, "web", "is Synced and Healthy", |a| {
+        sync_status(a) == "Synced" && health(a) == "Healthy"
+    })
+    .await;
+    let query = "namespace=web&resourceName=web&group=apps&kind=Deployment&version=v1";
+    let (status, listed) = w
+        .get(
+            &format!("/api/v1/applications/web/resource/actions?{query}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let names: Vec<(&str, bool)> = listed["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["disabled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [("pause", false), ("restart", false), ("resume", true)]
+    );
+
+    let bob = w.login("bob", "password-123").await;
+    let alice = w.login("alice", "password-123").await;
+    let path = format!("/api/v1/applications/web/resource/actions?{query}");
+    let (status, body) = w
+        .call(Method::POST, &path, Some(&bob), Some(json!("restart")))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "readonly may not: {body}");
+    let (status, body) = w
+        .call(Method::POST, &path, Some(&alice), Some(json!("pause")))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only restart is granted: {body}"
+    );
+    let (status, body) = w
+        .call(Method::POST, &path, Some(&alice), Some(json!("restart")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["changes"], json!(["patched Deployment.apps web/web"]));
+
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(w.client.clone(), "web");
+    let web = deployments.get("web").await.unwrap();
+    let restarted = web
+        .spec
+        .and_then(|s| s.template.metadata)
+        .and_then(|m| m.annotations)
+        .and_then(|a| a.get("kubectl.kubernetes.io/restartedAt").cloned());
+    assert!(restarted.is_some(), "the pod template carries the restart");
+
+    // The custom action, through v2 (the object in the body).
+    let (status, body) = w
+        .call(
+            Method::POST,
+            "/api/v1/applications/web/resource/actions/v2",
+            Some(&admin),
+            Some(json!({"action": "bump", "kind": "ConfigMap", "group": "",
+                "namespace": "web", "resourceName": "settings", "version": "v1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(w.client.clone(), "web");
+    let cm = cms.get("settings").await.unwrap();
+    assert_eq!(
+        cm.data.unwrap_or_default().get("key").map(String::as_str),
+        Some("bumped")
+    );
+    // An object the app does not have.
+    let (status, body) = w
+        .get(
+            "/api/v1/applications/web/resource/actions?namespace=web&resourceName=nope&group=apps&kind=Deployment",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // The restart is not a difference from Git (self-heal then brings the
+    // bumped ConfigMap back to Git's value).
+    w.wait_app(&admin, "web", "is Synced again", |a| {
+        sync_status(a) == "Synced"
+    })
+    .await;
+    let (_, events) = w.get("/api/v1/applications/web/events", &admin).await;
+    let ran = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "ResourceActionRan")
+        .count();
+    assert_eq!(ran, 2, "{events}");
+}

@@ -97,6 +97,83 @@ pub(super) fn from_lua(value: &LuaValue) -> Result<Option<Health>, ResultProblem
     Ok(Some(Health::new(status, message)))
 }
 
+/// Read a script's returned value as JSON (a resource action's object or
+/// list of impacts). A table with the keys 1..n is an array; an empty
+/// table is `[]` where `hint` (the value at the same place in the object
+/// the script was given) is an array, `{}` otherwise; a whole number is an
+/// integer. Functions and other Lua-only values are refused.
+pub(super) fn to_json(
+    value: &LuaValue,
+    hint: Option<&Value>,
+    depth: usize,
+) -> Result<Value, ResultProblem> {
+    if depth > MAX_DEPTH {
+        return Err(format!("a value nested deeper than {MAX_DEPTH} levels"));
+    }
+    Ok(match value {
+        LuaValue::Nil => Value::Null,
+        LuaValue::Boolean(b) => Value::Bool(*b),
+        LuaValue::Integer(i) => Value::from(*i),
+        LuaValue::Number(n) => number_json(*n)?,
+        LuaValue::String(s) => Value::String(s.to_string_lossy()),
+        LuaValue::Table(table) => table_json(table, hint, depth)?,
+        other => return Err(format!("a {} inside the result", other.type_name())),
+    })
+}
+
+fn number_json(n: f64) -> Result<Value, ResultProblem> {
+    if !n.is_finite() {
+        return Err(format!("the number {n}, which JSON cannot hold"));
+    }
+    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        return Ok(Value::from(n as i64));
+    }
+    Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+}
+
+fn table_json(table: &Table, hint: Option<&Value>, depth: usize) -> Result<Value, ResultProblem> {
+    let mut entries: Vec<(LuaValue, LuaValue)> = Vec::new();
+    for pair in table.clone().pairs::<LuaValue, LuaValue>() {
+        entries.push(pair.map_err(|e| format!("a table that cannot be read ({e})"))?);
+    }
+    if entries.is_empty() {
+        return Ok(match hint {
+            Some(Value::Array(_)) => Value::Array(Vec::new()),
+            _ => Value::Object(serde_json::Map::new()),
+        });
+    }
+    let index = |k: &LuaValue| match k {
+        LuaValue::Integer(i) if *i >= 1 => Some(*i as usize),
+        LuaValue::Number(n) if n.fract() == 0.0 && *n >= 1.0 => Some(*n as usize),
+        _ => None,
+    };
+    let n = entries.len();
+    if entries
+        .iter()
+        .all(|(k, _)| index(k).is_some_and(|i| i <= n))
+    {
+        let mut items = vec![Value::Null; n];
+        for (k, v) in &entries {
+            let i = index(k).unwrap_or(1) - 1;
+            let element_hint = hint.and_then(|h| h.get(i));
+            items[i] = to_json(v, element_hint, depth + 1)?;
+        }
+        return Ok(Value::Array(items));
+    }
+    let mut map = serde_json::Map::new();
+    for (k, v) in &entries {
+        let key = match k {
+            LuaValue::String(s) => s.to_string_lossy(),
+            LuaValue::Integer(i) => i.to_string(),
+            LuaValue::Number(n) => number_text(*n),
+            other => return Err(format!("a table with a {} as a key", other.type_name())),
+        };
+        let field_hint = hint.and_then(|h| h.get(&key));
+        map.insert(key, to_json(v, field_hint, depth + 1)?);
+    }
+    Ok(Value::Object(map))
+}
+
 fn field(table: &Table, name: &str) -> Result<LuaValue, ResultProblem> {
     table
         .raw_get::<LuaValue>(name)
@@ -160,6 +237,29 @@ mod tests {
             value = json!([value]);
         }
         assert!(to_lua(&lua, &value, 0).is_err());
+    }
+
+    #[test]
+    fn lua_values_come_back_as_json_with_empty_tables_shaped_like_the_original() {
+        let lua = Lua::new();
+        let original = json!({"items": ["a"], "labels": {"x": "y"}, "n": 1});
+        let eval = |code: &str| {
+            to_json(
+                &lua.load(code).eval::<LuaValue>().unwrap(),
+                Some(&original),
+                0,
+            )
+        };
+        assert_eq!(
+            eval("return {items = {}, labels = {}, n = 2, half = 0.5, list = {'a', 'b'}}").unwrap(),
+            json!({"items": [], "labels": {}, "n": 2, "half": 0.5, "list": ["a", "b"]})
+        );
+        assert_eq!(
+            eval("return {[1] = 'a', [3] = 'c'}").unwrap(),
+            json!({"1": "a", "3": "c"})
+        );
+        assert!(eval("return {f = function() end}").is_err());
+        assert!(eval("return {n = 0/0}").is_err());
     }
 
     #[test]

@@ -162,6 +162,35 @@ pub fn evaluate(
     })
 }
 
+/// Run `script` with `obj` (and `globals` beside it) on this thread's shared
+/// runtime and read what it returns as JSON (a resource action's result).
+/// An empty table becomes `[]` where `obj` had an array at that place,
+/// `{}` otherwise.
+pub fn evaluate_value(
+    script: &Script,
+    obj: &Value,
+    globals: &[(&str, &Value)],
+    limits: &LuaLimits,
+) -> Result<Value, LuaError> {
+    RUNTIME.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return LuaRuntime::new()?.evaluate_value(script, obj, globals, limits);
+        };
+        let runtime = match slot.as_mut() {
+            Some(runtime) => runtime,
+            None => slot.insert(LuaRuntime::new()?),
+        };
+        let result = runtime.evaluate_value(script, obj, globals, limits);
+        if matches!(
+            result,
+            Err(LuaError::Timeout { .. } | LuaError::Memory { .. })
+        ) {
+            *slot = None;
+        }
+        result
+    })
+}
+
 /// One sandboxed Lua state and the scripts compiled in it. Not `Send`:
 /// keep one per thread ([`evaluate`] does).
 pub struct LuaRuntime {
@@ -216,11 +245,35 @@ impl LuaRuntime {
         obj: &Value,
         limits: &LuaLimits,
     ) -> Result<Option<Health>, LuaError> {
+        self.limited(script, limits, |runtime| runtime.run(script, obj))
+    }
+
+    /// Run `script` with `obj` and `globals` and read its result as JSON
+    /// (see [`evaluate_value`]).
+    pub fn evaluate_value(
+        &mut self,
+        script: &Script,
+        obj: &Value,
+        globals: &[(&str, &Value)],
+        limits: &LuaLimits,
+    ) -> Result<Value, LuaError> {
+        self.limited(script, limits, |runtime| {
+            runtime.run_value(script, obj, globals)
+        })
+    }
+
+    /// Run `f` under the time and memory limits, naming `script` in errors.
+    fn limited<T>(
+        &mut self,
+        script: &Script,
+        limits: &LuaLimits,
+        f: impl FnOnce(&mut Self) -> Result<T, Failure>,
+    ) -> Result<T, LuaError> {
         let limit = self.lua.used_memory().saturating_add(limits.memory_bytes);
         self.lua.set_memory_limit(limit).map_err(LuaError::Start)?;
         let deadline = Instant::now().checked_add(limits.timeout);
         self.deadline.set(deadline);
-        let result = self.run(script, obj);
+        let result = f(self);
         let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
         self.deadline.set(None);
         // Lifting the limit cannot fail: the state has the allocator that
@@ -256,6 +309,28 @@ impl LuaRuntime {
         let env = self.new_env.call::<LuaValue>(obj).map_err(Failure::Lua)?;
         let returned = body.call::<LuaValue>(env).map_err(Failure::Lua)?;
         convert::from_lua(&returned).map_err(Failure::Result)
+    }
+
+    fn run_value(
+        &mut self,
+        script: &Script,
+        obj: &Value,
+        globals: &[(&str, &Value)],
+    ) -> Result<Value, Failure> {
+        let body = self.compiled(script)?;
+        let lua_obj = convert::to_lua(&self.lua, obj, 0).map_err(Failure::Lua)?;
+        let env = self
+            .new_env
+            .call::<LuaValue>(lua_obj)
+            .map_err(Failure::Lua)?;
+        if let LuaValue::Table(table) = &env {
+            for (name, value) in globals {
+                let value = convert::to_lua(&self.lua, value, 0).map_err(Failure::Lua)?;
+                table.raw_set(*name, value).map_err(Failure::Lua)?;
+            }
+        }
+        let returned = body.call::<LuaValue>(env).map_err(Failure::Lua)?;
+        convert::to_json(&returned, Some(obj), 0).map_err(Failure::Result)
     }
 
     /// The script compiled as `function(_ENV, ...) <script> end`, from the

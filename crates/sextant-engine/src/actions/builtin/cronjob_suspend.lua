@@ -1,0 +1,3 @@
+-- Stop a CronJob from starting Jobs.
+obj.spec.suspend = true
+return obj

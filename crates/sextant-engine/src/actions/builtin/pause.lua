@@ -1,0 +1,3 @@
+-- Pause a Deployment's rollout.
+obj.spec.paused = true
+return obj

@@ -1,0 +1,3 @@
+-- Resume a Deployment's rollout.
+obj.spec.paused = nil
+return obj
