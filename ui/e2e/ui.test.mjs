@@ -1,7 +1,8 @@
 // Browser tests of the web UI against the real stack (`sextant demo`),
 // one flow after another, as a person would use it: log in; list and
 // filter apps; open one and see its tree; see a diff after a commit; sync
-// from the sync dialog and watch the app become Synced; roll back; the
+// from the sync dialog and watch the app become Synced; restart a
+// Deployment through its resource actions; roll back; the
 // settings pages; the ApplicationSets page; an action refused to a
 // read-only user. A screenshot of
 // each page goes to ui/e2e/artifacts/ (and FAILED-*.png when a step fails).
@@ -167,6 +168,19 @@ describe('web UI', () => {
     const panel = page.locator('.node-panel');
     await untilText(panel.locator('h2'), APP);
     await screenshot(page, '07-app-object');
+
+    // A resource action: restart the Deployment, after a confirmation.
+    await panel.getByRole('tab', { name: 'Actions' }).click();
+    const actions = panel.getByRole('list', { name: 'Resource actions' });
+    await actions.getByRole('button', { name: 'Restart' }).click();
+    await panel.getByRole('button', { name: 'Run Restart' }).click();
+    await untilText(panel.locator('.actions-tab .notice'), /Restart: patched Deployment\.apps/);
+    const restartedAt = await demo.kubectl([
+      'get', 'deployment', APP, '-n', 'payments',
+      '-o', 'jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}',
+    ]);
+    assert.match(restartedAt, /Z$/, 'the pod template carries the restart');
+    await screenshot(page, '07b-app-object-actions');
     await page.getByRole('button', { name: "Close the object's details" }).click();
     await untilCount(panel, 0);
 

@@ -73,6 +73,14 @@ export interface ResourceTree {
   nodes: TreeNode[];
 }
 
+/** A resource action an object offers (restart, create-job, a custom one). */
+export interface ResourceAction {
+  name: string;
+  disabled: boolean;
+  displayName?: string;
+  iconClass?: string;
+}
+
 export interface ManagedResource extends NodeKey {
   version: string;
   status?: string;

@@ -34,9 +34,10 @@ struct GenerateArgs {
     /// repoURL is read from this folder, at whatever it holds.
     #[arg(long)]
     repo: Option<PathBuf>,
-    /// The namespace the Applications are made in.
-    #[arg(long, default_value = "sextant")]
-    namespace: String,
+    /// The namespace the Applications are made in (default: sextant, or
+    /// argocd with --api-group argoproj.io).
+    #[arg(long)]
+    namespace: Option<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Yaml)]
     output: Output,
@@ -85,7 +86,8 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or("?");
-        let apps = generate_with(v, &repos, &args.namespace)
+        let namespace = crate::cli::namespace_or_default(args.namespace.as_deref());
+        let apps = generate_with(v, &repos, &namespace)
             .map_err(|e| anyhow::anyhow!("ApplicationSet {name} ({label}): {e}"))?;
         all.extend(apps);
     }

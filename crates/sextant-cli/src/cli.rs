@@ -75,6 +75,8 @@ enum Command {
     Cluster(Box<crate::cluster_cmd::ClusterArgs>),
     /// Save, list and remove the credentials of private Git repositories.
     Repo(Box<crate::repo_cmd::RepoArgs>),
+    /// Import another tool's objects and settings as Sextant's (Argo CD's; a dry run unless --apply).
+    Import(Box<crate::import_cmd::ImportArgs>),
     /// Run the Application controller: keep the cluster equal to Git.
     Controller(Box<crate::controller_cmd::ControllerArgs>),
     /// Run a demo: localkube, a sample GitOps repository, its Applications and the controller.
@@ -126,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proj(args) => crate::proj_cmd::run(*args).await,
         Command::Cluster(args) => crate::cluster_cmd::run(*args).await,
         Command::Controller(args) => crate::controller_cmd::run(*args).await,
+        Command::Import(args) => crate::import_cmd::run(*args).await,
         Command::Demo(args) => crate::demo_cmd::run(*args).await,
         Command::Server(args) => crate::server_cmd::run(*args).await,
         Command::Appset(args) => crate::appset_cmd::run(*args),

@@ -13,7 +13,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let text = sextant_model::crd::all_yaml(sextant_model::group::selected())
         .context("could not render the CRDs as YAML")?;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .context("could not write to stdout")?;
-    Ok(ExitCode::SUCCESS)
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // The reader stopped early (`sextant crds | head`): not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        other => {
+            other.context("could not write to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -20,6 +20,7 @@ mod crds_cmd;
 mod demo_cmd;
 mod diff_cmd;
 mod health_cmd;
+mod import_cmd;
 mod jsonnet_args;
 mod localkube_cmd;
 mod logging;

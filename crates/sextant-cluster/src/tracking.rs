@@ -76,6 +76,10 @@ pub struct Tracking {
     pub method: TrackingMethod,
     /// The tracking-id annotation (Sextant's or Argo CD's, per API group).
     pub annotation: String,
+    /// Other annotations whose id is read when `annotation` is absent (never
+    /// written): Argo CD's under Sextant's group, so what Argo CD deployed
+    /// is the same app's once its Applications are imported.
+    pub aliases: Vec<String>,
     /// The instance label.
     pub label: String,
 }
@@ -86,8 +90,15 @@ impl Tracking {
         Self {
             method: TrackingMethod::Annotation,
             annotation: annotation.into(),
+            aliases: Vec::new(),
             label: DEFAULT_INSTANCE_LABEL.to_owned(),
         }
+    }
+
+    /// Also read the id from `alias` when the annotation is absent.
+    pub fn with_alias(mut self, alias: impl Into<String>) -> Self {
+        self.aliases.push(alias.into());
+        self
     }
 
     /// The tracking the settings ConfigMap's data asks for, over the
@@ -133,7 +144,11 @@ impl Tracking {
     ) -> Option<String> {
         match self.method {
             TrackingMethod::Annotation | TrackingMethod::AnnotationAndLabel => {
-                annotations?.get(&self.annotation).cloned()
+                let a = annotations?;
+                std::iter::once(&self.annotation)
+                    .chain(&self.aliases)
+                    .find_map(|name| a.get(name))
+                    .cloned()
             }
             TrackingMethod::Label => {
                 let app = labels?.get(&self.label)?;
@@ -327,6 +342,28 @@ mod tests {
         assert!(
             !t.is_owned_by("payments", &labelled),
             "the label alone does not track"
+        );
+    }
+
+    #[test]
+    fn an_alias_is_read_when_the_annotation_is_absent_and_never_written() {
+        let t = Tracking::by_annotation("sextant.dev/tracking-id").with_alias(ANNOTATION);
+        let mut by_argo = deployment();
+        by_argo["metadata"]["annotations"][ANNOTATION] = json!("payments:apps/Deployment:shop/web");
+        assert!(t.is_owned_by("payments", &by_argo));
+        t.mark("payments", &mut by_argo);
+        assert_eq!(
+            by_argo["metadata"]["annotations"]["sextant.dev/tracking-id"],
+            "payments:apps/Deployment:shop/web"
+        );
+        let mut both = deployment();
+        both["metadata"]["annotations"][ANNOTATION] = json!("payments:apps/Deployment:shop/web");
+        both["metadata"]["annotations"]["sextant.dev/tracking-id"] =
+            json!("orders:apps/Deployment:shop/web");
+        assert_eq!(
+            t.owner_of(&both).as_deref(),
+            Some("orders"),
+            "the annotation wins"
         );
     }
 

@@ -26,6 +26,7 @@ pub fn render_options(
 ) -> Result<RenderOptions, String> {
     let mut o = RenderOptions {
         namespace: namespace.to_owned(),
+        application_group: Some(sextant_model::group::selected().name().to_owned()),
         build_env: Some(BuildEnv {
             app_name: app_name.to_owned(),
             app_namespace: namespace.to_owned(),

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use sextant_engine::diff::ObjectKey;
+use sextant_model::group::ApiGroup;
 
 pub use sextant_cluster::tracking::{Tracking, TrackingMethod, app_of};
 
@@ -21,14 +22,26 @@ pub fn tracking_id(app: &str, key: &ObjectKey) -> String {
 }
 
 /// The tracking when the settings say nothing: the annotation of the
-/// process's API group.
+/// process's API group (under Sextant's, Argo CD's annotation is read too,
+/// so what Argo CD deployed stays the app's after `sextant import argocd`).
 pub fn default_tracking() -> Tracking {
-    Tracking::by_annotation(sextant_model::group::selected().tracking_annotation())
+    with_aliases(Tracking::by_annotation(
+        sextant_model::group::selected().tracking_annotation(),
+    ))
 }
 
 /// The tracking the settings data asks for, with what could not be read.
 pub fn from_settings(data: &BTreeMap<String, String>) -> (Tracking, Vec<String>) {
-    Tracking::from_settings(sextant_model::group::selected().tracking_annotation(), data)
+    let (tracking, problems) =
+        Tracking::from_settings(sextant_model::group::selected().tracking_annotation(), data);
+    (with_aliases(tracking), problems)
+}
+
+fn with_aliases(tracking: Tracking) -> Tracking {
+    match sextant_model::group::selected() {
+        ApiGroup::Sextant => tracking.with_alias(ApiGroup::ArgoCd.tracking_annotation()),
+        ApiGroup::ArgoCd => tracking,
+    }
 }
 
 #[cfg(test)]

@@ -113,13 +113,31 @@ pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
+/// Where rendered Applications, ApplicationSets and AppProjects go.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AppPlacement<'a> {
+    /// The namespace an app-of-apps' children go to when they name none.
+    pub namespace: Option<&'a str>,
+    /// The API group the controller serves them under: those written in
+    /// the other group (Argo CD's, under Sextant's) are rewritten to it and
+    /// put in `namespace`, so an Argo CD app-of-apps repository works
+    /// unchanged after `sextant import argocd`.
+    pub group: Option<&'a str>,
+}
+
+/// Sextant's and Argo CD's kinds, in either group.
+fn is_argo_kind(group: &str, kind: &str) -> bool {
+    matches!(group, "sextant.dev" | "argoproj.io")
+        && matches!(kind, "Application" | "ApplicationSet" | "AppProject")
+}
+
 /// Check and normalise one object in place.
 pub fn normalize(
     value: &mut Value,
     origin: &str,
     document: usize,
     namespace: &str,
-    applications_namespace: Option<&str>,
+    apps: AppPlacement<'_>,
     scope: &Scope,
 ) -> Result<(), NormalizeError> {
     let missing = |field| NormalizeError::Missing {
@@ -133,11 +151,25 @@ pub fn normalize(
             document,
         });
     };
-    let api_version = non_empty(obj.get("apiVersion")).ok_or_else(|| missing("apiVersion"))?;
-    let kind = non_empty(obj.get("kind")).ok_or_else(|| missing("kind"))?;
-    let cluster = scope.is_cluster_scoped(group_of(api_version), kind);
-    let is_app = matches!(group_of(api_version), "sextant.dev" | "argoproj.io")
-        && matches!(kind, "Application" | "ApplicationSet");
+    let api_version = non_empty(obj.get("apiVersion"))
+        .ok_or_else(|| missing("apiVersion"))?
+        .to_owned();
+    let kind = non_empty(obj.get("kind"))
+        .ok_or_else(|| missing("kind"))?
+        .to_owned();
+    let group = group_of(&api_version);
+    let cluster = scope.is_cluster_scoped(group, &kind);
+    let is_app = is_argo_kind(group, &kind);
+    let regrouped = apps
+        .group
+        .filter(|target| is_argo_kind(group, &kind) && group != *target);
+    if let Some(target) = regrouped {
+        let version = api_version.rsplit_once('/').map_or("v1alpha1", |(_, v)| v);
+        obj.insert(
+            "apiVersion".into(),
+            Value::String(format!("{target}/{version}")),
+        );
+    }
     let meta = obj
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -149,8 +181,12 @@ pub fn normalize(
     }
     if cluster {
         meta.remove("namespace");
+    } else if let (Some(_), Some(ns)) = (regrouped, apps.namespace) {
+        // Argo CD's namespace (`argocd`) is not where this controller
+        // reconciles them.
+        meta.insert("namespace".into(), Value::String(ns.to_owned()));
     } else if non_empty(meta.get("namespace")).is_none() {
-        let ns = match applications_namespace {
+        let ns = match apps.namespace {
             Some(apps) if is_app => apps,
             _ => namespace,
         };
@@ -197,7 +233,10 @@ mod tests {
             "f.yaml",
             1,
             "dest",
-            Some("sextant"),
+            AppPlacement {
+                namespace: Some("sextant"),
+                group: Some("sextant.dev"),
+            },
             &Scope::new(&extra),
         )
         .map(|()| input)
@@ -237,6 +276,30 @@ mod tests {
         }
         let own = json!({"apiVersion": "sextant.dev/v1alpha1", "kind": "Application", "metadata": {"name": "c", "namespace": "x"}});
         assert_eq!(check(own, &[]).unwrap()["metadata"]["namespace"], "x");
+    }
+
+    #[test]
+    fn argo_cds_kinds_are_rewritten_to_the_served_group_and_namespace() {
+        for kind in ["Application", "ApplicationSet", "AppProject"] {
+            let argo = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": kind,
+                "metadata": {"name": "child", "namespace": "argocd",
+                    "finalizers": ["resources-finalizer.argocd.argoproj.io"]}});
+            let out = check(argo, &[]).unwrap();
+            assert_eq!(out["apiVersion"], "sextant.dev/v1alpha1", "{kind}");
+            assert_eq!(out["metadata"]["namespace"], "sextant", "{kind}");
+            assert_eq!(
+                out["metadata"]["finalizers"][0], "resources-finalizer.argocd.argoproj.io",
+                "Argo CD's finalizer is honoured as ours"
+            );
+        }
+        let rollout = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "web", "namespace": "shop"}});
+        let out = check(rollout, &[]).unwrap();
+        assert_eq!(
+            out["apiVersion"], "argoproj.io/v1alpha1",
+            "other kinds of the group stay"
+        );
+        assert_eq!(out["metadata"]["namespace"], "shop");
     }
 
     #[test]

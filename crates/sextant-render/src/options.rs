@@ -61,6 +61,11 @@ pub struct RenderOptions {
     /// where an app-of-apps' children must live to be reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applications_namespace: Option<String>,
+    /// The API group Applications, ApplicationSets and AppProjects are
+    /// served under: rendered ones of the other group (Argo CD's, under
+    /// Sextant's) are rewritten to it, in `applications_namespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_group: Option<String>,
     /// Plain-directory options.
     pub directory: DirectoryOptions,
     /// Kustomize options.

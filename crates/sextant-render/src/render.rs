@@ -165,7 +165,10 @@ pub(crate) fn render_checked(
                 &origin,
                 doc.index,
                 options.namespace(),
-                options.applications_namespace.as_deref(),
+                normalize::AppPlacement {
+                    namespace: options.applications_namespace.as_deref(),
+                    group: options.application_group.as_deref(),
+                },
                 &scope,
             ) {
                 Ok(()) => {

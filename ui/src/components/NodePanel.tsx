@@ -1,11 +1,11 @@
 import { useMemo, useState } from 'react';
-import { api } from '../api';
+import { api, errorMessage } from '../api';
 import { keyOf } from '../tree';
-import type { K8sEvent, ManagedResource, TreeNode } from '../types';
+import type { K8sEvent, ManagedResource, ResourceAction, TreeNode } from '../types';
 import { toYaml } from '../yaml';
 import { ago, ErrorBox, Loading, Status, useAsync } from './common';
 
-type Tab = 'summary' | 'live' | 'desired' | 'events';
+type Tab = 'summary' | 'live' | 'desired' | 'events' | 'actions';
 
 /** One object: its summary, live and desired manifests (for objects the
  * app manages) and its Events. */
@@ -34,6 +34,8 @@ export function NodePanel({
     ['desired', 'Desired manifest'],
     ['events', 'Events'],
   ];
+  // Actions run on the objects the app manages (the API finds them there).
+  if (node.tracked) tabs.push(['actions', 'Actions']);
   return (
     <aside className="node-panel" aria-labelledby="node-title">
       <header className="panel-header">
@@ -102,6 +104,7 @@ export function NodePanel({
         {(tab === 'live' || tab === 'desired') && (
           <Manifest node={node} resource={resource} which={tab} managed={managed} />
         )}
+        {tab === 'actions' && <ActionsTab app={app} node={node} />}
         {tab === 'events' && (
           <>
             <ErrorBox error={events.error} onRetry={events.reload} />
@@ -116,6 +119,80 @@ export function NodePanel({
         )}
       </div>
     </aside>
+  );
+}
+
+/** The resource actions of one managed object: each a button, run after a
+ * confirmation; the outcome (or the server's refusal) is announced. */
+function ActionsTab({ app, node }: { app: string; node: TreeNode }) {
+  const path = `api/v1/applications/${encodeURIComponent(app)}/resource/actions`;
+  const query = {
+    group: node.group,
+    kind: node.kind,
+    namespace: node.namespace,
+    resourceName: node.name,
+    version: node.version,
+  };
+  const list = useAsync((signal) => api<{ actions: ResourceAction[] }>(path, { signal, query }), [app, keyOf(node)]);
+  const [asked, setAsked] = useState<ResourceAction | null>(null);
+  const [running, setRunning] = useState(false);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  const run = async (action: ResourceAction) => {
+    setRunning(true);
+    setOutcome(null);
+    try {
+      const done = await api<{ changes: string[] }>(path, { method: 'POST', query, body: action.name });
+      const what = done.changes.length > 0 ? done.changes.join(', ') : 'nothing changed';
+      setOutcome({ ok: true, text: `${action.displayName ?? action.name}: ${what}.` });
+      list.reload();
+    } catch (e) {
+      setOutcome({ ok: false, text: errorMessage(e) });
+    } finally {
+      setRunning(false);
+      setAsked(null);
+    }
+  };
+  if (list.loading && !list.data) return <Loading what="actions" />;
+  if (list.error) return <ErrorBox error={list.error} onRetry={list.reload} />;
+  const actions = list.data?.actions ?? [];
+  return (
+    <div className="actions-tab">
+      {actions.length === 0 ? (
+        <p className="empty">
+          {node.kind} has no resource actions. Custom ones come from the settings ConfigMap
+          (resource.customizations.actions).
+        </p>
+      ) : (
+        <ul className="action-list" aria-label="Resource actions">
+          {actions.map((a) => (
+            <li key={a.name}>
+              <button type="button" disabled={a.disabled || running} onClick={() => setAsked(a)}>
+                {a.displayName ?? a.name}
+              </button>
+              {a.disabled && <span className="muted"> (not now)</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {asked && (
+        <div className="confirm" role="group" aria-label="Confirm the action">
+          <p>
+            Run <strong>{asked.displayName ?? asked.name}</strong> on {node.kind} {node.name}? It changes the live object now.
+          </p>
+          <button type="button" disabled={running} onClick={() => void run(asked)}>
+            Run {asked.displayName ?? asked.name}
+          </button>{' '}
+          <button type="button" disabled={running} onClick={() => setAsked(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {outcome && (
+        <p className={outcome.ok ? 'notice' : 'error-box'} role={outcome.ok ? 'status' : 'alert'}>
+          {outcome.text}
+        </p>
+      )}
+    </div>
   );
 }
 

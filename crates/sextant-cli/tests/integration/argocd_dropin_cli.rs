@@ -377,4 +377,218 @@ async fn sextant_runs_an_argo_cd_app_of_apps_on_argo_cds_own_objects() {
         shown.contains("Synced") && shown.contains("Healthy") && shown.contains("billing-settings"),
         "{shown}"
     );
+
+    // Phase two: a team that prefers Sextant's own group imports it all.
+    // The controller on Argo CD's group stands for Argo CD; it stops first.
+    drop(_controller);
+    import_round_trip(&kc, home, &repo_url).await;
+}
+
+/// The resourceVersions of what the apps deployed.
+fn deployed_versions(k: &dyn Fn(&[&str], Option<&str>) -> String) -> Vec<String> {
+    [
+        ("guestbook-settings", "guestbook"),
+        ("billing-settings", "billing"),
+    ]
+    .iter()
+    .map(|(name, ns)| {
+        tokio::task::block_in_place(|| {
+            k(
+                &[
+                    "get",
+                    "configmap",
+                    name,
+                    "-n",
+                    ns,
+                    "-o",
+                    "jsonpath={.metadata.resourceVersion}",
+                ],
+                None,
+            )
+        })
+    })
+    .collect()
+}
+
+/// `sextant import argocd` as a dry run (nothing written) and then with
+/// --apply; `sextant controller` on Sextant's group then finds every app
+/// Synced and Healthy, the children the root app-of-apps renders (Argo
+/// CD's Applications in `argocd`) as the imported ones, and changes no
+/// object Argo CD deployed.
+async fn import_round_trip(kc: &Path, home: &Path, repo_url: &str) {
+    let k = |args: &[&str], input: Option<&str>| kubectl(kc, home, args, input);
+    let own = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sextant"));
+        cmd.args(args)
+            .arg("--kubeconfig")
+            .arg(kc)
+            .env_remove("KUBECONFIG")
+            .env_remove("SEXTANT_NAMESPACE")
+            .env_remove("SEXTANT_API_GROUP")
+            .env("HOME", home)
+            .env("SEXTANT_CACHE_DIR", home.join("cache-own"));
+        cmd
+    };
+    let crds = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("crds")
+        .env_remove("SEXTANT_API_GROUP")
+        .output()
+        .unwrap();
+    assert!(crds.status.success(), "{}", String::from_utf8_lossy(&crds.stderr));
+    tokio::task::block_in_place(|| {
+        k(
+            &["apply", "-f", "-"],
+            Some(&String::from_utf8_lossy(&crds.stdout)),
+        );
+        k(&["create", "namespace", "sextant"], None);
+    });
+    // A repository Secret and settings, as Argo CD keeps them.
+    let repo_secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: repo-deploy\n  namespace: argocd\n  labels:\n    argocd.argoproj.io/secret-type: repository\nstringData:\n  url: {repo_url}\n  password: hunter2\n"
+    );
+    let argocd_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n  namespace: argocd\ndata:\n  resource.customizations.health.ConfigMap: |\n    return {status = \"Healthy\", message = \"imported script\"}\n  timeout.reconciliation.jitter: 30s\n";
+    tokio::task::block_in_place(|| {
+        k(&["apply", "-f", "-"], Some(&repo_secret));
+        k(&["apply", "-f", "-"], Some(argocd_cm));
+    });
+    let before = deployed_versions(&k);
+
+    let out = own(&["import", "argocd"]).output().unwrap();
+    let dry = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{dry}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "would create Application sextant/root (from Application argocd/root)",
+        "would create Application sextant/billing (from Application argocd/billing)",
+        "would create AppProject sextant/default",
+        "would create Secret sextant/repo-deploy (from Secret argocd/repo-deploy (repository)) (values not shown)",
+        "would create ConfigMap sextant/sextant-cm (from ConfigMap argocd/argocd-cm)",
+        "timeout.reconciliation.jitter: copied, but Sextant does not act on it",
+        "dry run: nothing was written",
+    ] {
+        assert!(dry.contains(line), "missing {line:?} in:\n{dry}");
+    }
+    assert!(!dry.contains("hunter2"), "no secret value is printed");
+    let listed = tokio::task::block_in_place(|| {
+        k(
+            &[
+                "get",
+                "applications.sextant.dev",
+                "-n",
+                "sextant",
+                "-o",
+                "name",
+            ],
+            None,
+        )
+    });
+    assert!(
+        listed.trim().is_empty(),
+        "a dry run writes nothing: {listed}"
+    );
+
+    let out = own(&["import", "argocd", "--apply"]).output().unwrap();
+    let applied = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{applied}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        applied.contains("created Application sextant/root"),
+        "{applied}"
+    );
+    let again = own(&["import", "argocd", "--apply"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains("exists, left as it is: Application sextant/root"),
+        "a second import changes nothing"
+    );
+    let child_uid = |k: &dyn Fn(&[&str], Option<&str>) -> String| {
+        tokio::task::block_in_place(|| {
+            k(
+                &[
+                    "get",
+                    "applications.sextant.dev",
+                    "billing",
+                    "-n",
+                    "sextant",
+                    "-o",
+                    "jsonpath={.metadata.uid}",
+                ],
+                None,
+            )
+        })
+    };
+    let imported_child = child_uid(&k);
+
+    let log = home.join("controller-own.log");
+    let child = own(&["controller", "-n", "sextant", "--repo-poll-interval", "1h"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _controller = Controller { child, log };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let listed = tokio::task::block_in_place(|| {
+            k(
+                &[
+                    "get",
+                    "applications.sextant.dev",
+                    "-n",
+                    "sextant",
+                    "-o",
+                    "json",
+                ],
+                None,
+            )
+        });
+        let listed: Value = serde_json::from_str(&listed).unwrap();
+        let items = listed["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == 3
+            && items
+                .iter()
+                .all(|a| app_state(a) == ("Synced".into(), "Healthy".into()))
+        {
+            let billing = items
+                .iter()
+                .find(|a| a["metadata"]["name"] == "billing")
+                .unwrap();
+            let message = billing["status"]["resources"][0]["health"]["message"]
+                .as_str()
+                .unwrap_or("");
+            assert_eq!(
+                message, "imported script",
+                "argocd-cm's health script came along"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "imported apps never all Synced and Healthy: {:?}",
+            items
+                .iter()
+                .map(|a| (
+                    a["metadata"]["name"].clone(),
+                    app_state(a),
+                    a["status"]["conditions"].clone()
+                ))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(
+        child_uid(&k),
+        imported_child,
+        "the root app took the imported child as its own"
+    );
+    assert_eq!(
+        deployed_versions(&k),
+        before,
+        "nothing Argo CD deployed was written again"
+    );
 }

@@ -121,7 +121,9 @@ fn health_reads_standard_input_for_a_dash() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"apiVersion: batch/v1\nkind: Job\nmetadata: {name: report}\nspec: {suspend: true}\n")
+        .write_all(
+            b"apiVersion: batch/v1\nkind: Job\nmetadata: {name: report}\nspec: {suspend: true}\n",
+        )
         .unwrap();
     let lines = lines(&child.wait_with_output().unwrap());
     assert_eq!(lines.len(), 1);

@@ -25,6 +25,7 @@ const SERVER_METADATA: &[&str] = &[
 /// Annotations that are bookkeeping, not desired state.
 const IGNORED_ANNOTATIONS: &[&str] = &[
     TRACKING_ANNOTATION,
+    "argocd.argoproj.io/tracking-id",
     "kubectl.kubernetes.io/last-applied-configuration",
 ];
 

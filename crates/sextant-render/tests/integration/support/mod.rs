@@ -79,7 +79,7 @@ pub fn normalised(text: &str, namespace: &str) -> Vec<Value> {
                 "direct",
                 d.index,
                 namespace,
-                None,
+                Default::default(),
                 &Scope::default(),
             )
             .unwrap();
