@@ -434,7 +434,11 @@ async fn import_round_trip(kc: &Path, home: &Path, repo_url: &str) {
         .env_remove("SEXTANT_API_GROUP")
         .output()
         .unwrap();
-    assert!(crds.status.success(), "{}", String::from_utf8_lossy(&crds.stderr));
+    assert!(
+        crds.status.success(),
+        "{}",
+        String::from_utf8_lossy(&crds.stderr)
+    );
     tokio::task::block_in_place(|| {
         k(
             &["apply", "-f", "-"],
