@@ -301,6 +301,13 @@ describe('web UI', () => {
     await untilText(page.locator('.page-title .status-sync'), 'OutOfSync');
     await untilText(page.locator('table.table tbody tr').first(), commits.first.slice(0, 7));
     await screenshot(page, '14-app-rolled-back');
+
+    // The timeline: the rollback asked through the UI and the syncs.
+    await page.getByRole('tab', { name: 'Timeline' }).click();
+    const timeline = page.getByRole('list', { name: 'Timeline' });
+    await untilText(timeline, `Synced to ${commits.first.slice(0, 7)}`);
+    await untilText(timeline, 'Rollback Requested');
+    await screenshot(page, '14b-app-timeline');
   });
 
   step('shows the settings pages', async () => {

@@ -143,6 +143,15 @@ fn ignores_healthcheck(r: &ResourceState) -> bool {
     r.live.as_deref().is_some_and(annotated) || r.desired.as_ref().is_some_and(annotated)
 }
 
+/// Whether `key` is the Application `app` itself.
+fn is_own_application(app: &str, key: &ObjectKey) -> bool {
+    key.kind == "Application"
+        && key.name == app
+        && [ApiGroup::Sextant, ApiGroup::ArgoCd]
+            .iter()
+            .any(|g| g.name() == key.group)
+}
+
 /// Whether the object is a child Application that is Missing or Unknown.
 fn is_child_app_not_there(r: &ResourceState) -> bool {
     r.key.kind == "Application"
@@ -255,6 +264,11 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
                     state.live = Some(live);
                 }
             }
+        }
+        // An app that manages its own Application (an app-of-apps that
+        // lists itself) does not judge its health by itself, as Argo CD.
+        if is_own_application(app, &state.key) {
+            state.health = None;
         }
         resources.push(state);
     }
@@ -427,5 +441,13 @@ mod tests {
             ..Comparison::default()
         };
         assert_eq!(other.health().status, HealthStatus::Missing);
+        let own = ObjectKey::of(&object(
+            "argoproj.io/v1alpha1",
+            "Application",
+            "root",
+            json!({}),
+        ));
+        assert!(is_own_application("root", &own));
+        assert!(!is_own_application("child", &own));
     }
 }

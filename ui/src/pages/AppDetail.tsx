@@ -9,6 +9,7 @@ import { AppDiff } from '../components/DiffView';
 import { EventTable, NodePanel } from '../components/NodePanel';
 import { ResourceTree } from '../components/ResourceTree';
 import { useEventSource } from '../sse';
+import { buildTimeline } from '../timeline';
 import { keyOf } from '../tree';
 import type {
   Application,
@@ -20,11 +21,12 @@ import type {
   ResourceTree as Tree,
 } from '../types';
 
-type Tab = 'resources' | 'diff' | 'history' | 'events';
+type Tab = 'resources' | 'diff' | 'history' | 'timeline' | 'events';
 const TABS: [Tab, string][] = [
   ['resources', 'Resources'],
   ['diff', 'Diff'],
   ['history', 'History'],
+  ['timeline', 'Timeline'],
   ['events', 'Events'],
 ];
 
@@ -280,6 +282,7 @@ export function AppDetail() {
             onRollback={(entry) => setDialog({ rollback: entry })}
           />
         )}
+        {tab === 'timeline' && <TimelineTab path={path} app={name} history={st.history ?? []} />}
         {tab === 'events' && <EventsTab path={path} />}
       </div>
 
@@ -392,6 +395,35 @@ function HistoryTab({
           ))}
         </tbody>
       </table>
+    </>
+  );
+}
+
+/** Syncs, drift, self-heals, failures, rollbacks and actions in one list,
+ * newest first (from the history and the Events; Kubernetes keeps Events for
+ * an hour, the history for the app's revisionHistoryLimit). */
+function TimelineTab({ path, app, history }: { path: string; app: string; history: HistoryEntry[] }) {
+  const events = useAsync((signal) => api<K8sEvent[]>(`${path}/events`, { signal }), [path, history.length]);
+  if (events.loading && !events.data) return <Loading what="the timeline" />;
+  const items = buildTimeline(history, events.data ?? [], app);
+  return (
+    <>
+      <ErrorBox error={events.error} onRetry={events.reload} />
+      {items.length === 0 ? (
+        <p className="empty">Nothing has happened to this app yet.</p>
+      ) : (
+        <ol className="timeline" aria-label="Timeline">
+          {items.map((item, i) => (
+            <li key={i} className={`timeline-item timeline-${item.kind}`}>
+              <span className="badge">{item.kind}</span> <strong>{item.title}</strong>{' '}
+              <span className="muted" title={formatTime(item.at)}>
+                {ago(item.at)}
+              </span>
+              {item.detail && <div className="timeline-detail">{item.detail}</div>}
+            </li>
+          ))}
+        </ol>
+      )}
     </>
   );
 }
