@@ -8,7 +8,9 @@
 # - aiosmtpd (PyPI, pinned below) into the same venv: the SMTP server the
 #   e-mail notification test starts;
 # - docker-registry (Debian, with apt-get when root), the OCI registry of
-#   the chart tests.
+#   the chart tests;
+# - openssh-server (Debian, with apt-get when root), the SSH server of the
+#   Git-over-SSH tests.
 # Idempotent: a tool already at its pinned version is left alone, so a
 # second run returns at once.
 # Sextant itself never looks in .tools; scripts/test.sh puts .tools/bin on
@@ -119,10 +121,33 @@ install_registry() {
   fi
 }
 
+# OpenSSH's server (Debian's openssh-server), which the Git-over-SSH tests
+# start on a loopback port; as root, sshd also needs its privilege
+# separation folder.
+install_sshd() {
+  local sshd="${SEXTANT_SSHD:-/usr/sbin/sshd}"
+  if [[ ! -x "$sshd" ]]; then
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+      echo "scripts/install-tools.sh: $sshd is missing; install Debian's openssh-server package (apt-get install openssh-server) as root, or set SEXTANT_SSHD to an sshd binary" >&2
+      exit 2
+    fi
+    echo "== installing openssh-server (apt-get)"
+    if ! apt-get install -y --no-install-recommends openssh-server >/dev/null 2>&1; then
+      apt-get update >/dev/null
+      apt-get install -y --no-install-recommends openssh-server >/dev/null
+    fi
+  fi
+  if [[ "$(id -u)" == 0 && ! -d /run/sshd ]]; then
+    mkdir -p /run/sshd
+    chmod 755 /run/sshd
+  fi
+}
+
 # `install-tools.sh helm` installs helm only (what the demo needs).
 install_helm
 if [[ "${1:-}" != "helm" ]]; then
   install_schemathesis
   install_aiosmtpd
   install_registry
+  install_sshd
 fi

@@ -53,9 +53,15 @@ struct AddArgs {
     /// The user name (omit it for a token: it is sent as x-access-token).
     #[arg(long)]
     username: Option<String>,
-    /// Read the password or token from standard input (required).
+    /// Read the password or token from standard input (required, unless
+    /// --ssh-private-key-path is given).
     #[arg(long)]
     password_stdin: bool,
+    /// For an SSH repository (`git@host:org/repo.git`, `ssh://...`): the
+    /// private key to save (its host must be in the known hosts, ConfigMap
+    /// sextant-ssh-known-hosts-cm).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["username", "password_stdin"])]
+    ssh_private_key_path: Option<std::path::PathBuf>,
     /// Cover every repository under URL (a `repo-creds` Secret).
     #[arg(long)]
     prefix: bool,
@@ -82,8 +88,13 @@ pub async fn run(args: RepoArgs) -> anyhow::Result<ExitCode> {
     let secrets: Api<Secret> = Api::namespaced(client, ns);
     match args.verb {
         Verb::Add(add) => {
-            let password = read_password(add.password_stdin)?;
-            self::add(&secrets, ns, &add, &password).await
+            let material = match &add.ssh_private_key_path {
+                Some(path) => Material::SshKey(std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!("could not read the SSH private key {}: {e}", path.display())
+                })?),
+                None => Material::Password(read_password(add.password_stdin)?),
+            };
+            self::add(&secrets, ns, &add, &material).await
         }
         Verb::List { output } => list(&secrets, ns, output).await,
         Verb::Rm(rm) => remove(&secrets, ns, &rm.url_or_name).await,
@@ -144,11 +155,17 @@ async fn all(secrets: &Api<Secret>, ns: &str) -> anyhow::Result<Vec<Saved>> {
     Ok(list.items.iter().filter_map(saved).collect())
 }
 
+/// What authenticates: a password (or token), or an SSH private key.
+enum Material {
+    Password(String),
+    SshKey(String),
+}
+
 async fn add(
     secrets: &Api<Secret>,
     ns: &str,
     args: &AddArgs,
-    password: &str,
+    material: &Material,
 ) -> anyhow::Result<ExitCode> {
     let kind = if args.prefix {
         Scope::Prefix
@@ -157,15 +174,22 @@ async fn add(
     }
     .as_str();
     let url = args.url.trim();
-    let Some((_, rest)) = url.split_once("://") else {
-        anyhow::bail!(
-            "`{url}` is not an http(s) URL; credentials are for repositories like https://git.example.com/org/repo.git"
-        );
+    let ssh = matches!(material, Material::SshKey(_));
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if !ssh || scheme.contains("ssh") => rest,
+        _ if ssh && !url.contains("://") && url.contains(':') => "",
+        _ if ssh => anyhow::bail!(
+            "`{url}` is not an SSH URL; a key is for repositories like git@git.example.com:org/repo.git or ssh://git@git.example.com/org/repo.git"
+        ),
+        _ => anyhow::bail!(
+            "`{url}` is not an http(s) URL; credentials are for repositories like https://git.example.com/org/repo.git (or give an SSH key with --ssh-private-key-path)"
+        ),
     };
-    if rest
-        .split('/')
-        .next()
-        .is_some_and(|host| host.contains('@'))
+    if !ssh
+        && rest
+            .split('/')
+            .next()
+            .is_some_and(|host| host.contains('@'))
     {
         anyhow::bail!(
             "the URL carries a user name or token; give the URL without it (the Applications' repoURL) and the user with --username, the password or token on standard input"
@@ -182,7 +206,10 @@ async fn add(
         (None, Some(n)) => n,
         (None, None) => repo_creds::secret_name(url),
     };
-    let mut data = json!({"url": url, "password": password, "type": "git"});
+    let mut data = match material {
+        Material::Password(password) => json!({"url": url, "password": password, "type": "git"}),
+        Material::SshKey(key) => json!({"url": url, "sshPrivateKey": key, "type": "git"}),
+    };
     match &args.username {
         Some(u) => data["username"] = json!(u),
         // A merge patch with null removes a user name saved before.
@@ -209,7 +236,11 @@ async fn add(
         Ok(Some(_)) => {
             // stringData is write-only: drop the old keys it replaces.
             let mut patch = body.clone();
-            patch["data"] = json!({"username": null});
+            patch["data"] = if ssh {
+                json!({"username": null, "password": null})
+            } else {
+                json!({"username": null, "sshPrivateKey": null})
+            };
             secrets
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

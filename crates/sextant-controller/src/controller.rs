@@ -388,6 +388,27 @@ impl Controller {
             }));
         }
 
+        // SSH known hosts: a change queues every app (one that failed on
+        // an unknown host may work now).
+        {
+            let shared = shared.clone();
+            let credentials = credentials.clone();
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &shared.config.namespace);
+            tasks.push(tokio::spawn(async move {
+                repo_creds::follow_known_hosts(api, &credentials, || {
+                    let names: Vec<String> = shared
+                        .apps
+                        .lock()
+                        .map(|apps| apps.keys().cloned().collect())
+                        .unwrap_or_default();
+                    for name in names {
+                        shared.queue.add(&name);
+                    }
+                })
+                .await;
+            }));
+        }
+
         // Repository credentials: a Secret added, changed or removed
         // queues the apps on the repositories it covers.
         {

@@ -73,7 +73,17 @@ pub struct Found {
 pub struct RepoCredentials {
     namespace: String,
     entries: RwLock<BTreeMap<String, Entry>>,
+    /// `known_hosts` lines SSH repositories are checked against (the
+    /// `ssh_known_hosts` key of the known-hosts ConfigMaps).
+    known_hosts: RwLock<String>,
 }
+
+/// The ConfigMaps of SSH known hosts (Sextant's, then Argo CD's), and the
+/// key that holds the lines.
+pub const KNOWN_HOSTS_CONFIG_MAPS: [&str; 2] =
+    ["sextant-ssh-known-hosts-cm", "argocd-ssh-known-hosts-cm"];
+/// The key of the known-hosts ConfigMaps.
+pub const KNOWN_HOSTS_KEY: &str = "ssh_known_hosts";
 
 impl RepoCredentials {
     /// An empty set for the Secrets of `namespace`.
@@ -81,6 +91,19 @@ impl RepoCredentials {
         Self {
             namespace: namespace.to_owned(),
             entries: RwLock::new(BTreeMap::new()),
+            known_hosts: RwLock::new(String::new()),
+        }
+    }
+
+    /// Check SSH servers against these `known_hosts` lines from now on.
+    /// Returns whether they changed.
+    pub fn set_known_hosts(&self, lines: String) -> bool {
+        match self.known_hosts.write() {
+            Ok(mut k) if *k != lines => {
+                *k = lines;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -139,9 +162,15 @@ impl RepoCredentials {
     pub fn lookup(&self, repo_url: &str) -> Option<Found> {
         let entries = self.entries.read().ok()?;
         let (name, e) = best(&entries, repo_url, |e| e.credentials.is_some())?;
+        let mut credentials = e.credentials.clone()?;
+        if let Credentials::Ssh { known_hosts, .. } = &mut credentials
+            && let Ok(lines) = self.known_hosts.read()
+        {
+            known_hosts.clone_from(&*lines);
+        }
         Some(Found {
             secret: name.clone(),
-            credentials: e.credentials.clone()?,
+            credentials,
         })
     }
 
@@ -171,6 +200,67 @@ fn best<'a>(
             .filter(|(_, e)| e.scope == Scope::Prefix && covers(&e.url, &url) && usable(e))
             .max_by_key(|(_, e)| e.url.len())
     })
+}
+
+/// The known hosts of the ConfigMaps in `configmaps` (name to data):
+/// Sextant's and Argo CD's lines together.
+pub fn known_hosts_of<'a>(
+    configmaps: impl Fn(&str) -> Option<&'a BTreeMap<String, String>>,
+) -> String {
+    KNOWN_HOSTS_CONFIG_MAPS
+        .iter()
+        .filter_map(|name| configmaps(name)?.get(KNOWN_HOSTS_KEY))
+        .map(|lines| lines.trim_end().to_owned() + "\n")
+        .collect()
+}
+
+/// Keep the known hosts of `credentials` equal to the known-hosts
+/// ConfigMaps of `api`'s namespace; `changed` is called when they change.
+pub(crate) async fn follow_known_hosts(
+    api: kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
+    credentials: &RepoCredentials,
+    changed: impl Fn(),
+) {
+    use futures::StreamExt;
+    use kube::runtime::WatchStreamExt;
+    use kube::runtime::watcher::{self, Event};
+
+    let mut stream = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let mut seen: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut listing: Option<BTreeMap<String, BTreeMap<String, String>>> = None;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(Event::Init) => listing = Some(BTreeMap::new()),
+            Ok(Event::InitApply(cm)) => {
+                if let (Some(l), Some(name)) = (listing.as_mut(), cm.metadata.name.clone())
+                    && KNOWN_HOSTS_CONFIG_MAPS.contains(&name.as_str())
+                {
+                    l.insert(name, cm.data.unwrap_or_default());
+                }
+                continue;
+            }
+            Ok(Event::InitDone) => seen = listing.take().unwrap_or_default(),
+            Ok(Event::Apply(cm)) => {
+                if let Some(name) = cm.metadata.name.clone()
+                    && KNOWN_HOSTS_CONFIG_MAPS.contains(&name.as_str())
+                {
+                    seen.insert(name, cm.data.unwrap_or_default());
+                }
+            }
+            Ok(Event::Delete(cm)) => {
+                seen.remove(cm.metadata.name.as_deref().unwrap_or_default());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "watching the SSH known hosts failed; retrying");
+                continue;
+            }
+        }
+        if credentials.set_known_hosts(known_hosts_of(|n| seen.get(n))) {
+            changed();
+        }
+    }
 }
 
 /// Keep `credentials` equal to the Secrets `api` lists, for as long as the
@@ -297,6 +387,11 @@ fn read(secret: &KubeSecret) -> Result<Option<Entry>, String> {
     };
     let url = value("url").ok_or("it has no `url` key")?;
     let credentials = match (exact("username"), exact("password")) {
+        // An SSH key wins: Argo CD's Secrets for SSH repositories hold one.
+        _ if !helm && exact("sshPrivateKey").is_some() => Some(Credentials::Ssh {
+            private_key: Secret::new(exact("sshPrivateKey").unwrap_or_default()),
+            known_hosts: String::new(),
+        }),
         (Some(username), Some(password)) => Some(Credentials::Basic {
             username: username.to_owned(),
             password: Secret::new(password),
@@ -384,6 +479,7 @@ mod tests {
             let who = match f.credentials {
                 Credentials::Basic { username, .. } => username,
                 Credentials::Token(_) => "token".to_owned(),
+                Credentials::Ssh { .. } => "ssh key".to_owned(),
             };
             (f.secret, who)
         })

@@ -1,5 +1,5 @@
-//! Credentials for Git over HTTP(S), kept out of every `Debug`, `Display`,
-//! log line and error message.
+//! Credentials for Git over HTTP(S) and SSH, kept out of every `Debug`,
+//! `Display`, log line and error message.
 
 use std::fmt;
 
@@ -33,7 +33,7 @@ impl fmt::Display for Secret {
     }
 }
 
-/// How to authenticate to a Git server over HTTP(S).
+/// How to authenticate to a Git server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
     /// An access token, sent as HTTP basic auth with the user name
@@ -47,28 +47,41 @@ pub enum Credentials {
         /// The password or token.
         password: Secret,
     },
+    /// An SSH private key (`sshPrivateKey` of a repository Secret) and the
+    /// host keys to trust, as `known_hosts` lines: a server whose key is
+    /// not among them is refused.
+    Ssh {
+        /// The private key, as OpenSSH writes it.
+        private_key: Secret,
+        /// `known_hosts` lines.
+        known_hosts: String,
+    },
 }
 
 impl Credentials {
     /// The user name sent with a bare token.
     pub const TOKEN_USERNAME: &'static str = "x-access-token";
 
-    /// The user name and password to send.
-    pub(crate) fn account(&self) -> (&str, &str) {
+    /// The user name and password to send over HTTP(S) (none for SSH).
+    pub(crate) fn account(&self) -> Option<(&str, &str)> {
         match self {
-            Credentials::Token(token) => (Self::TOKEN_USERNAME, token.expose()),
-            Credentials::Basic { username, password } => (username, password.expose()),
+            Credentials::Token(token) => Some((Self::TOKEN_USERNAME, token.expose())),
+            Credentials::Basic { username, password } => Some((username, password.expose())),
+            Credentials::Ssh { .. } => None,
         }
     }
 
     /// Remove every trace of these credentials from `text` (the secret, and
     /// the user name when it is not a well-known placeholder).
     pub(crate) fn scrub(&self, text: &str) -> String {
-        let (_, password) = self.account();
-        if password.is_empty() {
+        let secret = match self {
+            Credentials::Ssh { private_key, .. } => private_key.expose().trim(),
+            other => other.account().map_or("", |(_, password)| password),
+        };
+        if secret.is_empty() {
             return text.to_owned();
         }
-        text.replace(password, "***")
+        text.replace(secret, "***")
     }
 }
 

@@ -1,6 +1,11 @@
 //! Fetching into a bare mirror with gix: exactly the refspecs asked for,
 //! shallow when possible, credentials supplied by us (never by the user's
 //! Git configuration), and errors scrubbed of secrets.
+//!
+//! SSH goes through the `ssh` program, told to use only the key and the
+//! known hosts we give it (written to a private temporary folder for the
+//! length of the fetch) and nothing of the user's: no agent, no
+//! `~/.ssh/config`, no prompts, and a host not in the known hosts refused.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::AtomicBool;
@@ -12,6 +17,8 @@ use gix::remote::fetch::Shallow;
 
 use crate::credentials::Credentials;
 use crate::url::{RepoUrl, Scheme};
+
+mod ssh;
 
 /// Errors from talking to a remote repository. Messages name the
 /// repository by its redacted URL and never contain credentials.
@@ -51,6 +58,32 @@ pub enum FetchError {
         /// What the Git library reported, scrubbed.
         #[source]
         source: GitFailure,
+    },
+    /// An SSH repository, and no key for it.
+    #[error(
+        "`{repo}` is reached over SSH and no private key is saved for it: add `sshPrivateKey` to its repository Secret"
+    )]
+    SshKeyRequired {
+        /// The repository.
+        repo: String,
+    },
+    /// The SSH server's host key is not among the known hosts.
+    #[error(
+        "the SSH host key of `{repo}` is not known, so the server is not trusted{found}; if it is the server's, add the line to the `ssh_known_hosts` key of ConfigMap sextant-ssh-known-hosts-cm (or argocd-ssh-known-hosts-cm)"
+    )]
+    UnknownHost {
+        /// The repository.
+        repo: String,
+        /// What the server offers (`: it offers KEY-LINE (FINGERPRINT)`), when it could be read.
+        found: String,
+    },
+    /// The SSH key or its files could not be prepared.
+    #[error("could not prepare the SSH key for `{repo}`: {why}")]
+    SshSetup {
+        /// The repository.
+        repo: String,
+        /// What failed.
+        why: String,
     },
     /// Receiving objects failed.
     #[error("could not fetch from `{repo}`")]
@@ -121,7 +154,20 @@ pub(crate) fn fetch(
     policy: FetchPolicy,
 ) -> Result<Fetched, FetchError> {
     let name = url.as_str().to_owned();
-    let creds = creds.filter(|_| matches!(url.scheme(), Scheme::Http | Scheme::Https));
+    // SSH: the repository handle this fetch uses carries the ssh command.
+    let ssh_repo;
+    let mut ssh_files = None;
+    let repo = if url.scheme() == Scheme::Ssh {
+        let (configured, files) = ssh::prepare(repo, url, creds)?;
+        ssh_repo = configured;
+        ssh_files = Some(files);
+        &ssh_repo
+    } else {
+        repo
+    };
+    let ssh_creds = creds.filter(|_| url.scheme() == Scheme::Ssh);
+    let creds = creds
+        .filter(|c| matches!(url.scheme(), Scheme::Http | Scheme::Https) && c.account().is_some());
     if creds.is_some()
         && url.scheme() == Scheme::Http
         && !url.is_loopback()
@@ -129,7 +175,10 @@ pub(crate) fn fetch(
     {
         return Err(FetchError::InsecureCredentials { repo: name });
     }
-    let list_err = |e: &(dyn std::error::Error + 'static)| classify(e, &name, creds, false);
+    let list_err = |e: &(dyn std::error::Error + 'static)| {
+        ssh::classify(e, url, ssh_creds, ssh_files.as_ref())
+            .unwrap_or_else(|| classify(e, &name, creds.or(ssh_creds), false))
+    };
     let specs: Vec<String> = refspecs
         .iter()
         .map(|(src, dst)| format!("+{src}:{dst}"))
@@ -146,7 +195,9 @@ pub(crate) fn fetch(
         .map_err(|e| list_err(&e))?
         .with_credentials(move |action| match (action, owned.as_ref()) {
             (Action::Get(ctx), Some(c)) => {
-                let (username, password) = c.account();
+                let Some((username, password)) = c.account() else {
+                    return Ok(None);
+                };
                 Ok(Some(Outcome {
                     identity: gix::sec::identity::Account {
                         username: username.to_owned(),
@@ -173,7 +224,10 @@ pub(crate) fn fetch(
     prepare
         .with_shallow(shallow)
         .receive(gix::progress::Discard, &AtomicBool::new(false))
-        .map_err(|e| classify(&e, &name, creds, true))?;
+        .map_err(|e| {
+            ssh::classify(&e, url, ssh_creds, ssh_files.as_ref())
+                .unwrap_or_else(|| classify(&e, &name, creds.or(ssh_creds), true))
+        })?;
     Ok(Fetched { matched })
 }
 

@@ -15,9 +15,11 @@ pub enum UrlError {
     /// The URL is not one Git understands.
     #[error("repository URL `{0}` could not be parsed")]
     Parse(String),
-    /// SSH URLs (`ssh://` and `user@host:path`) are not supported yet.
-    #[error("repository `{0}` uses SSH, which is not supported yet (use HTTPS with a token)")]
-    Ssh(String),
+    /// An SSH URL with a password in it.
+    #[error(
+        "repository `{0}` has a password in its SSH URL; SSH authenticates with a private key (`sshPrivateKey` in the repository Secret)"
+    )]
+    SshPassword(String),
     /// A scheme other than file, git, http and https.
     #[error("repository `{url}` uses the unsupported scheme `{scheme}`")]
     Scheme {
@@ -48,6 +50,9 @@ pub enum Scheme {
     Http,
     /// Smart HTTP over TLS.
     Https,
+    /// SSH (`ssh://user@host[:port]/path` or `user@host:path`), through
+    /// the `ssh` program with a key and known hosts of our own.
+    Ssh,
 }
 
 /// A repository location without credentials, plus any credentials that
@@ -61,13 +66,14 @@ pub struct RepoUrl {
 }
 
 impl RepoUrl {
-    /// Parse a URL (`file://`, `git://`, `http://`, `https://`) or a local
-    /// path. User info in an HTTP(S) URL becomes basic-auth credentials and
-    /// is removed from the URL.
+    /// Parse a URL (`file://`, `git://`, `http://`, `https://`, `ssh://`
+    /// or `user@host:path`) or a local path. User info in an HTTP(S) URL
+    /// becomes basic-auth credentials and is removed from the URL; an SSH
+    /// URL keeps its user (the login name).
     pub fn parse(input: &str) -> Result<Self, UrlError> {
-        let Some((scheme, _)) = input.split_once("://") else {
+        let Some((scheme, rest)) = input.split_once("://") else {
             if looks_like_scp(input) {
-                return Err(UrlError::Ssh(redact(input)));
+                return Self::ssh(input);
             }
             return Self::local(Path::new(input));
         };
@@ -80,7 +86,7 @@ impl RepoUrl {
             "git" => Scheme::Git,
             "http" => Scheme::Http,
             "https" => Scheme::Https,
-            "ssh" | "git+ssh" | "ssh+git" => return Err(UrlError::Ssh(redact(input))),
+            "ssh" | "git+ssh" | "ssh+git" => return Self::ssh(&format!("ssh://{rest}")),
             other => {
                 return Err(UrlError::Scheme {
                     url: redact(input),
@@ -106,6 +112,19 @@ impl RepoUrl {
             display,
             scheme,
             embedded,
+        })
+    }
+
+    fn ssh(input: &str) -> Result<Self, UrlError> {
+        let url = gix::Url::from_bytes(input.into()).map_err(|_| UrlError::Parse(redact(input)))?;
+        if url.password().is_some() {
+            return Err(UrlError::SshPassword(redact(input)));
+        }
+        Ok(Self {
+            display: url.to_bstring().to_string(),
+            url,
+            scheme: Scheme::Ssh,
+            embedded: None,
         })
     }
 
@@ -219,7 +238,7 @@ mod tests {
         assert_eq!(url.as_str(), "https://git.example.com/team/app.git");
         assert!(!format!("{url:?}").contains("s3cret"));
         assert_eq!(
-            url.embedded_credentials().map(|c| c.account()),
+            url.embedded_credentials().and_then(|c| c.account()),
             Some(("bob", "s3cret"))
         );
         assert_eq!(url.scheme(), Scheme::Https);
@@ -227,11 +246,20 @@ mod tests {
     }
 
     #[test]
-    fn ssh_urls_are_refused_with_a_clear_error() {
-        for input in ["ssh://git@h/r.git", "git@github.com:org/repo.git"] {
-            let err = RepoUrl::parse(input).unwrap_err();
-            assert!(matches!(err, UrlError::Ssh(_)), "{input}: {err}");
+    fn ssh_urls_in_both_forms_keep_their_user_and_refuse_a_password() {
+        for (input, shown) in [
+            ("ssh://git@h:2222/r.git", "ssh://git@h:2222/r.git"),
+            ("git+ssh://git@h/r.git", "ssh://git@h/r.git"),
+            ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
+        ] {
+            let url = RepoUrl::parse(input).unwrap();
+            assert_eq!(url.scheme(), Scheme::Ssh, "{input}");
+            assert_eq!(url.as_str(), shown);
+            assert!(url.embedded_credentials().is_none());
         }
+        let err = RepoUrl::parse("ssh://git:pw@h/r.git").unwrap_err();
+        assert!(matches!(err, UrlError::SshPassword(_)), "{err}");
+        assert!(!err.to_string().contains("pw@"), "{err}");
     }
 
     #[test]

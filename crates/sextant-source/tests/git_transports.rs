@@ -11,7 +11,7 @@
 mod support;
 
 use sextant_source::{Credentials, GitCache, GitOptions, RepoUrl, Secret, SourceError};
-use support::{Fixture, GitDaemon, HttpGitServer, git};
+use support::{Fixture, GitDaemon, HttpGitServer, SshGitServer, git};
 
 fn cache() -> (tempfile::TempDir, GitCache) {
     let dir = tempfile::tempdir().unwrap();
@@ -285,4 +285,85 @@ fn a_hostile_tree_entry_that_would_escape_the_snapshot_is_refused() {
         );
     }
     assert!(!dir.path().join("pwned").exists());
+}
+
+/// SSH with a key and known hosts of our own (OpenSSH's sshd on a loopback
+/// port): the right key fetches; a host not in the known hosts is refused
+/// with the line to add and its fingerprint; a wrong key is an
+/// authentication failure; no key at all says where to put one; the key
+/// never shows in a message.
+#[test]
+fn ssh_fetches_with_a_key_and_refuses_unknown_hosts_and_wrong_keys() {
+    let fx = Fixture::new();
+    let server = SshGitServer::start();
+    let path = fx.served().join("repo.git");
+    let repo = RepoUrl::parse(&server.url(&path)).unwrap();
+    assert_eq!(repo.scheme(), sextant_source::Scheme::Ssh);
+    let (_dir, cache) = cache();
+    let key = server.client_key();
+    let good = Credentials::Ssh {
+        private_key: Secret::new(key.clone()),
+        known_hosts: server.known_hosts(),
+    };
+    let commit = cache.resolve(&repo, "main", Some(&good)).unwrap();
+    assert_eq!(commit.to_string(), fx.second);
+    let snapshot = cache.snapshot(&repo, &commit, Some(&good)).unwrap();
+    assert!(snapshot.dir().join("app/cm.yaml").is_file());
+
+    let (_dir, fresh) = self::cache();
+    let unknown = Credentials::Ssh {
+        private_key: Secret::new(key.clone()),
+        known_hosts: String::new(),
+    };
+    let err = fresh.resolve(&repo, "main", Some(&unknown)).unwrap_err();
+    let chain = error_chain(&err);
+    assert!(
+        matches!(
+            err,
+            SourceError::Fetch(sextant_source::FetchError::UnknownHost { .. })
+        ),
+        "{chain}"
+    );
+    let line = server.known_hosts();
+    let offered = line.split_whitespace().nth(2).unwrap();
+    assert!(
+        chain.contains(offered) && chain.contains("SHA256:"),
+        "{chain}"
+    );
+    assert!(chain.contains("sextant-ssh-known-hosts-cm"), "{chain}");
+
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_key = other_dir.path().join("k");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let wrong_key = std::fs::read_to_string(&other_key).unwrap();
+    let wrong = Credentials::Ssh {
+        private_key: Secret::new(wrong_key.clone()),
+        known_hosts: server.known_hosts(),
+    };
+    let err = fresh.resolve(&repo, "main", Some(&wrong)).unwrap_err();
+    let chain = error_chain(&err);
+    assert!(
+        matches!(
+            err,
+            SourceError::Fetch(sextant_source::FetchError::Auth { .. })
+        ),
+        "{chain}"
+    );
+    let body = wrong_key.lines().nth(1).unwrap();
+    assert!(
+        !chain.contains(body) && !format!("{err:?}").contains(body),
+        "{chain}"
+    );
+
+    let err = fresh.resolve(&repo, "main", None).unwrap_err();
+    assert!(
+        error_chain(&err).contains("sshPrivateKey"),
+        "{}",
+        error_chain(&err)
+    );
 }

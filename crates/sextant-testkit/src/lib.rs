@@ -22,6 +22,7 @@ mod git;
 mod git_daemon;
 mod helm_charts;
 mod http_git;
+mod ssh_git;
 mod static_http;
 
 pub use control_plane::ControlPlane;
@@ -29,4 +30,5 @@ pub use git::{git, git_command, git_stdin, write_files};
 pub use git_daemon::GitDaemon;
 pub use helm_charts::{OciRegistry, helm, index_repo, package_chart};
 pub use http_git::{HttpGitServer, base64};
+pub use ssh_git::SshGitServer;
 pub use static_http::StaticHttpServer;

@@ -87,6 +87,9 @@ fn account(c: &Credentials) -> (String, String) {
             (username.clone(), password.expose().to_owned())
         }
         Credentials::Token(t) => ("(token)".to_owned(), t.expose().to_owned()),
+        Credentials::Ssh { private_key, .. } => {
+            ("(ssh)".to_owned(), private_key.expose().to_owned())
+        }
     }
 }
 
@@ -141,6 +144,54 @@ async fn repo_add_saves_what_the_controller_reads_list_hides_passwords_and_rm_re
         account(&found.credentials),
         ("(token)".into(), "a-token".into())
     );
+
+    // An SSH repository with a key file.
+    let key_file = env.tmp.path().join("deploy_key");
+    std::fs::write(
+        &key_file,
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let ssh_url = "git@git.example.com:org/infra.git";
+    let out = env
+        .run(
+            &[
+                "add",
+                ssh_url,
+                "--ssh-private-key-path",
+                key_file.to_str().unwrap(),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let found = env.controller_view().await.lookup(ssh_url).unwrap();
+    assert_eq!(
+        account(&found.credentials),
+        (
+            "(ssh)".into(),
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----".into()
+        )
+    );
+    let out = env
+        .run(
+            &[
+                "add",
+                "https://h/r.git",
+                "--ssh-private-key-path",
+                key_file.to_str().unwrap(),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a key is for SSH URLs: {}",
+        show(&out)
+    );
+    let out = env.run(&["rm", ssh_url], "").await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
 
     // A prefix for the rest of the organisation.
     let out = env

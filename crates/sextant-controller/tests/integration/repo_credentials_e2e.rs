@@ -174,3 +174,71 @@ async fn argo_cd_credential_templates_cover_every_repository_under_their_url() {
     assert_ne!(synced_revision(&app), c2);
     w.stop_controller().await;
 }
+
+/// A repository over SSH (OpenSSH's sshd on a loopback port): the key from
+/// an Argo CD-labelled Secret's `sshPrivateKey`; the server refused while
+/// its host key is not known (the condition names the line to add), then
+/// synced once Argo CD's known-hosts ConfigMap lists it, without a
+/// restart; the key never shows in the status.
+#[tokio::test]
+async fn an_ssh_repository_syncs_with_a_key_once_its_host_is_known() {
+    let mut w = World::new().await;
+    let c1 = w.commit(&[("app/cm.yaml", &configmap("cfg", "ssh"))], "one");
+    let server = sextant_testkit::SshGitServer::start();
+    let url = server.url(&w.repo);
+    let key = server.client_key();
+    let secrets: Api<Secret> = Api::namespaced(w.client.clone(), NS);
+    secrets
+        .create(
+            &PostParams::default(),
+            &credentials_secret(
+                "ssh-repo",
+                "argocd.argoproj.io/secret-type",
+                "repository",
+                json!({"url": url, "sshPrivateKey": key}),
+            ),
+        )
+        .await
+        .unwrap();
+    w.start_controller().await;
+    w.create_app_from(
+        "overssh",
+        &url,
+        "app",
+        "overssh",
+        automated(true, false),
+        "main",
+    )
+    .await;
+    let app = w
+        .wait_app("overssh", 90, "the unknown host refused", |a| {
+            condition(a, "ComparisonError").is_some_and(|m| m.contains("not known"))
+        })
+        .await;
+    let message = condition(&app, "ComparisonError").unwrap();
+    assert!(message.contains("sextant-ssh-known-hosts-cm"), "{message}");
+    let offered = server.known_hosts();
+    let host_key = offered.split_whitespace().nth(2).unwrap();
+    assert!(message.contains(host_key), "the key to add: {message}");
+
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(w.client.clone(), NS);
+    configmaps
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "argocd-ssh-known-hosts-cm", "namespace": NS},
+                "data": {"ssh_known_hosts": offered},
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let app = w.wait_synced_healthy("overssh", &c1).await;
+    let status = serde_json::to_string(&app.status).unwrap();
+    let body = key.lines().nth(1).unwrap();
+    assert!(!status.contains(body), "{status}");
+    assert!(w.configmap("overssh", "cfg").await.is_some());
+    w.stop_controller().await;
+}

@@ -67,14 +67,16 @@ impl ChartAccess {
 
     /// The user name and password to send, if any.
     pub(crate) fn basic(&self) -> Option<(String, String)> {
-        self.credentials.as_ref().map(|c| match c {
-            Credentials::Token(t) => (
+        self.credentials.as_ref().and_then(|c| match c {
+            Credentials::Token(t) => Some((
                 Credentials::TOKEN_USERNAME.to_owned(),
                 t.expose().to_owned(),
-            ),
+            )),
             Credentials::Basic { username, password } => {
-                (username.clone(), password.expose().to_owned())
+                Some((username.clone(), password.expose().to_owned()))
             }
+            // Chart repositories speak HTTP: an SSH key is no use there.
+            Credentials::Ssh { .. } => None,
         })
     }
 

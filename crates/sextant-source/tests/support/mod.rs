@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-pub use sextant_testkit::{GitDaemon, HttpGitServer, git, git_stdin, write_files};
+pub use sextant_testkit::{GitDaemon, HttpGitServer, SshGitServer, git, git_stdin, write_files};
 
 /// A work tree with history: commit 1 (tagged `v1`, annotated, and
 /// branch `feature`), then commit 2 on `main`. The served copy also has
