@@ -450,7 +450,7 @@ async fn import_round_trip(kc: &Path, home: &Path, repo_url: &str) {
     let repo_secret = format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: repo-deploy\n  namespace: argocd\n  labels:\n    argocd.argoproj.io/secret-type: repository\nstringData:\n  url: {repo_url}\n  password: hunter2\n"
     );
-    let argocd_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n  namespace: argocd\ndata:\n  resource.customizations.health.ConfigMap: |\n    return {status = \"Healthy\", message = \"imported script\"}\n  timeout.reconciliation.jitter: 30s\n";
+    let argocd_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\n  namespace: argocd\ndata:\n  resource.customizations.health.ConfigMap: |\n    return {status = \"Healthy\", message = \"imported script\"}\n  timeout.reconciliation.jitter: 30s\n  resource.customizations.ignoreDifferences.ConfigMap: |\n    jsonPointers:\n    - /data/tier\n";
     tokio::task::block_in_place(|| {
         k(&["apply", "-f", "-"], Some(&repo_secret));
         k(&["apply", "-f", "-"], Some(argocd_cm));
@@ -595,4 +595,59 @@ async fn import_round_trip(kc: &Path, home: &Path, repo_url: &str) {
         before,
         "nothing Argo CD deployed was written again"
     );
+    // argocd-cm's ignoreDifferences came along too: a field Git sets but
+    // the rule ignores, changed by hand, leaves the app Synced and is not
+    // reverted (the app heals itself otherwise).
+    tokio::task::block_in_place(|| {
+        k(
+            &[
+                "patch",
+                "configmap",
+                "billing-settings",
+                "-n",
+                "billing",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"data":{"tier":"by hand"}}"#,
+            ],
+            None,
+        )
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let billing: Value = serde_json::from_str(&tokio::task::block_in_place(|| {
+        k(
+            &[
+                "get",
+                "applications.sextant.dev",
+                "billing",
+                "-n",
+                "sextant",
+                "-o",
+                "json",
+            ],
+            None,
+        )
+    }))
+    .unwrap();
+    assert_eq!(
+        app_state(&billing).0,
+        "Synced",
+        "an ignored field is no difference"
+    );
+    let tier = tokio::task::block_in_place(|| {
+        k(
+            &[
+                "get",
+                "configmap",
+                "billing-settings",
+                "-n",
+                "billing",
+                "-o",
+                "jsonpath={.data.tier}",
+            ],
+            None,
+        )
+    });
+    assert_eq!(tier, "by hand", "not reverted");
 }
