@@ -110,6 +110,18 @@ fn apply_settings(shared: &Shared) {
         .set_kustomize_build_options(settings.kustomize_build_options.clone());
 }
 
+/// Queue every known app (a change that may concern any of them).
+fn queue_all(shared: &Shared) {
+    let names: Vec<String> = shared
+        .apps
+        .lock()
+        .map(|apps| apps.keys().cloned().collect())
+        .unwrap_or_default();
+    for name in names {
+        shared.queue.add(&name);
+    }
+}
+
 fn collector(shared: std::sync::Weak<Shared>) -> sextant_metrics::Collector {
     Arc::new(move || {
         let Some(shared) = shared.upgrade() else {
@@ -302,14 +314,7 @@ impl Controller {
             tasks.push(tokio::spawn(async move {
                 crate::settings::follow(api, &shared.settings, || {
                     apply_settings(&shared);
-                    let names: Vec<String> = shared
-                        .apps
-                        .lock()
-                        .map(|apps| apps.keys().cloned().collect())
-                        .unwrap_or_default();
-                    for name in names {
-                        shared.queue.add(&name);
-                    }
+                    queue_all(&shared);
                 })
                 .await;
             }));
@@ -396,14 +401,7 @@ impl Controller {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &shared.config.namespace);
             tasks.push(tokio::spawn(async move {
                 repo_creds::follow_known_hosts(api, &credentials, || {
-                    let names: Vec<String> = shared
-                        .apps
-                        .lock()
-                        .map(|apps| apps.keys().cloned().collect())
-                        .unwrap_or_default();
-                    for name in names {
-                        shared.queue.add(&name);
-                    }
+                    queue_all(&shared);
                 })
                 .await;
             }));

@@ -86,17 +86,17 @@ fn retrack(meta: &mut Map<String, Value>, kind: &str, namespace: &str, name: &st
     let Some(old) = annotations.remove(ARGOCD_TRACKING_ID) else {
         return;
     };
-    let Some(app) = old
-        .as_str()
-        .and_then(|id| id.split_once(':'))
-        .map(|(a, _)| a)
-    else {
+    let Some(app) = old.as_str().and_then(sextant_cluster::app_of) else {
         return;
     };
-    let id = format!(
-        "{app}:{}/{kind}:{namespace}/{name}",
-        ApiGroup::Sextant.name()
-    );
+    let key = sextant_engine::diff::ObjectKey {
+        api_version: ApiGroup::Sextant.api_version().to_owned(),
+        group: ApiGroup::Sextant.name().to_owned(),
+        kind: kind.to_owned(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    };
+    let id = sextant_cluster::Tracking::id(app, &key);
     annotations.insert(TRACKING_ID.into(), Value::String(id));
 }
 
