@@ -25,6 +25,7 @@ mod jsonnet_args;
 mod localkube_cmd;
 mod logging;
 mod notifications_cmd;
+mod plugin_args;
 mod preview_apps;
 mod preview_cmd;
 mod proj_cmd;

@@ -14,6 +14,7 @@
 use std::path::Path;
 
 use serde_json::Value;
+use sextant_controller::source::{AppRef, RenderExtras};
 use sextant_engine::diff::{IgnoreRule, SkippedApp};
 use sextant_model::Application;
 use sextant_model::application::ApplicationSource;
@@ -31,6 +32,8 @@ const MAX_FILES: usize = 20_000;
 pub struct AppSpec {
     /// The Application's name (or the path).
     pub name: String,
+    /// Its project.
+    pub project: String,
     /// The path in the repository (for a chart: `chart NAME of REPO`).
     pub path: String,
     /// A chart of a chart repository instead of a path.
@@ -58,11 +61,13 @@ pub struct ChartSource {
 
 /// The Applications in the tree at `root`, and what was found but is not
 /// previewed. `is_this_repo` says whether a `repoURL` names the repository
-/// being previewed.
+/// being previewed; `extras` is what a render gets besides the app's
+/// source (config management plugins).
 pub fn discover(
     root: &Path,
     namespace: &str,
     is_this_repo: &dyn Fn(&str) -> bool,
+    extras: &RenderExtras,
 ) -> (Vec<AppSpec>, Vec<SkippedApp>) {
     let mut files = Vec::new();
     walk(root, root, &mut files);
@@ -100,7 +105,7 @@ pub fn discover(
                                     .and_then(Value::as_str)
                                     .unwrap_or("?")
                                     .to_owned();
-                                match app_spec(&app, namespace, is_this_repo) {
+                                match app_spec(&app, namespace, is_this_repo, extras) {
                                     Ok(app) => apps.push(app),
                                     Err(reason) => skipped.push(SkippedApp {
                                         name: format!(
@@ -117,7 +122,7 @@ pub fn discover(
                         }),
                     }
                 }
-                Some("Application") => match app_spec(v, namespace, is_this_repo) {
+                Some("Application") => match app_spec(v, namespace, is_this_repo, extras) {
                     Ok(app) => apps.push(app),
                     Err(reason) => skipped.push(SkippedApp {
                         name: format!("Application {name} ({rel})"),
@@ -162,10 +167,16 @@ fn app_spec(
     v: &Value,
     namespace: &str,
     is_this_repo: &dyn Fn(&str) -> bool,
+    extras: &RenderExtras,
 ) -> Result<AppSpec, String> {
     let app: Application =
         serde_json::from_value(v.clone()).map_err(|e| format!("not a valid Application: {e}"))?;
     let name = app.metadata.name.clone().unwrap_or_default();
+    let project = app.spec.project.clone();
+    let app_ref = AppRef {
+        name: &name,
+        project: &project,
+    };
     let namespace = app
         .spec
         .destination
@@ -193,6 +204,7 @@ fn app_spec(
             sources: Some(sources),
             ignore: app_source::ignore_rules(&app)?,
             name,
+            project,
         });
     }
     let Some(source) = &app.spec.source else {
@@ -200,7 +212,7 @@ fn app_spec(
     };
     if let Some(chart) = sextant_controller::source::chart_of(source) {
         return Ok(AppSpec {
-            options: app_source::render_options(&name, source, &namespace)?,
+            options: app_source::render_options(app_ref, source, &namespace, extras)?,
             path: format!("chart {chart} of {}", source.repo_url),
             chart: Some(ChartSource {
                 repo: source.repo_url.clone(),
@@ -210,6 +222,7 @@ fn app_spec(
             sources: None,
             ignore: app_source::ignore_rules(&app)?,
             name,
+            project,
         });
     }
     if !is_this_repo(&source.repo_url) {
@@ -221,12 +234,13 @@ fn app_spec(
     let path = source.path.clone().unwrap_or_else(|| ".".to_owned());
     let ignore = app_source::ignore_rules(&app)?;
     Ok(AppSpec {
-        options: app_source::render_options(&name, source, &namespace)?,
+        options: app_source::render_options(app_ref, source, &namespace, extras)?,
         name,
         path,
         chart: None,
         sources: None,
         ignore,
+        project,
     })
 }
 

@@ -67,6 +67,12 @@ pub struct PreviewArgs {
     /// Where mirrors, snapshots and rendered output are cached.
     #[arg(long, env = "SEXTANT_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Config management plugins the apps may use.
+    #[command(flatten)]
+    plugins: crate::plugin_args::PluginArgs,
+    /// What they add to every render (loaded from `plugins`).
+    #[arg(skip)]
+    extras: sextant_controller::source::RenderExtras,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -84,7 +90,8 @@ enum Gate {
 }
 
 /// Preview and print.
-pub async fn run(args: PreviewArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(mut args: PreviewArgs) -> anyhow::Result<ExitCode> {
+    args.extras = args.plugins.extras()?;
     tokio::task::spawn_blocking(move || run_blocking(&args))
         .await
         .context("the preview task stopped unexpectedly")?
@@ -181,9 +188,17 @@ fn apps(
 ) -> (Vec<Planned>, Vec<sextant_engine::diff::SkippedApp>) {
     let plain = |path: &str| AppSpec {
         name: path.to_owned(),
+        project: String::new(),
         path: path.to_owned(),
         options: sextant_render::RenderOptions {
             namespace: args.namespace.clone(),
+            plugins: args
+                .extras
+                .plugins
+                .iter()
+                .filter(|p| p.discoverable())
+                .cloned()
+                .collect(),
             ..Default::default()
         },
         chart: None,
@@ -201,8 +216,10 @@ fn apps(
     let mut names = vec![canonical_repo(&args.repo)];
     names.extend(args.repo_url.iter().map(|u| canonical_repo(u)));
     let is_this_repo = |url: &str| names.contains(&canonical_repo(url));
-    let (at_head, skipped) = preview_apps::discover(head.dir(), &args.namespace, &is_this_repo);
-    let (at_base, _) = preview_apps::discover(base.dir(), &args.namespace, &is_this_repo);
+    let extras = &args.extras;
+    let (at_head, skipped) =
+        preview_apps::discover(head.dir(), &args.namespace, &is_this_repo, extras);
+    let (at_base, _) = preview_apps::discover(base.dir(), &args.namespace, &is_this_repo, extras);
     if at_head.is_empty() && at_base.is_empty() {
         return (
             vec![(plain("."), Some(plain(".")), Some(plain(".")))],
@@ -354,11 +371,14 @@ fn render_sources(
         renderer,
         &nobody,
         &sextant_controller::source::Target {
-            app_name: &spec.name,
+            app: sextant_controller::source::AppRef {
+                name: &spec.name,
+                project: &spec.project,
+            },
             namespace: &spec.options.namespace,
             applications_namespace: None,
             fresh: false,
-            kustomize_build_options: &[],
+            extras: &args.extras,
         },
         &list,
         &wanted,

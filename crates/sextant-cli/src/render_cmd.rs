@@ -108,6 +108,23 @@ pub struct RenderArgs {
     #[arg(long)]
     allow_remote_bases: bool,
 
+    /// Config management plugins (with --plugin-config): render with this
+    /// one; without it, one whose discovery rule matches the folder is
+    /// used when --source-type is not given.
+    #[arg(long, value_name = "NAME")]
+    plugin: Option<String>,
+    /// Plugins: a variable for the plugin's commands (given as
+    /// `ARGOCD_ENV_KEY`); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    plugin_env: Vec<String>,
+    /// Plugins: a string parameter (`PARAM_KEY`, `ARGOCD_APP_PARAMETERS`);
+    /// repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    plugin_parameter: Vec<String>,
+    /// Plugin declarations.
+    #[command(flatten)]
+    plugins: crate::plugin_args::PluginArgs,
+
     /// Tools, caches and Git credentials.
     #[command(flatten)]
     pub(crate) renderer: RendererArgs,
@@ -350,7 +367,59 @@ fn render_options(args: &RenderArgs) -> anyhow::Result<RenderOptions> {
     k.allow_remote_bases = args.allow_remote_bases;
     k.common_labels = pairs(&args.common_label, "--common-label")?;
     k.common_annotations = pairs(&args.common_annotation, "--common-annotation")?;
+    add_plugins(args, &mut options)?;
     Ok(options)
+}
+
+/// The plugin flags in `options`: the declared plugins (the one named, or
+/// those with a discovery rule) and what the plugin's commands get.
+fn add_plugins(args: &RenderArgs, options: &mut RenderOptions) -> anyhow::Result<()> {
+    use sextant_render::plugin::{PluginEnv, PluginParameter, PluginSource};
+    let declared = args.plugins.load()?;
+    let asked = args.plugin.is_some() || !args.plugin_env.is_empty();
+    if asked {
+        let env = args
+            .plugin_env
+            .iter()
+            .map(|i| pair(i, "--plugin-env").map(|(name, value)| PluginEnv { name, value }))
+            .collect::<anyhow::Result<_>>()?;
+        let parameters = args
+            .plugin_parameter
+            .iter()
+            .map(|i| {
+                pair(i, "--plugin-parameter").map(|(name, value)| PluginParameter {
+                    name,
+                    string: Some(value),
+                    ..PluginParameter::default()
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        options.plugin = Some(PluginSource {
+            name: args.plugin.clone().filter(|n| !n.is_empty()),
+            env,
+            parameters,
+        });
+    } else if !args.plugin_parameter.is_empty() {
+        anyhow::bail!("--plugin-parameter needs --plugin (or --plugin-env)");
+    }
+    options.plugins = declared
+        .into_iter()
+        .filter(|p| match &args.plugin {
+            Some(name) if !name.is_empty() => true,
+            _ => p.discoverable() && (asked || args.source_type.is_none()),
+        })
+        .collect();
+    if !options.plugins.is_empty() || options.plugin.is_some() {
+        options.build_env = Some(sextant_render::BuildEnv {
+            app_name: args.release_name.clone().unwrap_or_default(),
+            app_namespace: args.namespace.clone(),
+            source_path: args.path.clone(),
+            repo_url: args.repo.clone().unwrap_or_default(),
+            target_revision: args.revision.clone(),
+            ..Default::default()
+        });
+    }
+    Ok(())
 }
 
 fn pair(item: &str, flag: &str) -> anyhow::Result<(String, String)> {

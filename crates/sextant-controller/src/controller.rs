@@ -407,6 +407,20 @@ impl Controller {
             }));
         }
 
+        // Config management plugins: a change renders every app again
+        // (one may name the plugin, or be found by its discovery rule).
+        {
+            let shared = shared.clone();
+            let namespace = shared.config.namespace.clone();
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+            tasks.push(tokio::spawn(async move {
+                crate::plugins::follow(api, &namespace, &shared.sources, || {
+                    queue_all(&shared);
+                })
+                .await;
+            }));
+        }
+
         // Repository credentials: a Secret added, changed or removed
         // queues the apps on the repositories it covers.
         {

@@ -169,7 +169,13 @@ async fn post_delete_hooks(
     let namespace = crate::source::destination_namespace(app);
     let fetched = shared
         .sources
-        .fetch_app(&name, sources, revision.as_deref(), &namespace, false)
+        .fetch_app(
+            crate::source::AppRef::of(app),
+            sources,
+            revision.as_deref(),
+            &namespace,
+            false,
+        )
         .await
         .map_err(|e| tracing::warn!(app = %name, error = %e, "PostDelete hooks not run: the source does not render"))
         .ok()?;

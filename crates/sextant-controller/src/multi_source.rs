@@ -22,7 +22,9 @@ use sextant_render::{
 use sextant_source::RepoUrl;
 
 use crate::repo_creds::RepoCredentials;
-use crate::source::{Fetched, SourceProblem, Sources, chart_of, render_options, watched};
+use crate::source::{
+    AppRef, Fetched, RenderExtras, SourceProblem, Sources, chart_of, render_options, watched,
+};
 
 /// The sources of an app: the one of `spec.source`, or `spec.sources`.
 #[derive(Clone, Copy, Debug)]
@@ -135,7 +137,7 @@ impl Sources {
     /// `namespace`.
     pub async fn fetch_app(
         &self,
-        app_name: &str,
+        app: AppRef<'_>,
         sources: AppSources<'_>,
         revision: Option<&str>,
         namespace: &str,
@@ -144,7 +146,7 @@ impl Sources {
         let list = match sources {
             AppSources::Single(source) => {
                 return self
-                    .fetch_source(app_name, source, revision, namespace, fresh)
+                    .fetch_source(app, source, revision, namespace, fresh)
                     .await;
             }
             AppSources::Multi(list) => list,
@@ -170,19 +172,23 @@ impl Sources {
         }
         let renderer = self.renderer_handle();
         let credentials = self.credentials_handle();
-        let (name, ns, list_owned) = (app_name.to_owned(), namespace.to_owned(), list.to_vec());
+        let (name, project) = (app.name.to_owned(), app.project.to_owned());
+        let (ns, list_owned) = (namespace.to_owned(), list.to_vec());
         let apps_ns = credentials.namespace().to_owned();
-        let build_options = self.kustomize_build_options();
+        let extras = self.render_extras();
         let rendered = tokio::task::spawn_blocking(move || {
             render_sources(
                 &renderer,
                 &credentials,
                 &Target {
-                    app_name: &name,
+                    app: AppRef {
+                        name: &name,
+                        project: &project,
+                    },
                     namespace: &ns,
                     applications_namespace: Some(&apps_ns),
                     fresh,
-                    kustomize_build_options: &build_options,
+                    extras: &extras,
                 },
                 &list_owned,
                 &wanted,
@@ -234,15 +240,15 @@ pub fn wanted_revisions(
 #[derive(Clone, Copy, Debug)]
 pub struct Target<'a> {
     /// The app (Helm release names default to it).
-    pub app_name: &'a str,
+    pub app: AppRef<'a>,
     /// Its destination namespace.
     pub namespace: &'a str,
     /// Where an app-of-apps' children go.
     pub applications_namespace: Option<&'a str>,
     /// Read chart listings again now.
     pub fresh: bool,
-    /// Extra `kustomize build` flags (the settings').
-    pub kustomize_build_options: &'a [String],
+    /// What the settings add (kustomize flags, plugins).
+    pub extras: &'a RenderExtras,
 }
 
 /// Why the sources of an app did not render.
@@ -330,11 +336,10 @@ pub fn render_sources(
         if only_lends(source) {
             continue;
         }
-        let mut options = render_options(target.app_name, source, target.namespace)
+        let mut options = render_options(target.app, source, target.namespace, target.extras)
             .map_err(|e| SourcesError::Spec(format!("source {}: {e}", i + 1)))?;
         options.applications_namespace = target.applications_namespace.map(str::to_owned);
         options.refs = refs.clone();
-        options.kustomize.build_options = target.kustomize_build_options.to_vec();
         let (repo, default_revision) = watched(source);
         let asked = wanted.get(i).cloned().flatten();
         let chart = chart_of(source);

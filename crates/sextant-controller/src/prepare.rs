@@ -48,7 +48,13 @@ pub(crate) async fn prepare_with(
     let namespace = source::destination_namespace(app);
     let fetched = shared
         .sources
-        .fetch_app(name, sources, revision, &namespace, fresh)
+        .fetch_app(
+            source::AppRef::of(app),
+            sources,
+            revision,
+            &namespace,
+            fresh,
+        )
         .await?;
     let settings = shared.settings.get();
     // Kinds the settings exclude are left alone: not applied, compared,

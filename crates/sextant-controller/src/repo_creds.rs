@@ -221,46 +221,17 @@ pub(crate) async fn follow_known_hosts(
     credentials: &RepoCredentials,
     changed: impl Fn(),
 ) {
-    use futures::StreamExt;
-    use kube::runtime::WatchStreamExt;
-    use kube::runtime::watcher::{self, Event};
-
-    let mut stream = watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut seen: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut listing: Option<BTreeMap<String, BTreeMap<String, String>>> = None;
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(Event::Init) => listing = Some(BTreeMap::new()),
-            Ok(Event::InitApply(cm)) => {
-                if let (Some(l), Some(name)) = (listing.as_mut(), cm.metadata.name.clone())
-                    && KNOWN_HOSTS_CONFIG_MAPS.contains(&name.as_str())
-                {
-                    l.insert(name, cm.data.unwrap_or_default());
-                }
-                continue;
+    crate::config_maps::follow_named(
+        api,
+        &KNOWN_HOSTS_CONFIG_MAPS,
+        "the SSH known hosts",
+        |seen| {
+            if credentials.set_known_hosts(known_hosts_of(|n| seen.get(n))) {
+                changed();
             }
-            Ok(Event::InitDone) => seen = listing.take().unwrap_or_default(),
-            Ok(Event::Apply(cm)) => {
-                if let Some(name) = cm.metadata.name.clone()
-                    && KNOWN_HOSTS_CONFIG_MAPS.contains(&name.as_str())
-                {
-                    seen.insert(name, cm.data.unwrap_or_default());
-                }
-            }
-            Ok(Event::Delete(cm)) => {
-                seen.remove(cm.metadata.name.as_deref().unwrap_or_default());
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "watching the SSH known hosts failed; retrying");
-                continue;
-            }
-        }
-        if credentials.set_known_hosts(known_hosts_of(|n| seen.get(n))) {
-            changed();
-        }
-    }
+        },
+    )
+    .await;
 }
 
 /// Keep `credentials` equal to the Secrets `api` lists, for as long as the

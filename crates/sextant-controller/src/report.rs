@@ -39,6 +39,7 @@ pub(crate) fn fill_status(
             sextant_render::SourceKind::Directory => "Directory",
             sextant_render::SourceKind::Kustomize => "Kustomize",
             sextant_render::SourceKind::Helm => "Helm",
+            sextant_render::SourceKind::Plugin => "Plugin",
         }
         .to_owned(),
     );

@@ -16,14 +16,17 @@ use sextant_source::{CommitId, FetchError, RepoUrl, Snapshot, SourceError};
 
 use crate::repo_creds::{Found, RepoCredentials, SECRET_TYPE_LABEL};
 
-/// The render options `source` of the Application `app_name` sets, with
-/// `namespace` for namespaced objects that set none. A Helm release is
-/// named after the app unless the source names it (as in Argo CD).
+/// The render options `source` of the Application `app` sets, with
+/// `namespace` for namespaced objects that set none, and what the settings
+/// add (`extras`). A Helm release is named after the app unless the
+/// source names it (as in Argo CD).
 pub fn render_options(
-    app_name: &str,
+    app: AppRef<'_>,
     source: &ApplicationSource,
     namespace: &str,
+    extras: &RenderExtras,
 ) -> Result<RenderOptions, String> {
+    let (app_name, project) = (app.name, app.project);
     let mut o = RenderOptions {
         namespace: namespace.to_owned(),
         application_group: Some(sextant_model::group::selected().name().to_owned()),
@@ -34,7 +37,10 @@ pub fn render_options(
             repo_url: source.repo_url.clone(),
             target_revision: source.target_revision.clone().unwrap_or_default(),
             kube_version: None,
+            project: project.to_owned(),
+            revision: String::new(),
         }),
+        plugin: source.plugin.as_ref().map(crate::plugins::plugin_source),
         ..RenderOptions::default()
     };
     if let Some(d) = &source.directory {
@@ -97,10 +103,84 @@ pub fn render_options(
         o.kustomize.common_annotations_envsubst = k.common_annotations_envsubst.unwrap_or(false);
         o.kustomize.namespace = k.namespace.clone();
     }
+    extras.add_to(source, &mut o);
     if !sextant_render::build_env::needed(&o) {
         o.build_env = None;
     }
     Ok(o)
+}
+
+/// Whose render it is: the app's name and project (the build
+/// environment's `ARGOCD_APP_NAME` and `ARGOCD_APP_PROJECT_NAME`).
+#[derive(Clone, Copy, Debug)]
+pub struct AppRef<'a> {
+    /// The app's name.
+    pub name: &'a str,
+    /// Its project.
+    pub project: &'a str,
+}
+
+impl<'a> AppRef<'a> {
+    /// The name and project of `app`.
+    pub fn of(app: &'a Application) -> Self {
+        Self {
+            name: app.metadata.name.as_deref().unwrap_or_default(),
+            project: app.spec.project.as_str(),
+        }
+    }
+}
+
+/// What the settings add to the render options of every source: the
+/// extra `kustomize build` flags and the declared config management
+/// plugins.
+#[derive(Clone, Debug, Default)]
+pub struct RenderExtras {
+    /// `kustomize.buildOptions`.
+    pub kustomize_build_options: Vec<String>,
+    /// The plugins of `sextant-cmp-cm` / `argocd-cmp-cm`.
+    pub plugins: Arc<Vec<sextant_render::Plugin>>,
+}
+
+impl RenderExtras {
+    /// Add them to `options`, the render options of `source`. Plugins go
+    /// only where one may render: the one a source names (all, when it
+    /// names an unknown one, so the error lists them), else the
+    /// discoverable ones, for `plugin: {}` and for a source that sets no
+    /// type of its own (Argo CD tries discovery before detection there).
+    fn add_to(&self, source: &ApplicationSource, options: &mut RenderOptions) {
+        options.kustomize.build_options = self.kustomize_build_options.clone();
+        let named = source
+            .plugin
+            .as_ref()
+            .and_then(|p| p.name.as_deref())
+            .filter(|n| !n.is_empty());
+        let untyped = source.helm.is_none()
+            && source.kustomize.is_none()
+            && source.directory.is_none()
+            && chart_of(source).is_none();
+        options.plugins = match named {
+            Some(name) => {
+                let one: Vec<_> = self
+                    .plugins
+                    .iter()
+                    .filter(|p| p.name == name)
+                    .cloned()
+                    .collect();
+                if one.is_empty() {
+                    self.plugins.to_vec()
+                } else {
+                    one
+                }
+            }
+            None if source.plugin.is_some() || untyped => self
+                .plugins
+                .iter()
+                .filter(|p| p.discoverable())
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+    }
 }
 
 /// The Application's `spec.ignoreDifferences` as engine rules.
@@ -220,8 +300,8 @@ pub struct Sources {
     /// How long a resolved revision is trusted (the poll interval; the
     /// settings may change it while the controller runs).
     poll: RwLock<Duration>,
-    /// Extra `kustomize build` flags from the settings.
-    kustomize_build_options: RwLock<Vec<String>>,
+    /// What the settings add to every render (kustomize flags, plugins).
+    extras: RwLock<RenderExtras>,
     resolved: Mutex<HashMap<(String, String), Slot>>,
     /// The commit each (repository, revision) had at its last poll.
     polled: Mutex<HashMap<(String, String), CommitId>>,
@@ -247,7 +327,7 @@ impl Sources {
             renderer,
             credentials,
             poll: RwLock::new(poll),
-            kustomize_build_options: RwLock::new(Vec::new()),
+            extras: RwLock::new(RenderExtras::default()),
             resolved: Mutex::new(HashMap::new()),
             polled: Mutex::new(HashMap::new()),
             charts: Mutex::new(std::collections::HashSet::new()),
@@ -266,18 +346,26 @@ impl Sources {
         }
     }
 
-    /// The extra `kustomize build` flags in force.
-    pub fn kustomize_build_options(&self) -> Vec<String> {
-        self.kustomize_build_options
-            .read()
-            .map(|o| o.clone())
-            .unwrap_or_default()
+    /// What the settings add to every render, as they are now.
+    pub fn render_extras(&self) -> RenderExtras {
+        self.extras.read().map(|e| e.clone()).unwrap_or_default()
     }
 
     /// Pass `options` to every `kustomize build` from now on.
     pub fn set_kustomize_build_options(&self, options: Vec<String>) {
-        if let Ok(mut o) = self.kustomize_build_options.write() {
-            *o = options;
+        if let Ok(mut e) = self.extras.write() {
+            e.kustomize_build_options = options;
+        }
+    }
+
+    /// Render with `plugins` from now on; whether they changed.
+    pub fn set_plugins(&self, plugins: Vec<sextant_render::Plugin>) -> bool {
+        match self.extras.write() {
+            Ok(mut e) if *e.plugins != plugins => {
+                e.plugins = Arc::new(plugins);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -376,14 +464,13 @@ impl Sources {
     /// targetRevision) for the app `app_name` deploying to `namespace`.
     pub(crate) async fn fetch_source(
         &self,
-        app_name: &str,
+        app: AppRef<'_>,
         source: &ApplicationSource,
         revision: Option<&str>,
         namespace: &str,
         fresh: bool,
     ) -> Result<Fetched, SourceProblem> {
-        let mut options = render_options(app_name, source, namespace)?;
-        options.kustomize.build_options = self.kustomize_build_options();
+        let mut options = render_options(app, source, namespace, &self.render_extras())?;
         // An app-of-apps' children go where this controller reconciles them.
         options.applications_namespace = Some(self.credentials.namespace().to_owned());
         let (repo, default_revision) = watched(source);
@@ -704,6 +791,61 @@ mod tests {
     use sextant_model::application::{ApplicationSourceHelm, HelmParameter as ModelParam};
     use sextant_render::HelmParameter;
 
+    const WEB: AppRef<'static> = AppRef {
+        name: "web",
+        project: "retail",
+    };
+
+    #[test]
+    fn plugins_are_offered_only_to_sources_they_may_render() {
+        let plugin = |name: &str, discover: bool| {
+            let rule = if discover {
+                "\n  discover: {fileName: '*.cue'}"
+            } else {
+                ""
+            };
+            sextant_render::Plugin::parse(
+                &format!(
+                    "kind: ConfigManagementPlugin\nmetadata: {{name: {name}}}\nspec:\n  generate: {{command: [x]}}{rule}"
+                ),
+                "t",
+            )
+            .unwrap()
+            .0
+        };
+        let extras = RenderExtras {
+            kustomize_build_options: vec!["--enable-helm".into()],
+            plugins: Arc::new(vec![plugin("cue", true), plugin("tmpl", false)]),
+        };
+        let offered = |source: serde_json::Value| {
+            let source: ApplicationSource = serde_json::from_value(source).unwrap();
+            let o = render_options(WEB, &source, "shop", &extras).unwrap();
+            let names: Vec<String> = o.plugins.iter().map(|p| p.name.clone()).collect();
+            (names, o)
+        };
+        let (names, o) = offered(serde_json::json!({"repoURL": "r", "plugin": {"name": "tmpl"}}));
+        assert_eq!(names, ["tmpl"]);
+        let env = o.build_env.unwrap();
+        assert_eq!(
+            (env.app_name.as_str(), env.project.as_str()),
+            ("web", "retail")
+        );
+        assert_eq!(o.kustomize.build_options, ["--enable-helm"]);
+        let (names, _) = offered(serde_json::json!({"repoURL": "r", "plugin": {"name": "nope"}}));
+        assert_eq!(names, ["cue", "tmpl"], "all, so the error lists them");
+        let (names, _) = offered(serde_json::json!({"repoURL": "r", "plugin": {}}));
+        assert_eq!(names, ["cue"], "discovery: only those with a rule");
+        let (names, o) = offered(serde_json::json!({"repoURL": "r", "path": "app"}));
+        assert_eq!(names, ["cue"], "an untyped source may be discovered");
+        assert!(o.build_env.is_some(), "a plugin may read the environment");
+        let (names, o) =
+            offered(serde_json::json!({"repoURL": "r", "directory": {"recurse": true}}));
+        assert!(names.is_empty(), "a typed source is not");
+        assert!(o.build_env.is_none(), "nor does it need the environment");
+        let (names, _) = offered(serde_json::json!({"repoURL": "r", "chart": "web"}));
+        assert!(names.is_empty());
+    }
+
     #[test]
     fn a_helm_release_is_named_after_the_app_unless_the_source_names_it() {
         let mut source = ApplicationSource {
@@ -711,7 +853,7 @@ mod tests {
             path: Some("chart".into()),
             ..ApplicationSource::default()
         };
-        let o = render_options("web", &source, "shop").unwrap_or_default();
+        let o = render_options(WEB, &source, "shop", &RenderExtras::default()).unwrap_or_default();
         assert_eq!(o.helm.release_name.as_deref(), Some("web"));
         assert_eq!(o.namespace, "shop");
         source.helm = Some(ApplicationSourceHelm {
@@ -723,7 +865,7 @@ mod tests {
             }]),
             ..ApplicationSourceHelm::default()
         });
-        let o = render_options("web", &source, "shop").unwrap_or_default();
+        let o = render_options(WEB, &source, "shop", &RenderExtras::default()).unwrap_or_default();
         assert_eq!(o.helm.release_name.as_deref(), Some("prod-web"));
         assert_eq!(
             o.helm.parameters,

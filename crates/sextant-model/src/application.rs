@@ -155,6 +155,56 @@ pub struct ApplicationSource {
     /// Display name of this source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Render with a config management plugin: the one named, or the one
+    /// whose discovery rule matches (`plugin: {}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<ApplicationSourcePlugin>,
+}
+
+/// A config management plugin source (Argo CD's `source.plugin`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationSourcePlugin {
+    /// The plugin (`<name>-<version>` when it declares a version); empty:
+    /// found by discovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Variables for its commands, given to them as `ARGOCD_ENV_<name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<PluginEnvEntry>>,
+    /// Parameters for its commands (`ARGOCD_APP_PARAMETERS`, `PARAM_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Vec<PluginParameter>>,
+}
+
+/// A variable for a plugin's commands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginEnvEntry {
+    /// Its name (without the `ARGOCD_ENV_` prefix).
+    #[serde(default)]
+    pub name: String,
+    /// Its value; the build environment is substituted in it.
+    #[serde(default)]
+    pub value: String,
+}
+
+/// A parameter for a plugin: a string, an array or a map.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginParameter {
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// A string value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string: Option<String>,
+    /// An array value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array: Option<Vec<String>>,
+    /// A map value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<BTreeMap<String, String>>,
 }
 
 /// `helm template` options.

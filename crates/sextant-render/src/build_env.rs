@@ -29,6 +29,13 @@ pub struct BuildEnv {
     /// `KUBE_VERSION`, when the destination's version is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube_version: Option<String>,
+    /// `ARGOCD_APP_PROJECT_NAME`: the app's project.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub project: String,
+    /// The resolved revision, set by [`apply`] for the commands of a
+    /// config management plugin (not part of a cache key: the commit is).
+    #[serde(skip)]
+    pub revision: String,
 }
 
 impl BuildEnv {
@@ -48,6 +55,7 @@ impl BuildEnv {
                 "ARGOCD_APP_SOURCE_TARGET_REVISION",
                 self.target_revision.clone(),
             ),
+            ("ARGOCD_APP_PROJECT_NAME", self.project.clone()),
         ];
         if let Some(v) = &self.kube_version {
             vars.push(("KUBE_VERSION", v.clone()));
@@ -144,7 +152,11 @@ fn each_target(o: &mut RenderOptions, mut f: impl FnMut(&mut String)) {
 /// Whether any option the environment is substituted into holds a `$`:
 /// when none does, the environment changes nothing, and leaving it out of
 /// the options keeps one render shared by the apps that render alike.
+/// A config management plugin may read any of it, so it always needs it.
 pub fn needed(options: &RenderOptions) -> bool {
+    if options.plugin.is_some() || !options.plugins.is_empty() {
+        return true;
+    }
     let mut any = false;
     each_target(&mut options.clone(), |s| any |= s.contains('$'));
     any
@@ -157,6 +169,9 @@ pub fn apply(options: &RenderOptions, revision: &str) -> RenderOptions {
     if let Some(env) = &options.build_env {
         let vars = env.vars(revision);
         each_target(&mut o, |s| *s = substitute(s, &vars));
+    }
+    if let Some(env) = &mut o.build_env {
+        env.revision = revision.to_owned();
     }
     o
 }
@@ -173,6 +188,7 @@ mod tests {
             repo_url: "https://git.example/gitops.git".into(),
             target_revision: "main".into(),
             kube_version: Some("1.36.3".into()),
+            ..BuildEnv::default()
         }
     }
 

@@ -27,6 +27,7 @@ pub mod manifest;
 mod normalize;
 mod options;
 pub mod paths;
+pub mod plugin;
 mod render;
 pub mod runner;
 mod service;
@@ -45,6 +46,7 @@ pub use options::{
     DirectoryOptions, HelmOptions, HelmParameter, JsonnetOptions, JsonnetVar, KustomizeOptions,
     RenderOptions, SourceKind, SourceRef,
 };
+pub use plugin::{Plugin, PluginError, PluginSource};
 pub use render::{RenderError, Rendered, Skipped, detect, render_path, source_folder};
 pub use service::{
     ChartSpec, Outcome, Renderer, RendererConfig, Request, ServiceError, is_git_repository,

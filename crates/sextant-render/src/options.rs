@@ -17,6 +17,8 @@ pub enum SourceKind {
     Kustomize,
     /// A Helm chart (`Chart.yaml`).
     Helm,
+    /// A config management plugin (see [`crate::plugin`]).
+    Plugin,
 }
 
 impl SourceKind {
@@ -26,6 +28,7 @@ impl SourceKind {
             SourceKind::Directory => "directory",
             SourceKind::Kustomize => "kustomize",
             SourceKind::Helm => "helm",
+            SourceKind::Plugin => "plugin",
         }
     }
 }
@@ -80,6 +83,14 @@ pub struct RenderOptions {
     /// once the revision is known (see [`crate::build_env`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_env: Option<crate::build_env::BuildEnv>,
+    /// The app's `source.plugin`: render with a config management plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<crate::plugin::PluginSource>,
+    /// The declared plugins that may render this source: the one it names,
+    /// or those found by discovery (offered only to sources that force no
+    /// kind). Part of the cache key, so a changed plugin renders again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<crate::plugin::Plugin>,
 }
 
 /// A source that lends its files (`ref` in a multi-source app).

@@ -15,6 +15,7 @@ use crate::manifest::{self, Document, ParseError};
 use crate::normalize::{self, Scope};
 use crate::options::{RenderOptions, SourceKind};
 use crate::paths::{self, PathError};
+use crate::plugin::{self, PluginError, WorkTree};
 use crate::tools::Tools;
 
 /// Errors from rendering a path.
@@ -35,6 +36,9 @@ pub enum RenderError {
     /// A Helm source failed.
     #[error(transparent)]
     Helm(#[from] HelmError),
+    /// A config management plugin could not be chosen or failed.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
     /// One manifest is malformed or not a usable object.
     #[error(transparent)]
     Manifest(Box<dyn std::error::Error + Send + Sync>),
@@ -120,7 +124,15 @@ pub(crate) fn render_checked(
     tools: &Tools,
 ) -> Result<Rendered, RenderError> {
     let folder = source_folder(root, path)?;
-    let kind = options.kind.unwrap_or_else(|| detect(&root.join(&folder)));
+    let mut work = WorkTree::default();
+    let plugin = plugin::choose(root, &folder, options, tools, &mut work)?;
+    let kind = match plugin {
+        Some(_) => SourceKind::Plugin,
+        None => options
+            .kind
+            .filter(|k| *k != SourceKind::Plugin)
+            .unwrap_or_else(|| detect(&root.join(&folder))),
+    };
     let mut skipped = Vec::new();
     let mut parse_problems = Vec::new();
     let sources: Vec<(String, Vec<Document>)> = match kind {
@@ -150,6 +162,17 @@ pub(crate) fn render_checked(
             )?;
             vec![tool_output("helm template output", &out)?]
         }
+        SourceKind::Plugin => match plugin {
+            Some(plugin) => {
+                let (out, _stderr) =
+                    plugin::generate(root, &folder, plugin, options, tools, &mut work)?;
+                vec![tool_output(
+                    &format!("the output of config management plugin `{}`", plugin.name),
+                    &out,
+                )?]
+            }
+            None => Vec::new(),
+        },
     };
     let scope = Scope::new(&options.cluster_scoped_kinds);
     let mut problems: Vec<Box<dyn std::error::Error + Send + Sync>> = parse_problems

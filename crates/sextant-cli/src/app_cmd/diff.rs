@@ -73,9 +73,10 @@ pub struct DiffWhat {
     /// Tools, caches and Git credentials for rendering.
     #[command(flatten)]
     renderer: RendererArgs,
-    /// Extra `kustomize build` flags (the settings ConfigMap's).
+    /// What the cluster's settings add to a render (kustomize flags,
+    /// config management plugins).
     #[arg(skip)]
-    kustomize_build_options: Vec<String>,
+    extras: sextant_controller::source::RenderExtras,
 }
 
 impl DiffWhat {
@@ -88,7 +89,7 @@ impl DiffWhat {
             system_ignore_differences: None,
             concurrency: 8,
             renderer,
-            kustomize_build_options: Vec::new(),
+            extras: Default::default(),
         }
     }
 }
@@ -193,7 +194,7 @@ pub async fn compute(
     // controller applies them.
     let cm = sextant_controller::settings::read_once(&apps.client, &apps.namespace).await;
     let mut system_rules = cm.system_ignore.clone();
-    what.kustomize_build_options = cm.kustomize_build_options.clone();
+    what.extras = render_extras(apps, &cm).await;
     if let Some(file) = &what.system_ignore_differences {
         system_rules.extend(crate::diff_cmd::load_rules(file)?);
     }
@@ -248,8 +249,21 @@ pub async fn rendered_objects(
     mut what: DiffWhat,
 ) -> anyhow::Result<Vec<Value>> {
     let cm = sextant_controller::settings::read_once(&apps.client, &apps.namespace).await;
-    what.kustomize_build_options = cm.kustomize_build_options.clone();
+    what.extras = render_extras(apps, &cm).await;
     Ok(desired(apps, app, name, what, &cm.tracking).await?.0)
+}
+
+/// What the cluster's settings add to a render, as the controller has it.
+async fn render_extras(
+    apps: &Apps,
+    settings: &sextant_controller::settings::Settings,
+) -> sextant_controller::source::RenderExtras {
+    sextant_controller::source::RenderExtras {
+        kustomize_build_options: settings.kustomize_build_options.clone(),
+        plugins: std::sync::Arc::new(
+            sextant_controller::plugins::read_once(&apps.client, &apps.namespace).await,
+        ),
+    }
 }
 
 /// Render with the credentials saved in the cluster (flags win), and add
@@ -341,9 +355,12 @@ async fn render(
         .clone()
         .unwrap_or_else(|| target_revision(app));
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let mut options = crate::app_source::render_options(name, &source, &namespace)
+    let app_ref = sextant_controller::source::AppRef {
+        name,
+        project: &app.spec.project,
+    };
+    let options = crate::app_source::render_options(app_ref, &source, &namespace, &what.extras)
         .map_err(|e| anyhow::anyhow!("application {name}: {e}"))?;
-    options.kustomize.build_options = what.kustomize_build_options.clone();
     let renderer = what.renderer;
     if let Some(dir) = what.local {
         let (root, path) = local_root_and_path(&dir, what.local_repo_root.as_deref())?;
@@ -398,18 +415,21 @@ async fn render_sources(
         .map_err(|e| anyhow::anyhow!("application {name}: --revision: {e}"))?;
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let (name, list, renderer) = (name.to_owned(), list.to_vec(), what.renderer);
-    let build_options = what.kustomize_build_options;
+    let (project, extras) = (app.spec.project.clone(), what.extras);
     tokio::task::spawn_blocking(move || -> anyhow::Result<(Outcome, String)> {
         let renderer = renderer.renderer()?;
         let fetched = sextant_controller::source::render_sources(
             &renderer,
             &saved,
             &Target {
-                app_name: &name,
+                app: sextant_controller::source::AppRef {
+                    name: &name,
+                    project: &project,
+                },
                 namespace: &namespace,
                 applications_namespace: None,
                 fresh: true,
-                kustomize_build_options: &build_options,
+                extras: &extras,
             },
             &list,
             &wanted,

@@ -395,8 +395,13 @@ mod tests {
             // The options the controller renders this Application with.
             let application = application(app, "file:///demo", "HEAD");
             let source = application.spec.source.as_ref().unwrap();
-            let options =
-                crate::app_source::render_options(app.name, source, app.namespace).unwrap();
+            let options = crate::app_source::render_options(
+                sextant_controller::source::AppRef::of(&application),
+                source,
+                app.namespace,
+                &Default::default(),
+            )
+            .unwrap();
             if app.needs == Needs::Helm {
                 assert!(
                     tools.helm().is_ok(),

@@ -148,11 +148,17 @@ fn unsupported_features(spec: &Value) -> Vec<String> {
         )
         .collect();
     for source in sources {
-        if source.get("plugin").is_some() {
-            out.push(
-                "a config management plugin source (spec.source.plugin): Sextant has no plugins, the app will not render"
-                    .to_owned(),
-            );
+        if let Some(plugin) = source.get("plugin") {
+            let which = plugin
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .map_or("the plugin its discovery finds".to_owned(), |n| {
+                    format!("plugin `{n}`")
+                });
+            out.push(format!(
+                "a config management plugin source (spec.source.plugin) renders with {which}: it must be declared in the ConfigMap sextant-cmp-cm (the sidecar's plugin.yaml as it is, one per key; argocd-cmp-cm is copied there) and its programs must be on the controller's PATH, as Sextant runs plugins itself instead of in sidecars"
+            ));
         }
     }
     out

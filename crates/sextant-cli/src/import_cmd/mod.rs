@@ -152,6 +152,10 @@ async fn argocd(args: ArgocdArgs) -> anyhow::Result<ExitCode> {
         ("argocd-cm", ApiGroup::Sextant.settings_config_map()),
         ("argocd-rbac-cm", ApiGroup::Sextant.rbac_config_map()),
         ("argocd-notifications-cm", "sextant-notifications-cm"),
+        // Plugin declarations kept where Argo CD's examples keep them
+        // (sidecars mount any ConfigMap; others are declared by hand).
+        ("argocd-cmp-cm", "sextant-cmp-cm"),
+        ("argocd-ssh-known-hosts-cm", "sextant-ssh-known-hosts-cm"),
     ] {
         let Some(cm) = config_maps.get_opt(name).await.map_err(|e| {
             anyhow::anyhow!(

@@ -354,3 +354,93 @@ fn render_jsonnet_in_a_child_process_within_its_memory_and_time_limits() {
         "{stderr}"
     );
 }
+
+#[test]
+fn render_with_a_config_management_plugin_declared_in_a_file() {
+    let fx = Fixture::new();
+    let config = fx.dir.path().join("cmp-cm.yaml");
+    // The ConfigMap as a cluster holds it: one plugin per key.
+    std::fs::write(
+        &config,
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: argocd-cmp-cm}
+data:
+  plugin.yaml: |
+    apiVersion: argoproj.io/v1alpha1
+    kind: ConfigManagementPlugin
+    metadata: {name: stamp}
+    spec:
+      generate:
+        command: [sh, -c]
+        args:
+          - |
+            echo "{kind: ConfigMap, apiVersion: v1, metadata: {name: gen, labels: {stamped: $ARGOCD_ENV_STAMP-$PARAM_LEVEL}}}"
+      discover:
+        find:
+          glob: "**/b.yaml"
+"#,
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = fx.render(&[
+        "--path",
+        "apps/plain",
+        "--plugin-config",
+        cfg,
+        "--plugin",
+        "stamp",
+        "--plugin-env",
+        "STAMP=ok",
+        "--plugin-parameter",
+        "level=3",
+        "-o",
+        "json",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("source: plugin"), "{stderr}");
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let labels: Vec<&str> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["metadata"]["labels"]["stamped"].as_str())
+        .collect();
+    assert_eq!(labels, ["ok-3"], "{stdout}");
+    // Without --plugin, its discovery rule picks it; a forced type wins.
+    let out = fx.render(&["--path", "apps/plain", "--plugin-config", cfg]);
+    assert!(
+        text(&out.stderr).contains("source: plugin"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = fx.render(&[
+        "--path",
+        "apps/plain",
+        "--plugin-config",
+        cfg,
+        "--source-type",
+        "directory",
+    ]);
+    assert!(
+        text(&out.stderr).contains("source: directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A plugin nobody declared: exit 2, naming the ones that are.
+    let out = fx.render(&[
+        "--path",
+        "apps/plain",
+        "--plugin-config",
+        cfg,
+        "--plugin",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("plugin `x`, which is not declared (declared: `stamp`)"),
+        "{}",
+        text(&out.stderr)
+    );
+}

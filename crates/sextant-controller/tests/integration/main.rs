@@ -20,6 +20,7 @@ mod leader_e2e;
 mod multi_source_e2e;
 mod notify_e2e;
 mod operations_e2e;
+mod plugins_e2e;
 mod projects_e2e;
 mod repo_credentials_e2e;
 mod settings_e2e;

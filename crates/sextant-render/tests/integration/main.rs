@@ -15,5 +15,6 @@ mod chart_repo;
 mod helm_parity;
 mod jsonnet;
 mod kustomize_parity;
+mod plugin;
 mod repo_server;
 mod safety;

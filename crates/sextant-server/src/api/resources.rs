@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sextant_cluster::{DiffSettings, diff_objects};
 use sextant_controller::source::{
-    AppSources, app_sources, chart_of, destination_namespace, ignore_rules, render_options,
+    AppRef, AppSources, RenderExtras, app_sources, chart_of, destination_namespace, ignore_rules,
+    render_options,
 };
 use sextant_engine::diff::IgnoreDifferences;
 use sextant_model::Application;
@@ -147,9 +148,8 @@ pub async fn render(
         AppSources::Multi(list) => return render_multi(state, &name, app, list, revision).await,
     };
     let namespace = destination_namespace(app);
-    let mut options = render_options(&name, &source, &namespace)
+    let options = render_options(AppRef::of(app), &source, &namespace, &render_extras(state))
         .map_err(|e| ApiError::BadRequest(format!("application {name}: {e}")))?;
-    options.kustomize.build_options = kustomize_build_options(state);
     let credentials = state
         .settings
         .repo_creds
@@ -210,19 +210,22 @@ async fn render_multi(
     let wanted = wanted_revisions(list, Some(revision)).map_err(bad)?;
     let renderer = state.renderer.clone();
     let settings = state.settings.clone();
-    let build_options = kustomize_build_options(state);
-    let (owned_name, namespace, list) =
-        (name.to_owned(), destination_namespace(app), list.to_vec());
+    let extras = render_extras(state);
+    let (owned_name, project) = (name.to_owned(), app.spec.project.clone());
+    let (namespace, list) = (destination_namespace(app), list.to_vec());
     let fetched = tokio::task::spawn_blocking(move || {
         render_sources(
             &renderer,
             &settings.repo_creds,
             &Target {
-                app_name: &owned_name,
+                app: AppRef {
+                    name: &owned_name,
+                    project: &project,
+                },
                 namespace: &namespace,
                 applications_namespace: None,
                 fresh: false,
-                kustomize_build_options: &build_options,
+                extras: &extras,
             },
             &list,
             &wanted,
@@ -238,12 +241,26 @@ async fn render_multi(
     Ok((fetched.outcome, desired))
 }
 
-/// The settings ConfigMap's `kustomize.buildOptions`, as the controller
-/// reads them.
-fn kustomize_build_options(state: &AppState) -> Vec<String> {
-    sextant_controller::settings::config_map::read(&state.settings.general())
+/// What the settings add to a render, as the controller reads them: the
+/// settings ConfigMap's `kustomize.buildOptions` and the declared config
+/// management plugins (both watched with the namespace's ConfigMaps).
+fn render_extras(state: &AppState) -> RenderExtras {
+    let maps: std::collections::BTreeMap<&str, _> = sextant_render::plugin::PLUGIN_CONFIG_MAPS
+        .iter()
+        .filter_map(|name| Some((*name, state.settings.configmap(name)?)))
+        .collect();
+    let (plugins, _problems) =
+        sextant_controller::plugins::declared(state.settings.repo_creds.namespace(), |n| {
+            maps.get(n)
+        });
+    RenderExtras {
+        kustomize_build_options: sextant_controller::settings::config_map::read(
+            &state.settings.general(),
+        )
         .kustomize_build_options
-        .unwrap_or_default()
+        .unwrap_or_default(),
+        plugins: std::sync::Arc::new(plugins),
+    }
 }
 
 fn target_revision(app: &Application) -> String {
