@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { Demo, launchBrowser, read, screenshot, until, untilCount, untilText } from './harness.mjs';
 
 const VIEWER_PASSWORD = 'viewer-password-1';
+const NEW_VIEWER_PASSWORD = 'viewer-password-2';
 const APP = 'payments';
 const APP_FILE = 'clusters/demo/apps/payments/deployment.yaml';
 
@@ -415,6 +416,44 @@ describe('web UI', () => {
       await screenshot(vpage, '19-viewer-sync-refused');
       assert.equal((await appState()).history.length, before);
       assert.ok(await dialog.isVisible(), 'the dialog stays open with the message');
+    } finally {
+      await viewer.close();
+    }
+  });
+
+  step('changes a password from the top bar and signs in with the new one', async () => {
+    const viewer = await context.browser().newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const vpage = await viewer.newPage();
+      vpage.setDefaultTimeout(60_000);
+      await vpage.goto(`${demo.url}/applications`);
+      await vpage.waitForURL(/\/login/);
+      await vpage.getByLabel('Username').fill('viewer');
+      await vpage.getByLabel('Password').fill(VIEWER_PASSWORD);
+      await vpage.getByRole('button', { name: 'Log in' }).click();
+      await untilText(vpage.locator('.top-bar .user-name'), 'viewer');
+      await vpage.getByRole('button', { name: 'Password…' }).click();
+      const dialog = vpage.getByRole('dialog', { name: 'Change your password' });
+      await dialog.getByLabel('Current password').fill(VIEWER_PASSWORD);
+      await dialog.getByLabel('New password', { exact: true }).fill(NEW_VIEWER_PASSWORD);
+      // A mismatch is said before the server is asked.
+      await dialog.getByLabel('New password again').fill('something-else');
+      await untilText(dialog.getByRole('alert'), 'The two new passwords differ');
+      assert.ok(await dialog.getByRole('button', { name: 'Change password' }).isDisabled());
+      await dialog.getByLabel('New password again').fill(NEW_VIEWER_PASSWORD);
+      await dialog.getByRole('button', { name: 'Change password' }).click();
+      await untilText(dialog.getByRole('status'), 'was changed');
+      await screenshot(vpage, '20-password-changed');
+      await dialog.getByRole('button', { name: 'Sign in again' }).click();
+      await vpage.waitForURL(/\/login/);
+      // The old password no longer works; the new one does.
+      await vpage.getByLabel('Username').fill('viewer');
+      await vpage.getByLabel('Password').fill(VIEWER_PASSWORD);
+      await vpage.getByRole('button', { name: 'Log in' }).click();
+      await untilText(vpage.getByRole('alert'), 'Invalid username or password');
+      await vpage.getByLabel('Password').fill(NEW_VIEWER_PASSWORD);
+      await vpage.getByRole('button', { name: 'Log in' }).click();
+      await untilText(vpage.locator('.top-bar .user-name'), 'viewer');
     } finally {
       await viewer.close();
     }

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth';
+import { ChangePasswordButton } from './components/ChangePassword';
 import { Loading } from './components/common';
 import { AppDetail } from './pages/AppDetail';
 import { AppList } from './pages/AppList';
@@ -66,6 +67,7 @@ export function App() {
               {user.roles.join(', ')}
             </span>
           )}
+          <ChangePasswordButton account={user.username} />
           <button type="button" onClick={() => void logout()}>
             Log out
           </button>

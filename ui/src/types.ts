@@ -207,7 +207,7 @@ export interface Application {
     syncPolicy?: { automated?: Record<string, unknown> | null; syncOptions?: string[] };
   };
   status?: {
-    sync?: { status?: string; revision?: string };
+    sync?: { status?: string; revision?: string; revisions?: string[] };
     health?: { status?: string; message?: string };
     conditions?: { type: string; message: string; lastTransitionTime?: string }[];
     operationState?: {
@@ -242,6 +242,9 @@ export interface AppSource {
   path?: string;
   targetRevision?: string;
   chart?: string;
+  /** Lends its files to the other sources as `$ref/...`. */
+  ref?: string;
+  name?: string;
 }
 
 export interface HistoryEntry {

@@ -393,14 +393,14 @@ impl Controller {
             }));
         }
 
-        // SSH known hosts: a change queues every app (one that failed on
-        // an unknown host may work now).
+        // SSH known hosts and TLS certificates: a change queues every app
+        // (one that failed on an unknown host or certificate may work now).
         {
             let shared = shared.clone();
             let credentials = credentials.clone();
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &shared.config.namespace);
             tasks.push(tokio::spawn(async move {
-                repo_creds::follow_known_hosts(api, &credentials, || {
+                repo_creds::follow_config_maps(api, &credentials, || {
                     queue_all(&shared);
                 })
                 .await;

@@ -345,10 +345,7 @@ pub fn render_sources(
         let chart = chart_of(source);
         let outcome = match chart {
             Some(chart) => {
-                let access = credentials
-                    .lookup_chart(&repo)
-                    .map(|(_, a)| a)
-                    .unwrap_or_default();
+                let (_, access) = credentials.chart_access(&repo);
                 let revision = asked
                     .or_else(|| source.target_revision.clone())
                     .unwrap_or_default();
@@ -383,12 +380,17 @@ pub fn render_sources(
         parts.push((i, outcome));
     }
     drop(held);
+    let mut kinds = vec![SourceKind::Directory; list.len()];
+    for (i, outcome) in &parts {
+        kinds[*i] = outcome.rendered.kind;
+    }
     let (outcome, repeated) = combine(parts);
     Ok(Fetched {
         commit: None,
         outcome,
         revisions: Some(revisions),
         repeated,
+        kinds: Some(kinds),
     })
 }
 

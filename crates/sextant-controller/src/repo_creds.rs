@@ -76,7 +76,24 @@ pub struct RepoCredentials {
     /// `known_hosts` lines SSH repositories are checked against (the
     /// `ssh_known_hosts` key of the known-hosts ConfigMaps).
     known_hosts: RwLock<String>,
+    /// Certificate authorities (PEM) to trust, by server (`host` or
+    /// `host:port`), from the TLS certificates ConfigMaps.
+    tls_certs: RwLock<BTreeMap<String, String>>,
 }
+
+/// The ConfigMaps of repository servers' TLS certificates (Sextant's, then
+/// Argo CD's): each key a server's host name, its value the PEM
+/// certificates to trust for it (a private CA, or the server's own).
+pub const TLS_CERTS_CONFIG_MAPS: [&str; 2] = ["sextant-tls-certs-cm", "argocd-tls-certs-cm"];
+
+/// Every ConfigMap the repository settings are read from: the known
+/// hosts, then the TLS certificates.
+pub const REPO_CONFIG_MAPS: [&str; 4] = [
+    KNOWN_HOSTS_CONFIG_MAPS[0],
+    KNOWN_HOSTS_CONFIG_MAPS[1],
+    TLS_CERTS_CONFIG_MAPS[0],
+    TLS_CERTS_CONFIG_MAPS[1],
+];
 
 /// The ConfigMaps of SSH known hosts (Sextant's, then Argo CD's), and the
 /// key that holds the lines.
@@ -92,7 +109,53 @@ impl RepoCredentials {
             namespace: namespace.to_owned(),
             entries: RwLock::new(BTreeMap::new()),
             known_hosts: RwLock::new(String::new()),
+            tls_certs: RwLock::new(BTreeMap::new()),
         }
+    }
+
+    /// Take the known hosts and TLS certificates from the ConfigMaps
+    /// `configmaps` gives (name to data; see [`REPO_CONFIG_MAPS`]).
+    /// Returns whether anything changed.
+    pub fn set_config_maps<'a>(
+        &self,
+        configmaps: impl Fn(&str) -> Option<&'a BTreeMap<String, String>>,
+    ) -> bool {
+        let hosts = self.set_known_hosts(known_hosts_of(&configmaps));
+        let certs = self.set_tls_certs(tls_certs_of(&configmaps));
+        hosts || certs
+    }
+
+    /// Trust `certs` (server to PEM) from now on; whether they changed.
+    pub fn set_tls_certs(&self, certs: BTreeMap<String, String>) -> bool {
+        match self.tls_certs.write() {
+            Ok(mut c) if *c != certs => {
+                *c = certs;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The certificates to trust for the server of `repo_url`: those
+    /// given for `host:port`, else for `host`.
+    pub fn tls_certs_for(&self, repo_url: &str) -> Option<String> {
+        let (host, port) = server_of(repo_url)?;
+        let certs = self.tls_certs.read().ok()?;
+        port.and_then(|p| certs.get(&format!("{host}:{p}")))
+            .or_else(|| certs.get(&host))
+            .cloned()
+    }
+
+    /// How to reach the chart repository `repo_url`: what the Secret
+    /// covering it says (and its name), with the TLS certificates given
+    /// for its server, Secret or not.
+    pub fn chart_access(&self, repo_url: &str) -> (Option<String>, ChartAccess) {
+        let (secret, access) = self.lookup_chart(repo_url).unzip();
+        let mut access = access.unwrap_or_default();
+        if access.ca_pem.is_none() {
+            access.ca_pem = self.tls_certs_for(repo_url);
+        }
+        (secret, access)
     }
 
     /// Check SSH servers against these `known_hosts` lines from now on.
@@ -214,19 +277,56 @@ pub fn known_hosts_of<'a>(
         .collect()
 }
 
-/// Keep the known hosts of `credentials` equal to the known-hosts
+/// The TLS certificates of the ConfigMaps in `configmaps` (name to
+/// data), by server in lower case; Sextant's win over Argo CD's for the
+/// same server.
+pub fn tls_certs_of<'a>(
+    configmaps: impl Fn(&str) -> Option<&'a BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for name in TLS_CERTS_CONFIG_MAPS {
+        for (server, pem) in configmaps(name).into_iter().flatten() {
+            out.entry(server.trim().to_ascii_lowercase())
+                .or_insert_with(|| pem.clone());
+        }
+    }
+    out
+}
+
+/// The server of a repository URL (`https://host:port/...`,
+/// `oci://host/...`, `host/path` of an OCI registry): its host in lower
+/// case and its port, if one is written.
+fn server_of(repo_url: &str) -> Option<(String, Option<u16>)> {
+    let rest = repo_url
+        .trim()
+        .split_once("://")
+        .map_or(repo_url.trim(), |(_, r)| r);
+    let authority = rest.split('/').next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    // `[v6]:port`, `host:port`, or a bare host.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (authority, None),
+        },
+        _ => (authority, None),
+    };
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
+}
+
+/// Keep the known hosts and TLS certificates of `credentials` equal to the
 /// ConfigMaps of `api`'s namespace; `changed` is called when they change.
-pub(crate) async fn follow_known_hosts(
+pub(crate) async fn follow_config_maps(
     api: kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
     credentials: &RepoCredentials,
     changed: impl Fn(),
 ) {
     crate::config_maps::follow_named(
         api,
-        &KNOWN_HOSTS_CONFIG_MAPS,
-        "the SSH known hosts",
+        &REPO_CONFIG_MAPS,
+        "the SSH known hosts and TLS certificates",
         |seen| {
-            if credentials.set_known_hosts(known_hosts_of(|n| seen.get(n))) {
+            if credentials.set_config_maps(|n| seen.get(n)) {
                 changed();
             }
         },
@@ -426,6 +526,45 @@ pub fn secret_name(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_certificates_are_found_by_server_host_and_port_secret_or_not() {
+        let creds = RepoCredentials::new("sx");
+        let maps = BTreeMap::from([
+            (
+                "argocd-tls-certs-cm".to_owned(),
+                BTreeMap::from([
+                    ("Charts.Example.com".to_owned(), "ARGO".to_owned()),
+                    ("registry.example.com:5000".to_owned(), "PORTED".to_owned()),
+                ]),
+            ),
+            (
+                "sextant-tls-certs-cm".to_owned(),
+                BTreeMap::from([("charts.example.com".to_owned(), "OURS".to_owned())]),
+            ),
+        ]);
+        assert!(creds.set_config_maps(|n| maps.get(n)));
+        assert!(!creds.set_config_maps(|n| maps.get(n)), "no change");
+        let ca = |url: &str| creds.chart_access(url).1.ca_pem;
+        assert_eq!(
+            ca("https://charts.example.com/stable").as_deref(),
+            Some("OURS")
+        );
+        assert_eq!(
+            ca("https://user@CHARTS.example.com:8443/x").as_deref(),
+            Some("OURS")
+        );
+        assert_eq!(
+            ca("oci://registry.example.com:5000/team").as_deref(),
+            Some("PORTED")
+        );
+        assert_eq!(
+            ca("registry.example.com:5000/team").as_deref(),
+            Some("PORTED")
+        );
+        assert_eq!(ca("registry.example.com/team"), None, "another port");
+        assert_eq!(ca("https://other.example.com"), None);
+    }
     use k8s_openapi::ByteString;
     use kube::api::ObjectMeta;
 

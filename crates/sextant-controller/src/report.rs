@@ -34,15 +34,11 @@ pub(crate) fn fill_status(
         compared_to: Some(compared_to(app)),
     });
     st.health = Some(health_of(&cmp.health()));
-    st.source_type = Some(
-        match fetched.outcome.rendered.kind {
-            sextant_render::SourceKind::Directory => "Directory",
-            sextant_render::SourceKind::Kustomize => "Kustomize",
-            sextant_render::SourceKind::Helm => "Helm",
-            sextant_render::SourceKind::Plugin => "Plugin",
-        }
-        .to_owned(),
-    );
+    st.source_type = Some(source_type(fetched.outcome.rendered.kind));
+    st.source_types = fetched
+        .kinds
+        .as_ref()
+        .map(|kinds| kinds.iter().copied().map(source_type).collect());
     let mut resources: Vec<ResourceStatus> = cmp
         .resources
         .iter()
@@ -222,6 +218,17 @@ pub(crate) fn apply_sync_outcome(
     if all_synced && let Some(sync) = st.sync.as_mut() {
         sync.status = "Synced".to_owned();
     }
+}
+
+/// A source kind as Argo CD's `status.sourceType` spells it.
+fn source_type(kind: sextant_render::SourceKind) -> String {
+    match kind {
+        sextant_render::SourceKind::Directory => "Directory",
+        sextant_render::SourceKind::Kustomize => "Kustomize",
+        sextant_render::SourceKind::Helm => "Helm",
+        sextant_render::SourceKind::Plugin => "Plugin",
+    }
+    .to_owned()
 }
 
 #[cfg(test)]

@@ -238,6 +238,9 @@ pub struct Fetched {
     pub revisions: Option<Vec<String>>,
     /// Objects several sources render (the later copy is used).
     pub repeated: Vec<String>,
+    /// Each source's kind, for an app with several sources (a source that
+    /// only lends its files counts as a directory).
+    pub kinds: Option<Vec<sextant_render::SourceKind>>,
 }
 
 impl Fetched {
@@ -248,6 +251,7 @@ impl Fetched {
             outcome,
             revisions: None,
             repeated: Vec::new(),
+            kinds: None,
         }
     }
 
@@ -525,9 +529,7 @@ impl Sources {
             .unwrap_or("")
             .trim()
             .to_owned();
-        let found = self.credentials.lookup_chart(repo);
-        let (secret, access) = found.unzip();
-        let access = access.unwrap_or_default();
+        let (secret, access) = self.credentials.chart_access(repo);
         let renderer = self.renderer.clone();
         let (repo_owned, chart_owned) = (repo.to_owned(), chart.to_owned());
         let outcome = tokio::task::spawn_blocking(move || {
@@ -562,6 +564,12 @@ impl Sources {
                     " (in namespace {ns}, labelled {SECRET_TYPE_LABEL}=repository, with type: helm)"
                 )),
             }
+        }
+        if text.contains("certificate") && !text.contains("client certificate") {
+            text.push_str(&format!(
+                "; if a private CA signed the server's certificate, put the CA's PEM in ConfigMap {ns}/{} under the server's host name",
+                crate::repo_creds::TLS_CERTS_CONFIG_MAPS[0]
+            ));
         }
         SourceProblem {
             message: text,

@@ -644,9 +644,12 @@ pub struct ApplicationStatus {
     /// The current or last operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation_state: Option<OperationState>,
-    /// Directory, Kustomize or Helm.
+    /// Directory, Kustomize, Helm or Plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
+    /// The type of each of `spec.sources`, in order (several sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_types: Option<Vec<String>>,
     /// Images in use, external URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ApplicationSummary>,

@@ -1,9 +1,10 @@
 //! Files served over HTTP/1.1 on loopback (a Helm chart repository is
-//! just that), optionally asking for basic auth, counting the requests so
-//! a test can tell whether a cache answered.
+//! just that), optionally asking for basic auth, optionally over HTTPS
+//! with a certificate of a private CA, counting the requests so a test can
+//! tell whether a cache answered.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,6 +15,8 @@ use crate::http_git::base64;
 pub struct StaticHttpServer {
     /// The port it listens on (127.0.0.1).
     pub port: u16,
+    /// The CA that signed the server's certificate (HTTPS only).
+    pub ca_pem: Option<String>,
     stop: Arc<AtomicBool>,
     requests: Arc<AtomicUsize>,
 }
@@ -22,6 +25,36 @@ impl StaticHttpServer {
     /// Serve `root`; with an account, every request must carry it as
     /// basic auth (401 otherwise).
     pub fn start(root: &Path, account: Option<(&str, &str)>) -> Self {
+        Self::start_with(root, account, None)
+    }
+
+    /// [`start`](Self::start) over HTTPS, with a certificate for
+    /// `localhost` and 127.0.0.1 signed by a new CA ([`Self::ca_pem`]),
+    /// which clients must be told to trust.
+    pub fn start_tls(root: &Path, account: Option<(&str, &str)>) -> Self {
+        let serving =
+            crate::control_plane::certs::serving("static-http", &["localhost"], &["127.0.0.1"]);
+        use rustls::pki_types::pem::PemObject;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let cert = rustls::pki_types::CertificateDer::pem_slice_iter(serving.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the serving certificate parses");
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(serving.key_pem.as_bytes())
+            .expect("the serving key parses");
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(cert, key)
+            .expect("a TLS server configuration");
+        let mut server = Self::start_with(root, account, Some(Arc::new(config)));
+        server.ca_pem = Some(serving.ca_pem);
+        server
+    }
+
+    fn start_with(
+        root: &Path,
+        account: Option<(&str, &str)>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -36,22 +69,37 @@ impl StaticHttpServer {
                 }
                 let Ok(stream) = stream else { continue };
                 counted.fetch_add(1, Ordering::SeqCst);
-                let (root, token) = (root.clone(), token.clone());
+                let (root, token, tls) = (root.clone(), token.clone(), tls.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &root, token.as_deref());
+                    let _ = match tls {
+                        None => serve(stream, &root, token.as_deref()),
+                        Some(config) => rustls::ServerConnection::new(config)
+                            .map_err(std::io::Error::other)
+                            .and_then(|conn| {
+                                let mut tls = rustls::StreamOwned::new(conn, stream);
+                                serve(&mut tls, &root, token.as_deref())?;
+                                tls.conn.send_close_notify();
+                                tls.flush()
+                            }),
+                    };
                 });
             }
         });
         Self {
             port,
+            ca_pem: None,
             stop,
             requests,
         }
     }
 
-    /// The URL of `path` under the root.
+    /// The URL of `path` under the root (`https://localhost:...` when
+    /// serving HTTPS: the certificate names it).
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{path}", self.port)
+        match self.ca_pem {
+            Some(_) => format!("https://localhost:{}/{path}", self.port),
+            None => format!("http://127.0.0.1:{}/{path}", self.port),
+        }
     }
 
     /// How many requests have come in so far.
@@ -67,8 +115,10 @@ impl Drop for StaticHttpServer {
     }
 }
 
-fn serve(stream: TcpStream, root: &Path, token: Option<&str>) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+fn serve(mut out: impl Read + Write, root: &Path, token: Option<&str>) -> std::io::Result<()> {
+    // A GET has no body: once the headers are read, what the reader
+    // buffered beyond them does not matter.
+    let mut reader = BufReader::new(&mut out);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let target = request_line
@@ -90,12 +140,12 @@ fn serve(stream: TcpStream, root: &Path, token: Option<&str>) -> std::io::Result
             auth = Some(v.trim().to_owned());
         }
     }
-    let mut out = stream;
+    drop(reader);
     if let Some(token) = token
         && auth.as_deref().and_then(|a| a.strip_prefix("Basic ")) != Some(token)
     {
         out.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"charts\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
-        return out.shutdown(Shutdown::Both);
+        return out.flush();
     }
     let path = target.split('?').next().unwrap_or("/");
     let file: PathBuf = root.join(path.trim_start_matches('/'));
@@ -113,6 +163,5 @@ fn serve(stream: TcpStream, root: &Path, token: Option<&str>) -> std::io::Result
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         )?,
     }
-    out.flush()?;
-    out.shutdown(Shutdown::Both)
+    out.flush()
 }

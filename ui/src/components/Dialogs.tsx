@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api } from '../api';
+import { defaultRevision } from '../source';
 import type { Application, DiffResponse, HistoryEntry, OperationResponse } from '../types';
 import { ErrorBox, Loading, shortRev, useAsync } from './common';
 import { AppDiff } from './DiffView';
@@ -16,7 +17,7 @@ interface SyncProps {
  * objects to sync. */
 export function SyncForm({ app, onDone, onCancel }: SyncProps) {
   const name = app.metadata.name;
-  const target = app.spec.source?.targetRevision ?? app.spec.sources?.[0]?.targetRevision ?? 'HEAD';
+  const target = defaultRevision(app.spec);
   const [revision, setRevision] = useState(target);
   const [previewed, setPreviewed] = useState(target);
   const [prune, setPrune] = useState(false);

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { api, errorMessage } from '../api';
+import { tabListKeys } from '../tabs';
 import { keyOf } from '../tree';
 import type { K8sEvent, ManagedResource, ResourceAction, TreeNode } from '../types';
 import { toYaml } from '../yaml';
@@ -46,13 +47,23 @@ export function NodePanel({
           ✕
         </button>
       </header>
-      <div role="tablist" aria-label="Object details" className="tabs">
+      <div
+        role="tablist"
+        aria-label="Object details"
+        className="tabs"
+        onKeyDown={tabListKeys(
+          tabs.map(([t]) => t),
+          tab,
+          setTab,
+        )}
+      >
         {tabs.map(([t, label]) => (
           <button
             key={t}
             type="button"
             role="tab"
             id={`node-tab-${t}`}
+            tabIndex={tab === t ? 0 : -1}
             aria-selected={tab === t}
             aria-controls="node-tabpanel"
             className={tab === t ? 'tab on' : 'tab'}
@@ -179,7 +190,8 @@ function ActionsTab({ app, node }: { app: string; node: TreeNode }) {
           <p>
             Run <strong>{asked.displayName ?? asked.name}</strong> on {node.kind} {node.name}? It changes the live object now.
           </p>
-          <button type="button" disabled={running} onClick={() => void run(asked)}>
+          {/* The keyboard lands on the choice the question asks for. */}
+          <button type="button" autoFocus disabled={running} onClick={() => void run(asked)}>
             Run {asked.displayName ?? asked.name}
           </button>{' '}
           <button type="button" disabled={running} onClick={() => setAsked(null)}>

@@ -8,6 +8,8 @@ import { DeleteForm, RollbackForm, SyncForm } from '../components/Dialogs';
 import { AppDiff } from '../components/DiffView';
 import { EventTable, NodePanel } from '../components/NodePanel';
 import { ResourceTree } from '../components/ResourceTree';
+import { sourceLine, sourcesOf } from '../source';
+import { tabListKeys } from '../tabs';
 import { useEventSource } from '../sse';
 import { buildTimeline } from '../timeline';
 import { keyOf } from '../tree';
@@ -127,7 +129,7 @@ export function AppDetail() {
   const st = a.status ?? {};
   const op = st.operationState;
   const running = op?.phase === 'Running' || op?.phase === 'Terminating';
-  const source = a.spec.source ?? a.spec.sources?.[0] ?? {};
+  const sources = sourcesOf(a.spec);
   const dest = a.spec.destination ?? {};
   const automated = !!a.spec.syncPolicy?.automated;
   const madeBy = ownerSet(a.metadata.ownerReferences);
@@ -208,9 +210,20 @@ export function AppDetail() {
       <dl className="facts facts-grid">
         <dt>Project</dt>
         <dd>{a.spec.project || 'default'}</dd>
-        <dt>Source</dt>
+        <dt>{sources.length > 1 ? `Sources (${sources.length})` : 'Source'}</dt>
         <dd className="mono">
-          {source.repoURL} {source.path || source.chart} @ {source.targetRevision || 'HEAD'}
+          {sources.length > 1 ? (
+            <ol className="sources">
+              {sources.map((s, i) => (
+                <li key={i}>
+                  {sourceLine(s)}
+                  {st.sync?.revisions?.[i] && ` → ${shortRev(st.sync.revisions[i])}`}
+                </li>
+              ))}
+            </ol>
+          ) : (
+            sources[0] && sourceLine(sources[0])
+          )}
         </dd>
         <dt>Revision</dt>
         <dd className="mono">{shortRev(st.sync?.revision)}</dd>
@@ -240,13 +253,23 @@ export function AppDetail() {
           )}
         </dd>
       </dl>
-      <div role="tablist" aria-label="Application views" className="tabs">
+      <div
+        role="tablist"
+        aria-label="Application views"
+        className="tabs"
+        onKeyDown={tabListKeys(
+          TABS.map(([t]) => t),
+          tab,
+          (t) => setParam('tab', t === 'resources' ? null : t),
+        )}
+      >
         {TABS.map(([t, label]) => (
           <button
             key={t}
             type="button"
             role="tab"
             id={`tab-${t}`}
+            tabIndex={tab === t ? 0 : -1}
             aria-selected={tab === t}
             aria-controls="app-tabpanel"
             className={tab === t ? 'tab on' : 'tab'}
@@ -416,9 +439,9 @@ function TimelineTab({ path, app, history }: { path: string; app: string; histor
           {items.map((item, i) => (
             <li key={i} className={`timeline-item timeline-${item.kind}`}>
               <span className="badge">{item.kind}</span> <strong>{item.title}</strong>{' '}
-              <span className="muted" title={formatTime(item.at)}>
+              <time className="muted" dateTime={item.at} title={formatTime(item.at)}>
                 {ago(item.at)}
-              </span>
+              </time>
               {item.detail && <div className="timeline-detail">{item.detail}</div>}
             </li>
           ))}

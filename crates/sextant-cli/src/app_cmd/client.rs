@@ -201,17 +201,15 @@ pub async fn saved_repositories(
     for s in &list.items {
         saved.upsert(s);
     }
-    // The SSH known hosts, from their ConfigMaps.
+    // The SSH known hosts and TLS certificates, from their ConfigMaps.
     let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(apps.client.clone(), &apps.namespace);
-    let mut known = std::collections::BTreeMap::new();
-    for name in sextant_controller::repo_creds::KNOWN_HOSTS_CONFIG_MAPS {
+    let mut found = std::collections::BTreeMap::new();
+    for name in sextant_controller::repo_creds::REPO_CONFIG_MAPS {
         if let Ok(Some(cm)) = configmaps.get_opt(name).await {
-            known.insert(name, cm.data.unwrap_or_default());
+            found.insert(name, cm.data.unwrap_or_default());
         }
     }
-    saved.set_known_hosts(sextant_controller::repo_creds::known_hosts_of(|n| {
-        known.get(n)
-    }));
+    saved.set_config_maps(|n| found.get(n));
     Some(saved)
 }

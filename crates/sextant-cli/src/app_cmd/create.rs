@@ -199,7 +199,7 @@ async fn check_project(apps: &Apps, project: &str) -> anyhow::Result<()> {
 async fn check_chart(apps: &Apps, args: &CreateArgs, chart: &str) -> anyhow::Result<()> {
     let access = super::client::saved_repositories(apps)
         .await
-        .and_then(|s| s.lookup_chart(&args.repo).map(|(_, a)| a))
+        .map(|s| s.chart_access(&args.repo).1)
         .unwrap_or_default();
     let renderer = args.renderer.renderer()?;
     let (repo, revision, name) = (args.repo.clone(), args.revision.clone(), chart.to_owned());

@@ -303,7 +303,7 @@ async fn desired(
             .await
             .map(|s| Saved {
                 credentials: s.lookup(&source.repo_url).map(|f| f.credentials),
-                chart: s.lookup_chart(&source.repo_url).map(|(_, a)| a),
+                chart: Some(s.chart_access(&source.repo_url).1),
             })
             .unwrap_or_default(),
         _ => Saved::default(),

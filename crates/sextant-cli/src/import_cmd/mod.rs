@@ -156,6 +156,7 @@ async fn argocd(args: ArgocdArgs) -> anyhow::Result<ExitCode> {
         // (sidecars mount any ConfigMap; others are declared by hand).
         ("argocd-cmp-cm", "sextant-cmp-cm"),
         ("argocd-ssh-known-hosts-cm", "sextant-ssh-known-hosts-cm"),
+        ("argocd-tls-certs-cm", "sextant-tls-certs-cm"),
     ] {
         let Some(cm) = config_maps.get_opt(name).await.map_err(|e| {
             anyhow::anyhow!(

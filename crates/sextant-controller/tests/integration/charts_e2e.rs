@@ -149,3 +149,48 @@ async fn a_chart_from_an_oci_registry_over_plain_http_syncs() {
         .expect("the chart's ConfigMap");
     assert_eq!(cm["data"]["version"], "1.4.2");
 }
+
+/// A chart repository over HTTPS with a certificate of a private CA:
+/// refused until the CA is in `sextant-tls-certs-cm` under the server's
+/// host name (Argo CD's `argocd-tls-certs-cm` format), then synced.
+#[tokio::test]
+async fn a_chart_repository_signed_by_a_private_ca_is_trusted_through_the_tls_certs_config_map() {
+    let mut w = World::new().await;
+    let charts = w.dir.path().join("charts");
+    package_chart(&charts, "web", "1.0.0", &[]);
+    index_repo(&charts);
+    let server = StaticHttpServer::start_tls(&charts, None);
+    let url = server.url("");
+    assert!(url.starts_with("https://localhost:"), "{url}");
+    w.start_controller().await;
+    w.apps()
+        .create(
+            &PostParams::default(),
+            &chart_app("web", &url, "web", "1.0.0", "web"),
+        )
+        .await
+        .unwrap();
+    let app = w
+        .wait_app("web", 60, "ComparisonError", |a| {
+            condition(a, "ComparisonError").is_some()
+        })
+        .await;
+    let message = condition(&app, "ComparisonError").unwrap();
+    assert!(
+        message.contains("certificate") && message.contains("sextant-tls-certs-cm"),
+        "{message}"
+    );
+
+    let config_maps = w.api("v1", "ConfigMap", "configmaps", Some(NS));
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "argocd-tls-certs-cm", "namespace": NS},
+        "data": {"localhost": server.ca_pem.clone().unwrap()},
+    });
+    config_maps
+        .create(&PostParams::default(), &serde_json::from_value(cm).unwrap())
+        .await
+        .unwrap();
+    w.wait_synced_healthy("web", "1.0.0").await;
+    assert!(w.configmap("web", "web-web").await.is_some());
+}

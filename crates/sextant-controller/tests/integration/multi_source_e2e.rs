@@ -99,6 +99,12 @@ async fn a_chart_with_values_from_git_and_a_folder_sync_as_one_app() {
         .unwrap();
     let third = format!("1.0.0,{c2},{c2}");
     let app = w.wait_synced_healthy("web", &third).await;
+    let st = app.status.as_ref().unwrap();
+    assert_eq!(
+        st.source_types.as_deref().unwrap(),
+        ["Helm", "Directory", "Directory"],
+        "one type per source, in order"
+    );
     let warning = condition(&app, "RepeatedResourceWarning").expect("the repeated object");
     assert!(
         warning.contains("ConfigMap web/web-web is rendered by sources 1 and 3"),

@@ -156,11 +156,7 @@ pub async fn render(
         .lookup(&source.repo_url)
         .map(|f| f.credentials);
     let chart = chart_of(&source).map(str::to_owned);
-    let access = chart
-        .as_ref()
-        .and_then(|_| state.settings.repo_creds.lookup_chart(&source.repo_url))
-        .map(|(_, a)| a)
-        .unwrap_or_default();
+    let (_, access) = state.settings.repo_creds.chart_access(&source.repo_url);
     let renderer = state.renderer.clone();
     let path = source.path.clone().unwrap_or_else(|| ".".into());
     let revision = revision.to_owned();

@@ -138,9 +138,7 @@ impl Settings {
             }
             rebuild_accounts(&mut inner);
             self.repo_creds
-                .set_known_hosts(sextant_controller::repo_creds::known_hosts_of(|name| {
-                    inner.configmaps.get(name)
-                }));
+                .set_config_maps(|name| inner.configmaps.get(name));
         }
         self.policy_changed.notify_one();
     }

@@ -30,9 +30,19 @@ fn random_token() -> String {
         .collect()
 }
 
-/// Generate everything into `dir`.
-pub fn write(dir: &Path) -> Material {
-    std::fs::create_dir_all(dir).expect("create the certificate folder");
+/// A serving certificate and its key (PEM), signed by a new CA (PEM), for
+/// the DNS `names` and `ips`, named `common_name`.
+pub struct Serving {
+    /// The CA that signed it.
+    pub ca_pem: String,
+    /// The certificate.
+    pub cert_pem: String,
+    /// Its private key.
+    pub key_pem: String,
+}
+
+/// A new CA and a serving certificate it signs.
+pub fn serving(common_name: &str, names: &[&str], ips: &[&str]) -> Serving {
     let ca_key = KeyPair::generate().expect("generate the CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -48,24 +58,17 @@ pub fn write(dir: &Path) -> Material {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let key = KeyPair::generate().expect("generate the serving key");
-    let names = [
-        "localhost",
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local",
-    ];
     let mut params =
         CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
             .expect("serving parameters");
-    for ip in ["127.0.0.1", "10.96.0.1"] {
+    for ip in ips {
         params
             .subject_alt_names
             .push(SanType::IpAddress(ip.parse().expect("an IP")));
     }
     params
         .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
+        .push(DnType::CommonName, common_name);
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -74,12 +77,32 @@ pub fn write(dir: &Path) -> Material {
     let cert = params
         .signed_by(&key, &issuer)
         .expect("sign the serving certificate");
+    Serving {
+        ca_pem: ca_cert.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
 
+/// Generate everything into `dir`.
+pub fn write(dir: &Path) -> Material {
+    std::fs::create_dir_all(dir).expect("create the certificate folder");
+    let serving = serving(
+        "kube-apiserver",
+        &[
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+        ],
+        &["127.0.0.1", "10.96.0.1"],
+    );
     let sa = KeyPair::generate().expect("generate the service-account key");
     let admin_token = random_token();
     let kcm_token = random_token();
     let m = Material {
-        ca_pem: ca_cert.pem(),
+        ca_pem: serving.ca_pem.clone(),
         ca_file: dir.join("ca.crt"),
         serving_cert: dir.join("apiserver.crt"),
         serving_key: dir.join("apiserver.key"),
@@ -91,8 +114,8 @@ pub fn write(dir: &Path) -> Material {
     };
     let files = [
         (&m.ca_file, m.ca_pem.clone()),
-        (&m.serving_cert, format!("{}{}", cert.pem(), m.ca_pem)),
-        (&m.serving_key, key.serialize_pem()),
+        (&m.serving_cert, format!("{}{}", serving.cert_pem, m.ca_pem)),
+        (&m.serving_key, serving.key_pem.clone()),
         (&m.sa_key, sa.serialize_pem()),
         (&m.sa_pub, sa.public_key_pem()),
         (

@@ -12,7 +12,7 @@
 //! this one does not depend on).
 
 mod binaries;
-mod certs;
+pub mod certs;
 mod process;
 
 use std::any::Any;
