@@ -7,6 +7,7 @@
 #
 #   ./scripts/build-ui.sh && cargo build -p sextant-cli   # the binary must embed the UI
 #   ./scripts/ui-e2e.sh
+#   ./scripts/ui-e2e.sh --bench   # the UI at scale instead (ui/e2e/bench.mjs)
 #
 # It installs what is missing: Chromium (apt-get install chromium, as root,
 # when /usr/bin/chromium is absent) and ui/node_modules (npm ci); it never
@@ -21,11 +22,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+bench=""
 case "${1:-}" in
   -h | --help)
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
+  --bench) bench=1 ;;
   "") ;;
   *)
     echo "ui-e2e.sh: unknown argument $1 (try --help)" >&2
@@ -78,6 +81,11 @@ fi
 # Fresh artifacts for this run.
 rm -rf ui/e2e/artifacts
 mkdir -p ui/e2e/artifacts
+
+if [ -n "$bench" ]; then
+  echo "ui-e2e.sh: running the browser benchmark against $SEXTANT_BIN" >&2
+  exec node ui/e2e/bench.mjs
+fi
 
 limit="${SEXTANT_E2E_TIMEOUT:-900}"
 echo "ui-e2e.sh: running the browser tests against $SEXTANT_BIN (at most $limit s)" >&2

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   countStatuses,
+  countText,
   emptyFilters,
   filtersToApiQuery,
   filtersToSearch,
@@ -76,5 +77,14 @@ describe('client-side matching', () => {
     const c = countStatuses([app, summary('b', { syncStatus: 'OutOfSync' }), summary('c')]);
     expect(c.sync).toEqual({ Synced: 2, OutOfSync: 1 });
     expect(c.health).toEqual({ Healthy: 3 });
+  });
+});
+
+describe('countText', () => {
+  it('says how many apps are shown, and how many are on their way', () => {
+    expect(countText(true, 0, null)).toBe('loading…');
+    expect(countText(true, 100, 10003)).toBe('100 of 10003 apps, loading…');
+    expect(countText(false, 10003, null)).toBe('10003 apps');
+    expect(countText(false, 1, null)).toBe('1 app');
   });
 });

@@ -177,3 +177,11 @@ export function countStatuses(apps: readonly AppSummary[]): Counts {
   }
   return counts;
 }
+
+/** The page title's count: the apps shown, with how many are still on
+ * their way while the list loads. */
+export function countText(loading: boolean, shown: number, expected: number | null): string {
+  if (loading && expected !== null) return `${shown} of ${expected} apps, loading…`;
+  if (loading) return 'loading…';
+  return `${shown} ${shown === 1 ? 'app' : 'apps'}`;
+}

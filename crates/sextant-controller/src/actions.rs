@@ -75,17 +75,7 @@ pub async fn live_objects(
         .flat_map(|s| s.resources.iter().flatten())
         .filter(|r| r.requires_pruning != Some(true) && r.hook != Some(true));
     for r in listed {
-        let key = ObjectKey {
-            api_version: if r.group.is_empty() {
-                r.version.clone()
-            } else {
-                format!("{}/{}", r.group, r.version)
-            },
-            group: r.group.clone(),
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone().unwrap_or_default(),
-            name: r.name.clone(),
-        };
+        let key = status_key(r);
         if !selector.matches(&key) {
             continue;
         }
@@ -246,6 +236,21 @@ pub async fn run(
 
 /// The field manager of what actions write.
 const FIELD_MANAGER: &str = "sextant-action";
+
+/// The object a `status.resources` entry names.
+pub fn status_key(r: &sextant_model::application::ResourceStatus) -> ObjectKey {
+    ObjectKey {
+        api_version: if r.group.is_empty() {
+            r.version.clone()
+        } else {
+            format!("{}/{}", r.group, r.version)
+        },
+        group: r.group.clone(),
+        kind: r.kind.clone(),
+        namespace: r.namespace.clone().unwrap_or_default(),
+        name: r.name.clone(),
+    }
+}
 
 fn refused(key: &ObjectKey, e: &kube::Error) -> String {
     let conflict = matches!(e, kube::Error::Api(s) if s.code == 409);

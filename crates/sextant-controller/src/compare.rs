@@ -278,7 +278,7 @@ pub async fn compare(app: &str, desired: &[Value], cx: &Context<'_>) -> Comparis
         if wanted.contains(&live_key) {
             continue;
         }
-        if !tracking.is_owned_by(app, &live) {
+        if !tracking.is_owned_by(app, &live) || is_other_groups_app(&live) {
             continue;
         }
         // Hooks are never pruned as extraneous.
@@ -363,9 +363,52 @@ async fn diff_live(desired: &Value, live: &Value, key: &LiveKey, cx: &Context<'_
     )
 }
 
+/// An Application, ApplicationSet or AppProject of the API group this
+/// process does not serve (Argo CD's, beside Sextant's): never pruned. Its
+/// tracking id may name an app of ours — Argo CD's copy of an imported
+/// child carries Argo CD's id, which Sextant reads as an alias — but it is
+/// the other controller's object, and deleting it would take the other
+/// installation's app (and, with its finalizer, its objects) away.
+fn is_other_groups_app(live: &serde_json::Value) -> bool {
+    let api_version = live
+        .get("apiVersion")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let kind = live
+        .get("kind")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    matches!(kind, "Application" | "ApplicationSet" | "AppProject")
+        && sextant_model::ApiGroup::is_known_api_version(api_version)
+        && api_version != sextant_model::group::selected().api_version()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_other_groups_applications_are_never_pruned_anything_else_may_be() {
+        let obj = |api: &str, kind: &str| serde_json::json!({"apiVersion": api, "kind": kind});
+        // This process serves sextant.dev (the default).
+        assert!(is_other_groups_app(&obj(
+            "argoproj.io/v1alpha1",
+            "Application"
+        )));
+        assert!(is_other_groups_app(&obj(
+            "argoproj.io/v1alpha1",
+            "AppProject"
+        )));
+        assert!(!is_other_groups_app(&obj(
+            "sextant.dev/v1alpha1",
+            "Application"
+        )));
+        assert!(!is_other_groups_app(&obj(
+            "argoproj.io/v1alpha1",
+            "Rollout"
+        )));
+        assert!(!is_other_groups_app(&obj("v1", "ConfigMap")));
+    }
     use serde_json::json;
 
     fn state(obj: Value, health: Health) -> ResourceState {

@@ -1,10 +1,10 @@
 import { useMemo, useState } from 'react';
 import { api, errorMessage } from '../api';
-import { tabListKeys } from '../tabs';
 import { keyOf } from '../tree';
 import type { K8sEvent, ManagedResource, ResourceAction, TreeNode } from '../types';
 import { toYaml } from '../yaml';
 import { ago, ErrorBox, Loading, Status, useAsync } from './common';
+import { TabList } from './TabList';
 
 type Tab = 'summary' | 'live' | 'desired' | 'events' | 'actions';
 
@@ -47,32 +47,7 @@ export function NodePanel({
           ✕
         </button>
       </header>
-      <div
-        role="tablist"
-        aria-label="Object details"
-        className="tabs"
-        onKeyDown={tabListKeys(
-          tabs.map(([t]) => t),
-          tab,
-          setTab,
-        )}
-      >
-        {tabs.map(([t, label]) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            id={`node-tab-${t}`}
-            tabIndex={tab === t ? 0 : -1}
-            aria-selected={tab === t}
-            aria-controls="node-tabpanel"
-            className={tab === t ? 'tab on' : 'tab'}
-            onClick={() => setTab(t)}
-          >
-            {label}
-          </button>
-        ))}
-      </div>
+      <TabList label="Object details" tabs={tabs} current={tab} onSelect={setTab} idPrefix="node-tab-" panelId="node-tabpanel" />
       <div role="tabpanel" id="node-tabpanel" aria-labelledby={`node-tab-${tab}`} className="panel-body">
         {tab === 'summary' && (
           <dl className="facts">

@@ -8,8 +8,8 @@ import { DeleteForm, RollbackForm, SyncForm } from '../components/Dialogs';
 import { AppDiff } from '../components/DiffView';
 import { EventTable, NodePanel } from '../components/NodePanel';
 import { ResourceTree } from '../components/ResourceTree';
+import { TabList } from '../components/TabList';
 import { sourceLine, sourcesOf } from '../source';
-import { tabListKeys } from '../tabs';
 import { useEventSource } from '../sse';
 import { buildTimeline } from '../timeline';
 import { keyOf } from '../tree';
@@ -253,32 +253,14 @@ export function AppDetail() {
           )}
         </dd>
       </dl>
-      <div
-        role="tablist"
-        aria-label="Application views"
-        className="tabs"
-        onKeyDown={tabListKeys(
-          TABS.map(([t]) => t),
-          tab,
-          (t) => setParam('tab', t === 'resources' ? null : t),
-        )}
-      >
-        {TABS.map(([t, label]) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            id={`tab-${t}`}
-            tabIndex={tab === t ? 0 : -1}
-            aria-selected={tab === t}
-            aria-controls="app-tabpanel"
-            className={tab === t ? 'tab on' : 'tab'}
-            onClick={() => setParam('tab', t === 'resources' ? null : t)}
-          >
-            {label}
-          </button>
-        ))}
-      </div>
+      <TabList
+        label="Application views"
+        tabs={TABS}
+        current={tab}
+        onSelect={(t) => setParam('tab', t === 'resources' ? null : t)}
+        idPrefix="tab-"
+        panelId="app-tabpanel"
+      />
       <div role="tabpanel" id="app-tabpanel" aria-labelledby={`tab-${tab}`} className="tab-body">
         {tab === 'resources' && (
           <div className={selectedNode ? 'split split-open' : 'split'}>

@@ -15,6 +15,7 @@ import { applyEvents, Batcher, parseAppEvent } from '../appStream';
 import { ago, destination, ErrorBox, Status, shortRev, useAsync, useHeight, usePosition } from '../components/common';
 import {
   countStatuses,
+  countText,
   emptyFilters,
   filtersToApiQuery,
   filtersToSearch,
@@ -30,25 +31,34 @@ import { useEventSource } from '../sse';
 import { sourceLabel, sourceTitle } from '../source';
 import type { AppEventData, AppList as AppListT, AppSummary, Project } from '../types';
 
-const PAGE = 500;
+const PAGE = 2000;
+/** The first page: what fills a screen, shown before the rest arrives. */
+const FIRST_PAGE = 100;
 const ROW_HEIGHT = 44;
 const TILE_HEIGHT = 168;
 const TILE_MIN_WIDTH = 300;
 
-/** Every page of the list for `query`; the first page's eventId is where
- * the stream starts (later pages' changes are replayed: harmless). */
-async function listAll(query: Record<string, string>, signal: AbortSignal): Promise<{ items: AppSummary[]; eventId: string }> {
+/** Every page of the list for `query`, each handed to `onPage` with the
+ * ones before it as it arrives (a small first page, so the screen fills
+ * at once, then large ones); the first page's eventId is where the stream
+ * starts (later pages' changes are replayed: harmless). */
+async function listAll(
+  query: Record<string, string>,
+  signal: AbortSignal,
+  onPage: (items: AppSummary[], total: number) => void,
+): Promise<{ items: AppSummary[]; eventId: string }> {
   const items: AppSummary[] = [];
   let eventId = '';
   let cont: string | undefined;
   do {
     const page: AppListT = await api<AppListT>('api/v1/applications', {
-      query: { ...query, limit: String(PAGE), continue: cont },
+      query: { ...query, limit: String(items.length === 0 ? FIRST_PAGE : PAGE), continue: cont },
       signal,
     });
     if (!eventId) eventId = page.eventId;
     items.push(...page.items);
     cont = page.continue;
+    if (cont) onPage([...items], page.total);
   } while (cont);
   return { items, eventId };
 }
@@ -85,6 +95,8 @@ export function AppList() {
   const [items, setItems] = useState<readonly AppSummary[]>([]);
   const [eventId, setEventId] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
+  // While later pages load: how many apps the server has in all.
+  const [expected, setExpected] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [generation, setGeneration] = useState(0);
 
@@ -106,9 +118,15 @@ export function AppList() {
     setLoading(true);
     setError(null);
     setEventId(null);
-    listAll(JSON.parse(queryKey) as Record<string, string>, ctl.signal)
+    setExpected(null);
+    listAll(JSON.parse(queryKey) as Record<string, string>, ctl.signal, (page, total) => {
+      if (ctl.signal.aborted) return;
+      setItems(page);
+      setExpected(total);
+    })
       .then(({ items, eventId }) => {
         setItems(items);
+        setExpected(null);
         setEventId(eventId);
       })
       .catch((e) => {
@@ -140,7 +158,7 @@ export function AppList() {
       <div className="page-title">
         <h1>Applications</h1>
         <span className="count" aria-live="polite">
-          {loading ? 'loading…' : `${items.length} ${items.length === 1 ? 'app' : 'apps'}`}
+          {countText(loading, items.length, expected)}
         </span>
         <LiveState state={eventId ? streamState : 'connecting'} onReconnect={reconnect} />
         <div className="spacer" />

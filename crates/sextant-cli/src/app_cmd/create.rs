@@ -83,6 +83,15 @@ pub struct CreateArgs {
     /// Jsonnet files of plain folders.
     #[command(flatten)]
     jsonnet: crate::jsonnet_args::JsonnetArgs,
+    /// Render with this config management plugin (`<name>-<version>` when
+    /// it declares a version; declared in ConfigMap sextant-cmp-cm); `""`
+    /// for the one whose discovery rule matches.
+    #[arg(long, value_name = "NAME", visible_alias = "config-management-plugin")]
+    plugin: Option<String>,
+    /// Plugins: a variable for the plugin's commands (`ARGOCD_ENV_KEY`);
+    /// repeatable.
+    #[arg(long, value_name = "KEY=VALUE", requires = "plugin")]
+    plugin_env: Vec<String>,
     /// Replace the spec if the app exists instead of failing.
     #[arg(long)]
     upsert: bool,
@@ -317,6 +326,24 @@ fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
             ..Default::default()
         }
     });
+    let plugin = match &args.plugin {
+        Some(name) => Some(sextant_model::application::ApplicationSourcePlugin {
+            name: (!name.is_empty()).then(|| name.clone()),
+            env: Some(
+                args.plugin_env
+                    .iter()
+                    .map(|item| {
+                        pair(item, "--plugin-env").map(|(name, value)| {
+                            sextant_model::application::PluginEnvEntry { name, value }
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+            )
+            .filter(|e| !e.is_empty()),
+            parameters: None,
+        }),
+        None => None,
+    };
     let automated =
         (args.auto_sync || args.self_heal || args.auto_prune).then(|| SyncPolicyAutomated {
             prune: args.auto_prune.then_some(true),
@@ -337,6 +364,7 @@ fn spec(args: &CreateArgs) -> anyhow::Result<ApplicationSpec> {
             target_revision: Some(args.revision.clone()),
             helm,
             directory,
+            plugin,
             ..ApplicationSource::default()
         }),
         destination: ApplicationDestination {

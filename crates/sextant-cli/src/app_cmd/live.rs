@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kube::Api;
 use kube::api::{DynamicObject, ListParams};
 use serde_json::Value;
+use sextant_controller::actions::status_key;
 use sextant_engine::diff::ObjectKey;
 use sextant_engine::health::{HealthCustomizations, assess};
 use sextant_model::Application;
@@ -110,20 +111,6 @@ pub async fn read(apps: &Apps, app: &Application) -> LiveTree {
     }
 }
 
-fn key_of(r: &ResourceStatus) -> ObjectKey {
-    ObjectKey {
-        api_version: if r.group.is_empty() {
-            r.version.clone()
-        } else {
-            format!("{}/{}", r.group, r.version)
-        },
-        group: r.group.clone(),
-        kind: r.kind.clone(),
-        namespace: r.namespace.clone().unwrap_or_default(),
-        name: r.name.clone(),
-    }
-}
-
 fn same(a: &ObjectKey, b: &ObjectKey) -> bool {
     a.group == b.group && a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
 }
@@ -155,11 +142,11 @@ fn arrange(managed: &[ResourceStatus], objects: Vec<Value>) -> Vec<LiveNode> {
     }
     let custom = HealthCustomizations::default();
     let mut roots: Vec<&ResourceStatus> = managed.iter().collect();
-    roots.sort_by_key(|r| key_of(r));
+    roots.sort_by_key(|r| status_key(r));
     let mut out = Vec::new();
     let count = roots.len();
     for (n, r) in roots.into_iter().enumerate() {
-        let key = key_of(r);
+        let key = status_key(r);
         let live = objects.iter().position(|o| same(&ObjectKey::of(o), &key));
         let health = r
             .health

@@ -103,14 +103,25 @@ async fn create_writes_the_application_and_refuses_a_second_one_unless_upsert() 
     );
 
     let mut upsert = again.to_vec();
-    upsert.push("--upsert");
+    upsert.extend([
+        "--upsert",
+        "--plugin",
+        "tmpl-v1",
+        "--plugin-env",
+        "TIER=gold",
+    ]);
     let out = env.run(&upsert).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(text(&out.stdout).contains("application web updated"));
     let app = env.get("web").await;
+    let source = app.spec.source.unwrap();
+    assert_eq!(source.path.as_deref(), Some("charts/other"));
+    let plugin = source.plugin.expect("--plugin");
+    assert_eq!(plugin.name.as_deref(), Some("tmpl-v1"));
+    let env_entry = &plugin.env.unwrap()[0];
     assert_eq!(
-        app.spec.source.unwrap().path.as_deref(),
-        Some("charts/other")
+        (env_entry.name.as_str(), env_entry.value.as_str()),
+        ("TIER", "gold")
     );
     assert_eq!(app.spec.sync_policy, None, "upsert replaces the whole spec");
 
