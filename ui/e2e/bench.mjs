@@ -4,7 +4,8 @@
 //   the list shown with its count (the page loads every page of the list
 //   from the server, then renders a virtualized list), and a text filter
 //   typed into it;
-// - an app of 1,000 objects: from navigation to its resource tree shown;
+// - an app of 1,000 objects: from navigation to its resource tree shown
+//   (its summary line and first rows; a large tree is virtualized);
 // - a burst of 1,000 changes while the applications page is open: the
 //   longest main-thread task (live updates are batched, so the page keeps
 //   answering).
@@ -20,7 +21,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARTIFACTS, Demo, launchBrowser, until, untilText } from './harness.mjs';
+import { ARTIFACTS, Demo, launchBrowser, screenshot, until, untilText } from './harness.mjs';
 
 const APPS = Number(process.env.SEXTANT_BENCH_APPS ?? 10_000);
 const OBJECTS = Number(process.env.SEXTANT_BENCH_OBJECTS ?? 1_000);
@@ -183,6 +184,7 @@ async function main() {
     }
     figures.appsPageFirstRowsMs = first;
     figures.appsPageMs = whole;
+    await screenshot(page, 'bench-apps');
 
     // A text filter: `bench-00` matches the first 1,000 of them.
     const matching = Math.min(APPS, 1000);
@@ -222,11 +224,15 @@ async function main() {
       tree.push(
         await timeLoad(page, `${demo.url}/applications/${BIG}`, async () => {
           await untilText(page.locator('.tree-summary'), new RegExp(`^${OBJECTS} objects`), { timeout: 120_000, interval: 10 });
-          await page.locator('.tree-row').nth(OBJECTS - 1).waitFor({ state: 'attached' });
+          await page.locator('.tree-row').first().waitFor();
         }),
       );
     }
     figures.treeMs = tree;
+    // A look at the large tree, scrolled half-way (artifacts/bench-tree.png).
+    await page.locator('.tree-scroller').evaluate((el) => el.scrollTo(0, el.scrollHeight / 2));
+    await page.waitForTimeout(200);
+    await screenshot(page, 'bench-tree');
   } finally {
     await context?.close().catch(() => {});
     await demo.stop();
