@@ -301,3 +301,28 @@ export async function screenshot(page, name) {
 
 /** A file's text (for assertions on the repository). */
 export const read = (path) => readFileSync(path, 'utf8');
+
+/** The axe-core engine's source (from npm), read once. */
+let axeSource;
+
+/**
+ * Check the page as it is now with axe-core (WCAG 2 A and AA rules) and
+ * throw, listing each rule and where it fails, when a serious or critical
+ * violation is found. The engine goes in through the DevTools protocol,
+ * so the page's Content-Security-Policy stays as it is.
+ */
+export async function checkAccessibility(page, what) {
+  axeSource ??= readFileSync(join(ROOT, 'ui/node_modules/axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
+    await page.evaluate(axeSource);
+  }
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+  });
+  if (violations.length > 0) {
+    throw new Error(`accessibility of ${what}:\n  ${violations.join('\n  ')}`);
+  }
+}

@@ -4,8 +4,10 @@
 // from the sync dialog and watch the app become Synced; restart a
 // Deployment through its resource actions; roll back; the
 // settings pages; the ApplicationSets page; an action refused to a
-// read-only user. A screenshot of
-// each page goes to ui/e2e/artifacts/ (and FAILED-*.png when a step fails).
+// read-only user; a password change. A screenshot of
+// each page goes to ui/e2e/artifacts/ (and FAILED-*.png when a step fails),
+// and each page is checked with axe-core (WCAG 2.1 A and AA rules): a
+// serious or critical violation fails the step.
 //
 //   ./scripts/ui-e2e.sh      (installs what is missing, then node --test ui/e2e/)
 
@@ -13,7 +15,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Demo, launchBrowser, read, screenshot, until, untilCount, untilText } from './harness.mjs';
+import { checkAccessibility, Demo, launchBrowser, read, screenshot, until, untilCount, untilText } from './harness.mjs';
 
 const VIEWER_PASSWORD = 'viewer-password-1';
 const NEW_VIEWER_PASSWORD = 'viewer-password-2';
@@ -78,6 +80,7 @@ describe('web UI', () => {
     await page.waitForURL(/\/login\?next=/);
     await page.getByRole('heading', { name: 'Sextant', level: 1 }).waitFor();
     await screenshot(page, '01-login');
+    await checkAccessibility(page, "the login page");
 
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill('not-the-password');
@@ -98,6 +101,7 @@ describe('web UI', () => {
     await untilText(page.locator('.page-title .live'), 'Live');
     // Also the README's picture (docs/images/ui-apps.png).
     await screenshot(page, '02-applications');
+    await checkAccessibility(page, "the applications page");
   });
 
   step('lists and filters apps', async () => {
@@ -144,6 +148,7 @@ describe('web UI', () => {
     await page.getByRole('radio', { name: 'Tiles' }).check();
     await untilCount(page.locator('.tile'), all);
     await screenshot(page, '05-applications-tiles');
+    await checkAccessibility(page, "the applications page as tiles");
     await page.getByRole('radio', { name: 'List' }).check();
     await untilCount(rows, all);
   });
@@ -162,6 +167,7 @@ describe('web UI', () => {
     }
     await untilText(page.locator('.page-title .live'), 'Live');
     await screenshot(page, '06-app-tree');
+    await checkAccessibility(page, "an application's resource tree");
 
     // An object's details.
     await tree.getByRole('button', { name: new RegExp(`^Deployment ${APP}\\b`) }).click();
@@ -182,12 +188,14 @@ describe('web UI', () => {
     ]);
     assert.match(restartedAt, /Z$/, 'the pod template carries the restart');
     await screenshot(page, '07b-app-object-actions');
+    await checkAccessibility(page, "the object panel's actions");
     await page.getByRole('button', { name: "Close the object's details" }).click();
     await untilCount(panel, 0);
 
     await page.getByRole('tab', { name: 'Events' }).click();
     await until('the events tab', async () => (await page.locator('#app-tabpanel table, #app-tabpanel .empty').count()) > 0);
     await screenshot(page, '08-app-events');
+    await checkAccessibility(page, "an application's Events");
   });
 
   step('shows the diff of a new commit', async () => {
@@ -239,6 +247,7 @@ describe('web UI', () => {
     await untilText(diff.locator('.dl-del'), 'replicas: 2');
     await untilText(diff.locator('.dl-add'), 'replicas: 3');
     await screenshot(page, '09-app-diff');
+    await checkAccessibility(page, "an application's diff");
   });
 
   step('syncs from the sync dialog and becomes Synced', async () => {
@@ -247,6 +256,7 @@ describe('web UI', () => {
     await dialog.waitFor();
     await untilText(dialog.locator('.diff-preview .dl-add'), 'replicas: 3');
     await screenshot(page, '10-sync-dialog');
+    await checkAccessibility(page, "the sync dialog");
     await dialog.getByRole('button', { name: 'Sync', exact: true }).click();
     await dialog.waitFor({ state: 'hidden' });
     await untilText(page.locator('.notice'), /sync/i);
@@ -277,6 +287,7 @@ describe('web UI', () => {
     const newest = Math.max(...history.map((h) => h.id));
     await untilText(page.locator('table.table tbody tr').first(), commits.second.slice(0, 7));
     await screenshot(page, '12-app-history');
+    await checkAccessibility(page, "an application's history");
 
     await page.getByRole('button', { name: `Roll back to ${target.id}…` }).click();
     const dialog = page.getByRole('dialog', { name: `Roll back ${APP}` });
@@ -309,6 +320,7 @@ describe('web UI', () => {
     await untilText(timeline, `Synced to ${commits.first.slice(0, 7)}`);
     await untilText(timeline, 'Rollback Requested');
     await screenshot(page, '14b-app-timeline');
+    await checkAccessibility(page, "an application's timeline");
   });
 
   step('shows the settings pages', async () => {
@@ -362,6 +374,7 @@ describe('web UI', () => {
         await page.getByRole('heading', { name: /^viewer/, level: 3 }).waitFor();
       }
       await screenshot(page, shot);
+      await checkAccessibility(page, `the ${title} settings`);
     }
   });
 
@@ -375,6 +388,7 @@ describe('web UI', () => {
       await set.locator('.appset-app', { hasText: name }).first().waitFor();
     }
     await screenshot(page, '19-applicationsets');
+    await checkAccessibility(page, "the ApplicationSets page");
     await set.getByRole('link', { name: 'payments', exact: true }).click();
     await page.waitForURL(new RegExp(`/applications/${APP}$`));
     await untilText(page.locator('.facts'), /Made by\s*ApplicationSet demo-services/);
@@ -444,6 +458,7 @@ describe('web UI', () => {
       await dialog.getByRole('button', { name: 'Change password' }).click();
       await untilText(dialog.getByRole('status'), 'was changed');
       await screenshot(vpage, '20-password-changed');
+      await checkAccessibility(vpage, 'the password dialog');
       await dialog.getByRole('button', { name: 'Sign in again' }).click();
       await vpage.waitForURL(/\/login/);
       // The old password no longer works; the new one does.
